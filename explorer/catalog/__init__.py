@@ -1,0 +1,11 @@
+"""In-memory light-curve catalogs: the :class:`Catalog`, its loaders and the cleaning report.
+
+``from explorer.catalog import Catalog, load_catalog, CleaningReport``
+"""
+
+from explorer.catalog.cleaning import CleaningReport
+from explorer.catalog.columns import ColumnMap, detect_columns
+from explorer.catalog.core import Catalog
+from explorer.catalog.loaders import load_catalog
+
+__all__ = ["Catalog", "CleaningReport", "ColumnMap", "detect_columns", "load_catalog"]

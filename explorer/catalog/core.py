@@ -1,0 +1,373 @@
+"""The in-memory catalog: an objects table plus column-wise observations grouped by object.
+
+Observations of object ``i`` are ``[offsets[i]:offsets[i + 1]]`` of the flat ``time``/``value``/
+``error``/``band`` arrays, so a million light curves cost a few numpy arrays, not a million Python
+objects.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from explorer.catalog.cleaning import CleaningReport, clean_and_group, to_float64
+from explorer.catalog.columns import check_value_kind, detect_object_id
+from explorer.errors import CatalogError
+
+DEFAULT_BAND = "default"
+_HASH_VERSION = b"lcx-catalog-v1"
+
+
+def factorize(values) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes (int64, -1 = missing) and unique labels (object array of str) of ``values``.
+
+    Uniques keep the order of first appearance. Accepts pyarrow arrays (dictionary-encoded in
+    C++, no Python string per row), pandas objects and numpy arrays.
+    """
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+        if pa.types.is_dictionary(arr.type):
+            arr = arr.dictionary_decode()
+        enc = pc.dictionary_encode(arr)
+        codes = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+        uniques = pc.cast(enc.dictionary, pa.string()).to_numpy(zero_copy_only=False).astype(object)
+        return codes, uniques
+    if not isinstance(values, (pd.Series, pd.Index, pd.Categorical)):
+        values = np.asarray(values)
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    return codes.astype(np.int64, copy=False), pd.Index(uniques).astype(str).to_numpy(dtype=object)
+
+
+def _sorted_band_codes(band) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Band codes (int16) into sorted labels; missing bands go to the ``"default"`` label."""
+    codes, labels = factorize(band)
+    if (codes < 0).any():
+        if DEFAULT_BAND in set(labels):
+            fill = int(np.flatnonzero(labels == DEFAULT_BAND)[0])
+        else:
+            labels = np.append(labels, DEFAULT_BAND)
+            fill = len(labels) - 1
+        codes = np.where(codes < 0, fill, codes)
+    order = np.argsort(labels.astype(str), kind="stable")
+    remap = np.empty(len(labels), dtype=np.int64)
+    remap[order] = np.arange(len(labels))
+    if len(labels) > np.iinfo(np.int16).max:
+        raise CatalogError(f"too many distinct bands ({len(labels)}); is the band column really a band?")
+    return remap[codes].astype(np.int16), tuple(str(x) for x in labels[order])
+
+
+def check_objects_table(objects, *, source: str | None) -> pd.DataFrame:
+    """The supplied objects table with its id column renamed ``object_id`` (str), checked unique."""
+    where = source or "the objects table"
+    if not isinstance(objects, pd.DataFrame):
+        raise CatalogError(f"objects must be a pandas DataFrame, got {type(objects).__name__} ({where})")
+    idcol = detect_object_id(objects.columns, source=where)
+    table = objects.reset_index(drop=True)
+    if idcol != "object_id":
+        table = table.drop(columns=[c for c in table.columns if c == "object_id"]).rename(columns={idcol: "object_id"})
+    if table["object_id"].isna().any():
+        i = int(np.flatnonzero(table["object_id"].isna().to_numpy())[0])
+        raise CatalogError(f"objects table {where} has a missing object id (column {idcol!r}, row {i})")
+    table["object_id"] = table["object_id"].astype(str).to_numpy(dtype=object)
+    dup = table["object_id"].duplicated(keep=False)
+    if dup.any():
+        ids = pd.unique(table.loc[dup, "object_id"])
+        shown = ", ".join(map(repr, ids[:10])) + ("" if len(ids) <= 10 else f" and {len(ids) - 10} more")
+        raise CatalogError(f"duplicate object ids in {where} (column {idcol!r}): {shown}")
+    return table
+
+
+class Catalog:
+    """One light-curve catalog in memory (see docs/ARCHITECTURE.md for the full contract).
+
+    Build one with :meth:`from_long` or :func:`explorer.catalog.load_catalog`; the constructor
+    takes already clean, grouped arrays and only checks their consistency.
+    """
+
+    def __init__(
+        self,
+        objects: pd.DataFrame,
+        time: np.ndarray,
+        value: np.ndarray,
+        error: np.ndarray,
+        band: np.ndarray,
+        bands: Iterable[str],
+        offsets: np.ndarray,
+        *,
+        value_kind: str = "mag",
+        name: str = "catalog",
+        source: str | None = None,
+        report: CleaningReport | None = None,
+    ):
+        self.time = np.ascontiguousarray(time, dtype=np.float64)
+        self.value = np.ascontiguousarray(value, dtype=np.float64)
+        self.error = np.ascontiguousarray(error, dtype=np.float64)
+        self.band = np.ascontiguousarray(band, dtype=np.int16)
+        self.bands = tuple(str(b) for b in bands)
+        self.offsets = np.ascontiguousarray(offsets, dtype=np.int64)
+        self.value_kind = check_value_kind(value_kind) or "mag"
+        self.name = str(name)
+        self.source = None if source is None else str(source)
+        n_obs = self.time.shape[0]
+        for arr, what in ((self.value, "value"), (self.error, "error"), (self.band, "band")):
+            if arr.shape != (n_obs,):
+                raise CatalogError(f"catalog {self.name}: {what} has shape {arr.shape}, time has ({n_obs},)")
+        if "object_id" not in objects.columns:
+            raise CatalogError(f"catalog {self.name}: objects table has no object_id column")
+        if self.offsets.shape != (len(objects) + 1,) or self.offsets[0] != 0 or self.offsets[-1] != n_obs:
+            raise CatalogError(f"catalog {self.name}: offsets do not match {len(objects)} objects / {n_obs} observations")
+        if np.any(np.diff(self.offsets) < 0):
+            raise CatalogError(f"catalog {self.name}: offsets are not non-decreasing")
+        if n_obs and (self.band.min() < 0 or self.band.max() >= len(self.bands)):
+            raise CatalogError(f"catalog {self.name}: band codes outside 0..{len(self.bands) - 1}")
+        counts = np.diff(self.offsets)
+        objects = objects.reset_index(drop=True)
+        if not pd.api.types.is_string_dtype(objects["object_id"]):
+            objects["object_id"] = objects["object_id"].astype(str)
+        objects["n_obs"] = counts
+        objects["empty"] = counts == 0
+        self.objects = objects
+        if report is None:
+            report = CleaningReport(
+                per_object=pd.DataFrame(
+                    {"object_id": objects["object_id"].to_numpy(), "n_input": counts, "n_nonfinite": 0,
+                     "n_duplicates": 0, "n_obs": counts, "empty": counts == 0}
+                ),
+                source=self.source,
+            )
+        self.report = report
+        self._hash: str | None = None
+        self._ids: np.ndarray | None = None
+        self._index: pd.Index | None = None
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_long(
+        cls,
+        object_id,
+        time,
+        value,
+        error=None,
+        band=None,
+        *,
+        objects: pd.DataFrame | None = None,
+        value_kind: str = "mag",
+        name: str = "catalog",
+        source: str | None = None,
+        column_names: Mapping[str, str] | None = None,
+    ) -> "Catalog":
+        """Build a catalog from long-format arrays (one entry per observation), cleaning on the way.
+
+        ``objects`` (optional) is a table with one row per object; its order is kept, objects that
+        have no observation are kept and flagged empty, and observation ids missing from it are
+        appended (listed in ``report.added_object_ids``). ``column_names`` maps roles (time, value,
+        error, band, object_id) to the source column names used in error messages.
+        """
+        names = {"object_id": "object_id", "time": "time", "value": "value", "error": "error", "band": "band"}
+        names.update(column_names or {})
+        where = str(source) if source is not None else None
+        check_value_kind(value_kind)
+
+        codes, ids = factorize(object_id)
+        n_rows = codes.shape[0]
+
+        def object_at(i: int):
+            c = codes[i]
+            return ids[c] if c >= 0 else None
+
+        t = to_float64(time, column=names["time"], source=where, object_at=object_at, is_time=True)
+        v = to_float64(value, column=names["value"], source=where, object_at=object_at)
+        e = None if error is None else to_float64(error, column=names["error"], source=where, object_at=object_at)
+        for arr, role in ((t, "time"), (v, "value"), (e, "error")):
+            if arr is not None and arr.shape != (n_rows,):
+                raise CatalogError(
+                    f"column {names[role]!r} has {arr.shape[0]} entries but {names['object_id']!r} has {n_rows}"
+                    + (f" ({where})" if where else "")
+                )
+        if band is None:
+            b, bands = None, (DEFAULT_BAND,)
+        else:
+            b, bands = _sorted_band_codes(band)
+            if b.shape != (n_rows,):
+                raise CatalogError(f"column {names['band']!r} has {b.shape[0]} entries but {names['object_id']!r} has {n_rows}")
+
+        added: list = []
+        if objects is None:
+            table = pd.DataFrame({"object_id": ids})
+        else:
+            table = check_objects_table(objects, source=where and f"the objects table of {where}")
+            table = table.drop(columns=[c for c in ("n_obs", "empty") if c in table.columns])
+            pos = pd.Index(table["object_id"]).get_indexer(ids)
+            missing = pos < 0
+            if missing.any():
+                added = list(ids[missing])
+                pos[missing] = len(table) + np.arange(int(missing.sum()))
+                extra = pd.DataFrame({"object_id": ids[missing]})
+                table = pd.concat([table, extra], ignore_index=True)
+            codes = np.where(codes >= 0, pos[np.maximum(codes, 0)], -1) if len(pos) else codes
+        if len(table) == 0:
+            raise CatalogError(f"no objects in {where or 'the input'}: the catalog would be empty")
+
+        g = clean_and_group(codes, len(table), t, v, e, b)
+        counts = np.diff(g.offsets)
+        per_object = pd.DataFrame(
+            {
+                "object_id": table["object_id"].to_numpy(),
+                "n_input": g.n_input,
+                "n_nonfinite": g.n_nonfinite,
+                "n_duplicates": g.n_duplicates,
+                "n_obs": counts,
+                "empty": counts == 0,
+            }
+        )
+        report = CleaningReport(per_object=per_object, n_missing_id=g.n_missing_id, n_error_nan=g.n_error_nan,
+                                added_object_ids=added, source=where)
+        return cls(table, g.time, g.value, g.error, g.band, bands, g.offsets, value_kind=value_kind,
+                   name=name, source=source, report=report)
+
+    # ------------------------------------------------------------------ basic access
+    def __len__(self) -> int:
+        """Number of objects."""
+        return len(self.objects)
+
+    def __repr__(self) -> str:
+        return f"<Catalog {self.summary()}>"
+
+    @property
+    def n_observations(self) -> int:
+        """Total number of observations kept."""
+        return int(self.time.shape[0])
+
+    @property
+    def n_obs(self) -> np.ndarray:
+        """Observations per object (int64 [n_objects])."""
+        return np.diff(self.offsets)
+
+    @property
+    def object_ids(self) -> np.ndarray:
+        """Object ids as a numpy str array, aligned with ``objects``."""
+        if self._ids is None:
+            self._ids = self.objects["object_id"].to_numpy(dtype=str)
+        return self._ids
+
+    def index_of(self, object_id) -> int:
+        """Row of ``object_id`` in ``objects``; KeyError naming the id when absent."""
+        if self._index is None:
+            self._index = pd.Index(self.objects["object_id"].astype(str))
+        try:
+            loc = self._index.get_loc(str(object_id))
+        except KeyError:
+            raise KeyError(f"object {object_id!r} is not in catalog {self.name!r}") from None
+        return int(loc)
+
+    def _row(self, key) -> int:
+        if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+            i = int(key)
+            if not -len(self) <= i < len(self):
+                raise IndexError(f"row {i} is out of range for catalog {self.name!r} with {len(self)} objects")
+            return i % len(self)
+        return self.index_of(key)
+
+    def light_curve(self, key) -> pd.DataFrame:
+        """Observations of one object (row index if ``key`` is an int, else object id).
+
+        Columns ``time``, ``value``, ``error``, ``band`` (band labels as str), sorted by time.
+        """
+        i = self._row(key)
+        s = slice(int(self.offsets[i]), int(self.offsets[i + 1]))
+        labels = np.asarray(self.bands, dtype=object)
+        return pd.DataFrame(
+            {"time": self.time[s], "value": self.value[s], "error": self.error[s], "band": labels[self.band[s]]}
+        )
+
+    def band_subset(self, bands) -> "Catalog":
+        """Same objects in the same order, only the observations in ``bands`` (a label or labels).
+
+        Objects with no observation in those bands stay, flagged empty. The returned band labels
+        keep this catalog's order.
+        """
+        wanted = [bands] if isinstance(bands, str) else list(bands)
+        unknown = [b for b in wanted if b not in self.bands]
+        if unknown or not wanted:
+            raise CatalogError(
+                f"band(s) {unknown or wanted} not in catalog {self.name!r}; bands available: {', '.join(self.bands)}"
+            )
+        keep_codes = [i for i, b in enumerate(self.bands) if b in wanted]
+        remap = np.full(len(self.bands), -1, dtype=np.int16)
+        remap[keep_codes] = np.arange(len(keep_codes), dtype=np.int16)
+        mask = remap[self.band] >= 0
+        kept_before = np.zeros(mask.size + 1, dtype=np.int64)
+        np.cumsum(mask, out=kept_before[1:])
+        offsets = kept_before[self.offsets]
+        sub = Catalog(
+            self.objects.copy(), self.time[mask], self.value[mask], self.error[mask], remap[self.band[mask]],
+            tuple(self.bands[i] for i in keep_codes), offsets, value_kind=self.value_kind, name=self.name,
+            source=self.source, report=self.report,
+        )
+        return sub
+
+    # ------------------------------------------------------------------ identity and output
+    def content_hash(self) -> str:
+        """SHA-256 (hex) of ids, observation arrays, bands and value kind; stable across processes."""
+        if self._hash is None:
+            h = hashlib.sha256(_HASH_VERSION)
+
+            def part(tag: bytes, data: bytes) -> None:
+                h.update(tag + len(data).to_bytes(8, "little"))
+                h.update(data)
+
+            ids = pa.array(self.objects["object_id"].to_numpy(dtype=object), type=pa.string())
+            ids = ids.cast(pa.large_string())
+            buffers = ids.buffers()
+            part(b"idoff", np.frombuffer(buffers[1], dtype="<i8", count=len(ids) + 1, offset=ids.offset * 8).tobytes())
+            part(b"iddat", buffers[2].to_pybytes() if buffers[2] is not None else b"")
+            part(b"offsets", self.offsets.astype("<i8").tobytes())
+            part(b"time", self.time.astype("<f8").tobytes())
+            part(b"value", self.value.astype("<f8").tobytes())
+            part(b"error", self.error.astype("<f8").tobytes())
+            part(b"band", self.band.astype("<i2").tobytes())
+            part(b"bands", "\x00".join(self.bands).encode())
+            part(b"kind", self.value_kind.encode())
+            self._hash = h.hexdigest()
+        return self._hash
+
+    def summary(self) -> str:
+        """One line: name, objects (empty ones), observations, bands, value kind."""
+        n_empty = int(self.objects["empty"].sum())
+        empty = f" ({n_empty} empty)" if n_empty else ""
+        return (
+            f"{self.name}: {len(self)} objects{empty}, {self.n_observations} observations, "
+            f"bands {', '.join(self.bands)}, values {self.value_kind}"
+        )
+
+    def to_parquet(self, folder, name: str | None = None) -> tuple[Path, Path]:
+        """Write ``<folder>/<name>.lightcurves.parquet`` and ``<name>.objects.parquet`` (the shared layout).
+
+        Returns the two paths. Reading the folder back with ``load_catalog`` gives a catalog with
+        the same ``content_hash()``.
+        """
+        name = name or self.name
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        n = len(self)
+        ids = pa.array(self.objects["object_id"].to_numpy(dtype=object), type=pa.string())
+        row = np.repeat(np.arange(n, dtype=np.int32), np.diff(self.offsets))
+        obj_col = pa.DictionaryArray.from_arrays(pa.array(row, type=pa.int32()), ids).cast(pa.string())
+        band_col = pa.DictionaryArray.from_arrays(
+            pa.array(self.band.astype(np.int32), type=pa.int32()), pa.array(list(self.bands), type=pa.string())
+        ).cast(pa.string())
+        vname, ename = ("mag", "mag_err") if self.value_kind == "mag" else ("flux", "flux_err")
+        lc = pa.table({"object_id": obj_col, "time": self.time, "band": band_col, vname: self.value, ename: self.error})
+        lc_path = folder / f"{name}.lightcurves.parquet"
+        obj_path = folder / f"{name}.objects.parquet"
+        pq.write_table(lc, lc_path, compression="zstd")
+        objects = self.objects.drop(columns=["empty"])
+        pq.write_table(pa.Table.from_pandas(objects, preserve_index=False), obj_path, compression="zstd")
+        return lc_path, obj_path
