@@ -1,0 +1,89 @@
+"""The local model store: layout, cards, atomic install, errors."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from explorer import store
+from explorer.errors import ModelError
+
+
+def _card(**extra):
+    return {"kind": "astromer1", "family": "test", **extra}
+
+
+def test_store_root_follows_env(lcx_home):
+    assert store.store_root() == lcx_home
+    assert store.models_dir() == lcx_home / "models"
+
+
+def test_store_root_defaults_to_user_cache(monkeypatch):
+    import platformdirs
+
+    monkeypatch.delenv("LCEXPLORER_HOME", raising=False)
+    assert store.store_root() == store.Path(platformdirs.user_cache_dir("lcexplorer"))
+
+
+def test_install_list_get(lcx_home, tmp_path):
+    src = tmp_path / "m.onnx"
+    src.write_bytes(b"onnx-bytes")
+    entry = store.install_model("model-a", src, _card(note="x"))
+    assert entry.onnx_path == lcx_home / "models" / "model-a" / "model.onnx"
+    assert entry.onnx_path.read_bytes() == b"onnx-bytes"
+    card = json.loads((entry.onnx_path.parent / "card.json").read_text())
+    assert card["name"] == "model-a" and card["note"] == "x" and card["kind"] == "astromer1"
+    store.install_model("model-b", b"other", _card())
+    assert [e.name for e in store.list_store()] == ["model-a", "model-b"]
+    got = store.get_entry("model-b")
+    assert got.onnx_path.read_bytes() == b"other" and got.kind == "astromer1"
+
+
+def test_missing_name_lists_available(lcx_home):
+    store.install_model("present", b"x", _card())
+    with pytest.raises(ModelError, match=r"'absent'.*available: present"):
+        store.get_entry("absent")
+
+
+def test_overwrite_rules(lcx_home):
+    store.install_model("m", b"one", _card())
+    with pytest.raises(ModelError, match="already installed"):
+        store.install_model("m", b"two", _card())
+    assert store.get_entry("m").onnx_path.read_bytes() == b"one"
+    store.install_model("m", b"two", _card(), overwrite=True)
+    assert store.get_entry("m").onnx_path.read_bytes() == b"two"
+    # no temporary folders left behind
+    assert sorted(os.listdir(lcx_home / "models")) == ["m"]
+
+
+def test_failed_install_leaves_nothing(lcx_home, tmp_path):
+    with pytest.raises(ModelError, match="not found"):
+        store.install_model("m", tmp_path / "missing.onnx", _card())
+    assert store.list_store() == []
+    assert [p for p in (lcx_home / "models").iterdir()] == []
+
+
+@pytest.mark.parametrize("name", ["", "../evil", "a/b", ".hidden", "x" * 200])
+def test_invalid_names(lcx_home, name):
+    with pytest.raises(ModelError, match="invalid model name"):
+        store.install_model(name, b"x", _card())
+
+
+def test_unknown_kind_refused(lcx_home):
+    with pytest.raises(ModelError, match="kind 'bert'"):
+        store.install_model("m", b"x", {"kind": "bert"})
+
+
+def test_broken_folders_are_skipped(lcx_home):
+    (lcx_home / "models" / "half").mkdir(parents=True)
+    (lcx_home / "models" / "half" / "model.onnx").write_bytes(b"x")  # no card
+    store.install_model("ok", b"x", _card())
+    assert [e.name for e in store.list_store()] == ["ok"]
+
+
+def test_remove(lcx_home):
+    store.install_model("m", b"x", _card())
+    store.remove_model("m")
+    assert store.list_store() == []
