@@ -1,0 +1,79 @@
+"""``lcexplorer embed``: embed a catalog with a model and write one embedding per object to Parquet."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+__all__ = ["register", "run"]
+
+
+def _band_groups(text: str) -> dict:
+    groups = {}
+    for item in text.split(","):
+        label, sep, index = item.partition("=")
+        if not sep or not index.strip().isdigit():
+            from explorer.errors import ModelError
+
+            raise ModelError(f"--band-groups wants label=index pairs like u=0,g=1; got {item!r}")
+        groups[label.strip()] = int(index)
+    return groups
+
+
+def register(subparsers) -> None:
+    """Add the ``embed`` subcommand."""
+    p = subparsers.add_parser("embed", help="embed a light-curve catalog with an ONNX model",
+                              description="Embed every object of CATALOG and write OUT.parquet "
+                                          "(object_id, embedding; band/strategy when several).")
+    p.add_argument("catalog", help="catalog path (folder, Parquet or CSV)")
+    p.add_argument("--model", required=True, help="store name, Hub alias (astromer1, astromer2, atcat) or .onnx path")
+    p.add_argument("--reduction", default="non-overlapping-windows",
+                   help="beginning, end, middle, random-subsample, non-overlapping-windows, or a comma list")
+    p.add_argument("--output", default=None, help="mean|max|sequence (Astromer), last|mean|sequence (ATCAT)")
+    p.add_argument("--bands", default=None, help="comma-separated bands, one embedding per band (Astromer)")
+    p.add_argument("--band-groups", default=None, help="ATCAT band map, e.g. u=0,g=1,r=2,i=3,z=4,Y=5")
+    p.add_argument("--allow-extra-bands", action="store_true", help="ATCAT: skip observations in unmapped bands")
+    p.add_argument("--mag-zp", type=float, default=31.4, help="ATCAT: zero point of the input fluxes (31.4 = nJy)")
+    p.add_argument("--seed", type=int, default=0, help="seed of random-subsample")
+    p.add_argument("--threads", type=int, default=None, help="onnxruntime intra-op threads (default: all cores)")
+    p.add_argument("--batch-size", type=int, default=None, help="windows per model call")
+    p.add_argument("--int8", action="store_true", help="run the int8 dynamically quantised model")
+    p.add_argument("--cuda", action="store_true", help="use the CUDA execution provider")
+    p.add_argument("--no-cache", action="store_true", help="neither read nor write the embedding cache")
+    p.add_argument("-o", "--out", required=True, help="output Parquet file")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Execute ``lcexplorer embed``."""
+    from tqdm import tqdm
+
+    from explorer.catalog import load_catalog
+    from explorer.engine import embed_catalog, load_model
+
+    catalog = load_catalog(args.catalog)
+    model = load_model(args.model, threads=args.threads, quantize=args.int8, providers="cuda" if args.cuda else None)
+    output = args.output or ("last" if model.kind == "atcat" else "mean")
+    options = {}
+    if model.kind == "atcat":
+        options.update(allow_extra_bands=args.allow_extra_bands, mag_zp=args.mag_zp)
+        if args.band_groups:
+            options["band_groups"] = _band_groups(args.band_groups)
+    bands = [b.strip() for b in args.bands.split(",") if b.strip()] if args.bands else None
+    bar = tqdm(total=0, unit="window", file=sys.stderr, desc=f"embed {catalog.name}", disable=None)
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    try:
+        result = embed_catalog(catalog, model, output=output, reduction=args.reduction, bands=bands, seed=args.seed,
+                               batch_size=args.batch_size, progress=progress, cache=not args.no_cache, **options)
+    finally:
+        bar.close()
+    path = result.to_parquet(args.out)
+    missing = int(len(catalog) - len(set(result.object_index.tolist())))
+    source = "cache" if result.meta.get("from_cache") else f"{result.meta.get('seconds', 0):.1f} s"
+    print(f"{len(result.embeddings)} embeddings of {len(catalog)} objects ({missing} without data) "
+          f"from {model.name} [{source}] -> {path}", file=sys.stderr)
+    return 0

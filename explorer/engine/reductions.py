@@ -1,0 +1,187 @@
+"""Reductions: how a light curve of any length becomes fixed-length model windows, and back.
+
+The objects mirror ``light_curve.embed.reduction`` (same names and window placement), but they work
+on whole catalogs at once: given the lengths of all segments (one per object and band), a reduction
+returns the window start and length of every window of every segment as numpy arrays.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+
+from explorer.errors import ModelError
+
+__all__ = [
+    "Reduction",
+    "SingleSubsampleReduction",
+    "Beginning",
+    "End",
+    "Middle",
+    "RandomSubsample",
+    "NonOverlappingWindows",
+    "MultipleReductions",
+    "reduction_from_name",
+    "REDUCTION_NAMES",
+]
+
+REDUCTION_NAMES = ("beginning", "end", "middle", "random-subsample", "non-overlapping-windows")
+
+
+class Reduction(ABC):
+    """A windowing strategy; ``strategies`` lists the single strategies that each give one row."""
+
+    name: str
+
+    @property
+    def strategies(self) -> tuple["Reduction", ...]:
+        """The strategies giving one embedding each (only MultipleReductions has several)."""
+        return (self,)
+
+    @property
+    def stochastic(self) -> bool:
+        """True when the windows depend on the seed."""
+        return any(isinstance(s, RandomSubsample) for s in self.strategies)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class SingleSubsampleReduction(Reduction, ABC):
+    """One window per segment; contiguous strategies give a start per segment."""
+
+    @abstractmethod
+    def starts(self, length: np.ndarray, seq: int) -> np.ndarray:
+        """Window start (int64) for every segment of the given lengths."""
+
+
+class Beginning(SingleSubsampleReduction):
+    """The first ``seq`` observations."""
+
+    name = "beginning"
+
+    def starts(self, length, seq):
+        """Always 0."""
+        return np.zeros(len(length), np.int64)
+
+
+class End(SingleSubsampleReduction):
+    """The last ``seq`` observations."""
+
+    name = "end"
+
+    def starts(self, length, seq):
+        """``max(n - seq, 0)``."""
+        return np.maximum(length - seq, 0)
+
+
+class Middle(SingleSubsampleReduction):
+    """``seq`` observations centred on index ``n // 2``, shifted inside the light curve (as light_curve)."""
+
+    name = "middle"
+
+    def starts(self, length, seq):
+        """``max(0, min(n // 2 - seq // 2, n - seq))``."""
+        return np.maximum(0, np.minimum(length // 2 - seq // 2, length - seq))
+
+
+class RandomSubsample(SingleSubsampleReduction):
+    """``seq`` observations drawn without replacement, kept in time order (seeded).
+
+    Reproducibility contract (same numbers as light_curve.embed.RandomSubsample): one
+    ``np.random.default_rng(seed)`` for the whole catalog; segments are visited in catalog order
+    (object, then band in the order asked), and each segment longer than ``seq`` takes
+    ``rng.choice(n, seq, replace=False)`` (sorted). Segments of at most ``seq`` observations are used
+    whole and draw nothing. This one per-segment loop is what makes the draws identical to calling
+    light_curve once per object; it touches only segments longer than ``seq``.
+    """
+
+    name = "random-subsample"
+
+    def __init__(self, seed: int = 0):
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+            raise ModelError(f"random-subsample needs an integer seed, got {seed!r}")
+        self.seed = int(seed)
+
+    def starts(self, length, seq):
+        """0 (only used for segments short enough to be taken whole)."""
+        return np.zeros(len(length), np.int64)
+
+    def __repr__(self) -> str:
+        return f"RandomSubsample(seed={self.seed})"
+
+
+class NonOverlappingWindows(Reduction):
+    """Consecutive windows 0..seq-1, seq..2seq-1, ...; the window embeddings are averaged per object.
+
+    For the ``sequence`` output the average is a masked mean per position (padding excluded).
+    """
+
+    name = "non-overlapping-windows"
+
+    def windows(self, length: np.ndarray, seq: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(segment index, start, length) of every window, vectorised over segments."""
+        n_win = -(-length // seq)
+        seg = np.repeat(np.arange(len(length)), n_win)
+        first = np.cumsum(n_win) - n_win
+        k = np.arange(len(seg)) - np.repeat(first, n_win)
+        start = k * seq
+        return seg, start, np.minimum(seq, length[seg] - start)
+
+
+class MultipleReductions(Reduction):
+    """Several single-window strategies, one embedding each (stacked, not averaged)."""
+
+    name = "multiple"
+
+    def __init__(self, reductions):
+        reductions = tuple(reductions)
+        for r in reductions:
+            if not isinstance(r, SingleSubsampleReduction):
+                raise ModelError(
+                    f"reduction {r.name!r} cannot be combined with others: only beginning, end, middle and "
+                    "random-subsample give one window each"
+                )
+        if not reductions:
+            raise ModelError("MultipleReductions needs at least one reduction")
+        self.reductions = reductions
+        self.name = ",".join(r.name for r in reductions)
+
+    @property
+    def strategies(self):
+        """The combined strategies, in order."""
+        return self.reductions
+
+    def __repr__(self) -> str:
+        return f"MultipleReductions({list(self.reductions)!r})"
+
+
+_SINGLE = {"beginning": Beginning, "end": End, "middle": Middle, "non-overlapping-windows": NonOverlappingWindows}
+
+
+def _one(name: str, seed: int) -> Reduction:
+    key = name.strip().lower().replace("_", "-")
+    if key == "random-subsample":
+        return RandomSubsample(seed)
+    if key in _SINGLE:
+        return _SINGLE[key]()
+    raise ModelError(f"unknown reduction {name!r}; expected one of: {', '.join(REDUCTION_NAMES)} "
+                     "(or a comma-joined list of the single-window ones, e.g. 'beginning,end')")
+
+
+def reduction_from_name(reduction, seed: int = 0) -> Reduction:
+    """A Reduction from a name, a comma-joined list of names, a list of names, or a Reduction (returned as is)."""
+    if isinstance(reduction, Reduction):
+        return reduction
+    if isinstance(reduction, str):
+        names = [n for n in reduction.split(",")]
+    elif isinstance(reduction, (list, tuple)) and all(isinstance(n, str) for n in reduction):
+        names = list(reduction)
+    else:
+        raise ModelError(f"reduction must be a name, a list of names or a Reduction, got {reduction!r}")
+    if not names or any(not n.strip() for n in names):
+        raise ModelError(f"empty reduction name in {reduction!r}; expected one of: {', '.join(REDUCTION_NAMES)}")
+    if len(names) == 1:
+        return _one(names[0], seed)
+    return MultipleReductions([_one(n, seed) for n in names])

@@ -1,0 +1,197 @@
+"""Whole-catalog embedding: windows, result alignment, robustness, cache, int8 mode and the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from explorer.catalog import Catalog
+from explorer.engine import ATCAT, Astromer1, NonOverlappingWindows, embed_catalog, load_model, reduction_from_name
+from explorer.engine.windows import all_segments, band_segments, build_windows
+from explorer.errors import ModelError
+from standin_models import build_astromer_standin, build_atcat_standin
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("standin_embed")
+    return {
+        "a1": build_astromer_standin(folder / "a1.onnx"),
+        "a1b": build_astromer_standin(folder / "a1b.onnx", seed=1),
+        "atcat": build_atcat_standin(folder / "atcat.onnx"),
+    }
+
+
+def toy_catalog(lengths, bands=("R", "B"), seed=0, value_kind="mag"):
+    """Objects with the given numbers of observations, bands alternating."""
+    rng = np.random.default_rng(seed)
+    ids, t, v, e, b = [], [], [], [], []
+    for k, n in enumerate(lengths):
+        ids += [f"obj{k}"] * n
+        t.append(np.sort(rng.uniform(0, 1000, n)) + 50000)
+        v.append(rng.normal(18, 0.3, n) if value_kind == "mag" else rng.normal(1000, 100, n))
+        e.append(np.full(n, 0.05))
+        b.append(np.array(bands)[np.arange(n) % len(bands)])
+    import pandas as pd
+
+    objects = pd.DataFrame({"object_id": [f"obj{k}" for k in range(len(lengths))]})
+    return Catalog.from_long(np.array(ids), np.concatenate(t), np.concatenate(v), np.concatenate(e),
+                             np.concatenate(b), objects=objects, value_kind=value_kind, name="toy")
+
+
+def test_vectorised_windows():
+    offsets = np.cumsum([0, 0, 1, 199, 200, 201, 450])
+    w = build_windows(all_segments(offsets), NonOverlappingWindows(), 200)
+    assert w.row_windows.tolist() == [1, 1, 1, 2, 3]           # the empty object has no row
+    assert w.row_segment.tolist() == [1, 2, 3, 4, 5]
+    assert (w.obs[-1] >= 0).sum() == 50 and w.obs[-1, 0] == offsets[5] + 400
+    assert (w.obs >= 0).sum() == offsets[-1]                    # every observation used exactly once
+    m = build_windows(all_segments(offsets), reduction_from_name("middle,end"), 200)
+    assert m.row_strategy.tolist() == [0, 1] * 5
+    assert m.obs[-2, 0] == offsets[5] + 450 // 2 - 100 and m.obs[-1, 0] == offsets[5] + 250
+    band = np.array([0, 1] * (offsets[-1] // 2) + [0] * (offsets[-1] % 2), np.int16)
+    seg = band_segments(offsets, band, [np.array([1], np.int16), np.array([0], np.int16)])
+    assert seg.length.reshape(-1, 2).sum(axis=1).tolist() == np.diff(offsets).tolist()
+    assert (band[seg.pool[seg.start[1::2][3]: seg.start[1::2][3] + seg.length[1::2][3]]] == 0).all()
+
+
+def test_result_alignment_empty_objects_and_bands(files, lcx_home):
+    cat = toy_catalog([30, 0, 450, 5], bands=("R", "B"))
+    # obj3 has 5 observations: 3 R, 2 B; give obj0 only R by construction below
+    res = embed_catalog(cat, load_model(files["a1"], threads=1), bands=["R", "B"], cache=False)
+    assert res.embeddings.shape == (6, 256)
+    assert res.object_index.tolist() == [0, 0, 2, 2, 3, 3]
+    assert res.band.tolist() == ["R", "B"] * 3
+    mat = res.matrix()
+    assert mat.shape == (4, 512) and np.isnan(mat[1]).all() and np.isfinite(mat[[0, 2, 3]]).all()
+    np.testing.assert_array_equal(mat[2, 256:], res.embeddings[3])
+    used = res.observations_used(2)
+    assert len(used) == 450 and used.min() == cat.offsets[2]
+    assert res.window_obs.shape[1] == 200 and len(res.window_row) == 2 + 2 * 2 + 2 - 0
+    frame = res.to_frame()
+    assert frame.object_id.tolist() == ["obj0", "obj0", "obj2", "obj2", "obj3", "obj3"]
+
+
+def test_one_bad_light_curve_does_not_kill_the_catalog(files):
+    cat = toy_catalog([40, 40, 40])
+    cat.time[cat.offsets[1]:cat.offsets[2]] = np.linspace(1e300, 3e300, 40)  # float32 overflow -> NaN output
+    res = embed_catalog(cat, load_model(files["a1"], threads=1), cache=False)
+    assert res.object_index.tolist() == [0, 2]
+    assert res.meta["failed"][0]["object_id"] == "obj1" and "non-finite" in res.meta["failed"][0]["error"]
+    assert np.isnan(res.matrix()[1]).all() and np.isfinite(res.matrix()[[0, 2]]).all()
+
+
+def test_progress_and_batches(files):
+    cat = toy_catalog([300] * 7 + [20])
+    calls = []
+    res = embed_catalog(cat, load_model(files["a1"], threads=1), batch_size=4, cache=False,
+                        progress=lambda done, total: calls.append((done, total)))
+    assert calls[0] == (0, 15) and calls[-1] == (15, 15) and len(calls) == 5
+    ref = embed_catalog(cat, load_model(files["a1"], threads=1), batch_size=64, cache=False)
+    np.testing.assert_allclose(res.embeddings, ref.embeddings, atol=1e-5)
+
+
+def test_cache_hits_and_misses(files, lcx_home):
+    cat = toy_catalog([250, 30, 0, 12])
+    model = load_model(files["a1"], threads=1)
+    first = embed_catalog(cat, model, output="mean")
+    assert first.meta["from_cache"] is False and first.meta["inference_windows"] == 4
+    second = embed_catalog(cat, model, output="mean")
+    assert second.meta["from_cache"] is True and second.meta["inference_windows"] == 0
+    np.testing.assert_array_equal(first.embeddings, second.embeddings)
+    np.testing.assert_array_equal(first.window_obs, second.window_obs)
+    assert second.block_strategies == first.block_strategies
+    assert (lcx_home / "embeddings").is_dir()
+    variants = [
+        dict(output="max"),
+        dict(output="mean", reduction="end"),
+        dict(output="mean", bands=["R"]),
+        dict(output="mean", reduction="random-subsample", seed=1),
+    ]
+    for kw in variants:
+        assert embed_catalog(cat, model, **kw).meta["from_cache"] is False, kw
+    assert embed_catalog(cat, model, output="mean", reduction="random-subsample", seed=2).meta["from_cache"] is False
+    assert embed_catalog(cat, load_model(files["a1b"], threads=1)).meta["from_cache"] is False
+    other = toy_catalog([250, 30, 0, 12], seed=1)
+    assert embed_catalog(other, model).meta["from_cache"] is False
+    assert embed_catalog(cat, model, cache=lcx_home / "elsewhere").meta["from_cache"] is False
+    assert embed_catalog(cat, model, cache=lcx_home / "elsewhere").meta["from_cache"] is True
+
+
+def test_atcat_extra_bands_and_magnitudes(files):
+    cat = toy_catalog([30, 12, 20], bands=("g", "r", "X"), value_kind="flux")
+    model = load_model(files["atcat"], threads=1)
+    with pytest.raises(ModelError, match=r"bands \['X'\] that band_groups does not map"):
+        embed_catalog(cat, model, output="last", band_groups={"g": 1, "r": 2})
+    res = embed_catalog(cat, model, output="last", band_groups={"g": 1, "r": 2}, allow_extra_bands=True, cache=False)
+    assert res.object_index.tolist() == [0, 1, 2] and res.embeddings.shape == (3, 384)
+    used = res.observations_used(0)
+    assert set(cat.band[used].tolist()) == {cat.bands.index("g"), cat.bands.index("r")}
+    with pytest.raises(ModelError, match="needs band_groups"):
+        embed_catalog(cat, model, output="last", allow_extra_bands=True)
+    with pytest.raises(ModelError, match="not bands"):
+        ATCAT(model, bands=["g"])
+    with pytest.raises(ModelError, match="LSST indices 0-5"):
+        ATCAT(model, band_groups={"g": 7})
+    two = embed_catalog(cat, model, output="mean", band_groups=[{"g": 1}, {"r": 2}], allow_extra_bands=True,
+                        cache=False)
+    assert two.matrix().shape == (3, 768) and set(two.band) == {"g", "r"}
+    mags = toy_catalog([30, 12], bands=("g", "r"))
+    assert np.isfinite(embed_catalog(mags, model, output="mean", cache=False).embeddings).all()
+
+
+def test_astromer_refuses_flux_catalogs_and_unknown_bands(files):
+    model = load_model(files["a1"], threads=1)
+    with pytest.raises(ModelError, match="holds flux values"):
+        embed_catalog(toy_catalog([10], value_kind="flux"), model, cache=False)
+    with pytest.raises(ModelError, match="band 'V' is not in catalog"):
+        embed_catalog(toy_catalog([10]), model, bands=["V"], cache=False)
+
+
+def test_int8_mode(files, lcx_home, shared_data):
+    big = build_astromer_standin(lcx_home / "a1-big.onnx", width=64, n_blocks=2, n_heads=4, ffn=64)
+    f32 = load_model(big, threads=2)
+    q = load_model(big, threads=2, quantize=True)
+    qfile = list((lcx_home / "quantized").glob("*-int8.onnx"))
+    assert len(qfile) == 1 and qfile[0].name.startswith(f32.sha256)
+    assert q.quantized and q.sha256 == f32.sha256 + "+int8" and q.session is not f32.session
+    mtime = qfile[0].stat().st_mtime_ns
+    assert load_model(big, threads=2, quantize=True).session is q.session
+    assert qfile[0].stat().st_mtime_ns == mtime
+    import pandas as pd
+
+    lc = pd.read_parquet(shared_data / "eros1_lmc" / "eros1_lmc.lightcurves.parquet")
+    lc = lc[lc.object_id.isin(lc.object_id.drop_duplicates().iloc[:20]) & (lc.band == "R")]
+    cat = Catalog.from_long(lc.object_id.values, lc.time.values, lc.mag.values, lc.mag_err.values, name="eros20")
+    a = embed_catalog(cat, f32, cache=False).embeddings
+    b = embed_catalog(cat, q, cache=False).embeddings
+    cos = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+    assert cos.min() > 0.98 and not np.array_equal(a, b)
+
+
+def test_cli_embed(files, lcx_home, tmp_path, capsys):
+    from explorer.cli import main
+
+    cat = toy_catalog([250, 30, 0, 12])
+    folder = tmp_path / "cat"
+    cat.to_parquet(folder, name="toy")
+    out = tmp_path / "emb.parquet"
+    rc = main(["embed", str(folder), "--model", str(files["a1"]), "--reduction", "beginning,end", "--output", "max",
+               "--bands", "R,B", "--threads", "1", "-o", str(out)])
+    assert rc == 0
+    table = pq.read_table(out)
+    assert table.column_names == ["object_id", "band", "strategy", "embedding"]
+    assert str(table.schema.field("embedding").type) == "fixed_size_list<element: float>[256]"
+    assert table.num_rows == 3 * 2 * 2
+    meta = json.loads(table.schema.metadata[b"lcexplorer"])
+    assert meta["output"] == "max" and meta["strategies"] == ["beginning", "end"] and meta["kind"] == "astromer1"
+    rc = main(["embed", str(folder), "--model", "nope", "-o", str(out)])
+    assert rc == 2 and "unknown model 'nope'" in capsys.readouterr().err
+    rc = main(["embed", str(folder), "--model", str(files["a1"]), "--threads", "1", "--int8", "-o", str(out)])
+    assert rc == 0
+    table = pq.read_table(out)
+    assert table.column_names == ["object_id", "embedding"] and table.num_rows == 3
+    assert json.loads(table.schema.metadata[b"lcexplorer"])["quantized"] is True
