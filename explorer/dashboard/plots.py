@@ -1,0 +1,246 @@
+"""Plot builders of the dashboard: the map (HoloViews + Bokeh, datashader when large) and light curves (Bokeh).
+
+Light curves are drawn with Bokeh directly: a tap redraws one large plot and up to ~20
+thumbnails, and plain Bokeh figures are several times cheaper to build than HoloViews ones.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+DATASHADE_ABOVE = 100_000  # points; above this the map is rasterised on the server
+MAX_LEGEND = 20  # categories shown in the legend; the rest are drawn as "other"
+
+_BAND_COLOURS = {
+    "u": "#6a3d9a", "g": "#2ca02c", "r": "#d62728", "i": "#ff7f0e", "z": "#8c564b", "y": "#7f7f7f",
+    "B": "#1f77b4", "V": "#2ca02c", "R": "#d62728", "I": "#ff7f0e",
+}
+_FALLBACK = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22")
+_CATEGORY = (
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf",
+    "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#dbdb8d", "#9edae5",
+    "#393b79", "#637939",
+)
+NO_LABEL_COLOUR = "#c8c8c8"
+
+
+def band_colours(bands) -> dict[str, str]:
+    """A stable colour per band label (standard filters get their usual colours)."""
+    out, k = {}, 0
+    for b in bands:
+        key = str(b)
+        colour = _BAND_COLOURS.get(key) or _BAND_COLOURS.get(key.split("_")[-1][:1])
+        if colour is None or colour in out.values():
+            colour = _FALLBACK[k % len(_FALLBACK)]
+            k += 1
+        out[key] = colour
+    return out
+
+
+def category_colours(values, no_label: str = "(none)") -> tuple[np.ndarray, dict[str, str]]:
+    """Collapse to at most MAX_LEGEND categories (most frequent first, rest "other") and colour them."""
+    values = pd.Series(np.asarray(values).astype(str))
+    counts = values[values != no_label].value_counts()
+    keep = list(counts.index[: MAX_LEGEND - 1]) if len(counts) > MAX_LEGEND else list(counts.index)
+    collapsed = values.where(values.isin(keep) | (values == no_label), "other").to_numpy()
+    cmap = {cat: _CATEGORY[i % len(_CATEGORY)] for i, cat in enumerate(sorted(keep))}
+    if (collapsed == "other").any():
+        cmap["other"] = "#444444"
+    if (collapsed == no_label).any():
+        cmap[no_label] = NO_LABEL_COLOUR
+    return collapsed, cmap
+
+
+# ---------------------------------------------------------------------------- the map
+def _bokeh_backend():
+    """Load HoloViews' Bokeh backend once (options cannot be set before a backend exists)."""
+    import holoviews as hv
+
+    if "bokeh" not in hv.Store.renderers:
+        import holoviews.plotting.bokeh  # noqa: F401  (registers the backend)
+    if hv.Store.current_backend != "bokeh":
+        hv.Store.set_current_backend("bokeh")
+    return hv
+
+
+def map_element(frame: pd.DataFrame, kind: str, color_label: str, *, width: int = 560, height: int = 480):
+    """The projection scatter: WebGL points (hover, tap, box, lasso) or a datashader raster when large.
+
+    ``frame`` comes from ``ExplorerState.points_frame`` (x, y, row, object_id, user_label, color).
+    Returns ``(element, source)``: what to display and the element the selection streams attach to.
+    """
+    hv = _bokeh_backend()
+
+    tools = ["tap", "box_select", "lasso_select", "wheel_zoom", "pan", "reset"]
+    common = dict(width=width, height=height, xaxis=None, yaxis=None, tools=tools,
+                  active_tools=["wheel_zoom", "tap"], toolbar="above")
+    frame = frame.copy()
+    if kind == "categorical":
+        frame["color"], cmap = category_colours(frame["color"])
+    vdims = ["object_id", "user_label", hv.Dimension("color", label=color_label), "row"]
+    points = hv.Points(frame, kdims=["x", "y"], vdims=vdims)
+
+    if len(frame) <= DATASHADE_ABOVE:
+        hover = [("object", "@object_id"), ("label", "@user_label"), (color_label, "@color")]
+        opts = dict(common, size=5, alpha=0.8, hover_tooltips=hover, nonselection_alpha=0.25,
+                    backend_opts={"plot.output_backend": "webgl"})
+        if kind == "categorical":
+            opts.update(color="color", cmap=cmap, show_legend=True, legend_position="right")
+            opts["width"] = width + 160
+        else:
+            opts.update(color="color", cmap="viridis", colorbar=True, clabel=color_label)
+        return points.opts(**opts), points
+
+    import datashader as ds
+    from holoviews.operation.datashader import datashade, dynspread, rasterize
+
+    if kind == "categorical":
+        frame["color"] = pd.Categorical(frame["color"], categories=list(cmap))
+        points = hv.Points(frame, kdims=["x", "y"], vdims=vdims)
+        # a list in category order: a dict colour key drops categories in datashader 0.19
+        shaded = datashade(points, aggregator=ds.count_cat("color"), color_key=[cmap[c] for c in cmap])
+        return dynspread(shaded, threshold=0.6).opts(**common), shaded
+    raster = rasterize(points, aggregator=ds.mean("color")).opts(
+        cmap="viridis", colorbar=True, clabel=color_label, cnorm="linear", **common)
+    return dynspread(raster, threshold=0.6), raster
+
+
+def legend_html(values, title: str) -> str:
+    """An HTML legend for a datashaded categorical map (Bokeh has no glyphs to build one from)."""
+    from html import escape
+
+    _, cmap = category_colours(values)
+    items = "".join(f'<span style="margin-right:10px;white-space:nowrap"><span style="display:inline-block;width:10px;'
+                    f'height:10px;border-radius:5px;background:{c}"></span> {escape(str(k))}</span>'
+                    for k, c in cmap.items())
+    return f"<div><b>{escape(title)}</b>: {items}</div>"
+
+
+def marker_element(xs, ys, *, kind: str = "tapped"):
+    """Overlay marking the tapped object (a ring) or the selection (small dark circles)."""
+    hv = _bokeh_backend()
+
+    pts = hv.Points((np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)), kdims=["x", "y"])
+    if kind == "tapped":
+        return pts.opts(marker="circle", size=16, fill_alpha=0, line_color="#ff1744", line_width=3, tools=[])
+    return pts.opts(marker="circle", size=7, fill_alpha=0, line_color="#111111", line_width=1.2, tools=[])
+
+
+# ---------------------------------------------------------------------------- light curves
+def light_curve_figure(lc: pd.DataFrame, *, value_kind: str = "mag", title: str = "", folded: bool = False,
+                       period: float | None = None, small: bool = False, show_used: bool = True):
+    """A Bokeh figure of one light curve: colour per band, error bars, magnitudes inverted.
+
+    ``lc`` comes from ``ExplorerState.light_curve_frame`` (time, value, error, band, used, phase).
+    Folded views plot two cycles of ``phase``; observations fed to the model get a black ring.
+    """
+    from bokeh.models import ColumnDataSource, Range1d
+    from bokeh.plotting import figure
+
+    if small:
+        fig = figure(width=230, height=150, toolbar_location=None, tools="", title=title)
+        fig.title.text_font_size = "9pt"
+        fig.axis.major_label_text_font_size = "7pt"
+    else:
+        fig = figure(width=560, height=380, title=title, tools="pan,wheel_zoom,box_zoom,reset,save",
+                     active_scroll="wheel_zoom")
+        fig.xaxis.axis_label = "phase" if folded else "time (days)"
+        fig.yaxis.axis_label = "magnitude" if value_kind == "mag" else "flux"
+    fig.output_backend = "webgl" if len(lc) > 5000 else "canvas"
+
+    use_fold = folded and period is not None and np.isfinite(period) and period > 0 and lc["phase"].notna().any()
+    if use_fold:
+        lc = pd.concat([lc.assign(x=lc["phase"]), lc.assign(x=lc["phase"] + 1.0)], ignore_index=True)
+    else:
+        lc = lc.assign(x=lc["time"])
+    err = lc["error"].to_numpy(dtype=float)
+    val = lc["value"].to_numpy(dtype=float)
+    lc = lc.assign(lo=val - np.where(np.isfinite(err), err, 0.0), hi=val + np.where(np.isfinite(err), err, 0.0))
+    colours = band_colours(pd.unique(lc["band"]))
+    size = 3 if small else 5
+    for band, part in lc.groupby("band", sort=False):
+        src = ColumnDataSource(part[["x", "value", "lo", "hi"]])
+        colour = colours[str(band)]
+        if np.isfinite(part["error"].to_numpy(dtype=float)).any():
+            fig.segment("x", "lo", "x", "hi", source=src, line_color=colour, line_alpha=0.5)
+        legend = {} if small else {"legend_label": str(band)}
+        fig.scatter("x", "value", source=src, size=size, color=colour, **legend)
+    if show_used and "used" in lc and lc["used"].any():
+        used = ColumnDataSource(lc.loc[lc["used"], ["x", "value"]])
+        legend = {} if small else {"legend_label": "fed to the model"}
+        fig.scatter("x", "value", source=used, size=size + 3, fill_alpha=0, line_color="black", line_alpha=0.5,
+                    line_width=1,
+                    **legend)
+    if value_kind == "mag":
+        finite = val[np.isfinite(val)]
+        if len(finite):
+            lo, hi = float(finite.min()), float(finite.max())
+            pad = 0.05 * (hi - lo) or 0.1
+            fig.y_range = Range1d(hi + pad, lo - pad)  # brighter (smaller) magnitudes at the top
+    if not small and fig.legend:
+        fig.legend.location = "top_right"
+        fig.legend.click_policy = "hide"
+        fig.legend.label_text_font_size = "8pt"
+    return fig
+
+
+def message_figure(text: str, *, small: bool = False):
+    """A blank figure carrying a message (used when an object cannot be plotted)."""
+    from bokeh.plotting import figure
+
+    fig = figure(width=230 if small else 560, height=150 if small else 380, toolbar_location=None, tools="")
+    fig.text(x=[0], y=[0], text=[text], text_align="center", text_baseline="middle", text_font_size="9pt")
+    fig.axis.visible = False
+    fig.grid.visible = False
+    return fig
+
+
+def light_curve_svg(lc: pd.DataFrame, *, value_kind: str = "mag", title: str = "", folded: bool = False,
+                    period: float | None = None, width: int = 230, height: int = 140) -> str:
+    """A small static SVG of a light curve (thumbnails: ~100x cheaper than a Bokeh figure).
+
+    Same conventions as :func:`light_curve_figure`: colour per band, error bars, magnitudes
+    inverted, two cycles when folded.
+    """
+    from html import escape
+
+    pad_l, pad_r, pad_t, pad_b = 6, 6, 18, 6
+    use_fold = folded and period is not None and np.isfinite(period) and period > 0 and lc["phase"].notna().any()
+    if use_fold:
+        x = np.concatenate([lc["phase"].to_numpy(float), lc["phase"].to_numpy(float) + 1.0])
+        sub = pd.concat([lc, lc], ignore_index=True)
+    else:
+        x = lc["time"].to_numpy(float)
+        sub = lc
+    y = sub["value"].to_numpy(float)
+    e = np.nan_to_num(sub["error"].to_numpy(float), nan=0.0)
+    ok = np.isfinite(x) & np.isfinite(y)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" style="background:#fff;border:1px solid #ddd">',
+             f'<text x="4" y="12" font-size="10" font-family="sans-serif">{escape(title)}</text>']
+    if ok.any():
+        x, y, e, bands = x[ok], y[ok], e[ok], sub["band"].to_numpy().astype(str)[ok]
+        x0, x1 = float(x.min()), float(x.max())
+        lo, hi = np.percentile(y - e, 0.5), np.percentile(y + e, 99.5)
+        lo, hi = (float(lo), float(hi)) if hi > lo else (float(y.min()) - 0.5, float(y.max()) + 0.5)
+        w, h = width - pad_l - pad_r, height - pad_t - pad_b
+        sx = pad_l + (x - x0) / ((x1 - x0) or 1.0) * w
+
+        def sy(v):
+            frac = (np.clip(v, lo, hi) - lo) / ((hi - lo) or 1.0)
+            # magnitudes: brighter (smaller) at the top, as on the main plot
+            return pad_t + (frac if value_kind == "mag" else 1.0 - frac) * h
+
+        colours = band_colours(pd.unique(bands))
+        for band, colour in colours.items():
+            m = bands == band
+            seg = " ".join(f"M{a:.1f} {b:.1f}V{c:.1f}" for a, b, c in zip(sx[m], sy(y[m] - e[m]), sy(y[m] + e[m])))
+            if seg:
+                parts.append(f'<path d="{seg}" stroke="{colour}" stroke-opacity="0.4" stroke-width="0.8"/>')
+            dots = "".join(f'<circle cx="{a:.1f}" cy="{b:.1f}" r="1.6"/>' for a, b in zip(sx[m], sy(y[m])))
+            parts.append(f'<g fill="{colour}">{dots}</g>')
+    else:
+        parts.append(f'<text x="{width / 2}" y="{height / 2}" font-size="10" text-anchor="middle">no data</text>')
+    parts.append("</svg>")
+    return "".join(parts)
