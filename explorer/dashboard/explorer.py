@@ -175,8 +175,10 @@ class Explorer(pn.viewable.Viewer):
         s = self.state
         self.catalog_select = _w(pn.widgets.Select, "lcx-catalog-select", name="Catalog", options=self._catalog_options(),
                                  value=self._catalog_value())
-        self.catalog_path = _w(pn.widgets.TextInput, "lcx-catalog-path", name="Catalog path", placeholder="path inside allowed folders")
-        self.catalog_open = _w(pn.widgets.Button, "lcx-catalog-open", label="Open path", button_type="default")
+        self.catalog_path = _w(pn.widgets.TextInput, "lcx-catalog-path", name="Catalog path", placeholder="path inside allowed folders",
+                               width=200)
+        self.catalog_open = _w(pn.widgets.Button, "lcx-catalog-open", label="Open path", button_type="default",
+                               width=90, align="end")
         self.catalog_upload = _w(pn.widgets.FileInput, "lcx-catalog-upload", name="Upload Parquet/CSV", accept=".parquet,.csv", multiple=False)
         self.model_select = _w(pn.widgets.Select, "lcx-model-select", name="Model")
         self.output_select = _w(pn.widgets.Select, "lcx-output-select", name="Output", options=s.output_options(), value=s.output)
@@ -194,16 +196,17 @@ class Explorer(pn.viewable.Viewer):
 
         self.no_model = _w(pn.pane.Alert, "lcx-no-model", object=HOW_TO_GET_A_MODEL.replace("\n    ", "\n    "),
                            alert_type="warning", visible=False, sizing_mode="stretch_width")
-        self.map_pane = _w(pn.pane.HoloViews, "lcx-map", object=None, width=740, height=500)
-        self.map_note = pn.pane.Markdown("", width=720)
+        self.map_pane = _w(pn.pane.HoloViews, "lcx-map", object=None, width=670, height=500)
+        self.map_note = pn.pane.Markdown("", width=650)
 
         self.tapped = _w(pn.pane.Markdown, "lcx-tapped", object="*Tap a point (or a table row) to see its light curve.*",
-                         width=560)
+                         width=520)
         self.lc_pane = _w(pn.pane.Bokeh, "lcx-lightcurve", object=plots.message_figure("no object selected"))
         self.fold = _w(pn.widgets.Checkbox, "lcx-fold", name="phase-fold", value=s.fold)
         self.period_input = _w(pn.widgets.FloatInput, "lcx-period", name="Period (d)", value=None, start=0.0, step=0.01,
-                               placeholder="period (days)", width=140)
-        self.period_search = _w(pn.widgets.Button, "lcx-period-search", label="Lomb-Scargle period", width=160)
+                               placeholder="period (days)", width=120)
+        self.period_search = _w(pn.widgets.Button, "lcx-period-search", label="Lomb-Scargle period", width=150,
+                                align="end")
 
         self.neighbours = _w(pn.FlexBox, "lcx-neighbours", sizing_mode="stretch_width")
         self.selection_table = _w(pn.widgets.Tabulator, "lcx-selection-table", value=pd.DataFrame(),
@@ -215,8 +218,9 @@ class Explorer(pn.viewable.Viewer):
                                 selectable=1, sizing_mode="stretch_width", height=450)
 
         self.label_select = _w(pn.widgets.Select, "lcx-label-select", name="Label", options=[])
-        self.label_input = _w(pn.widgets.TextInput, "lcx-label-input", name="New label", placeholder="new label")
-        self.label_add = _w(pn.widgets.Button, "lcx-label-add", label="Add label")
+        self.label_input = _w(pn.widgets.TextInput, "lcx-label-input", name="New label", placeholder="new label",
+                              width=200)
+        self.label_add = _w(pn.widgets.Button, "lcx-label-add", label="Add label", width=90, align="end")
         self.label_apply = _w(pn.widgets.Button, "lcx-label-apply", label="Label tapped object",
                               button_type="success")
         self.label_apply_sel = _w(pn.widgets.Button, "lcx-label-apply-selection", label="Label selection",
@@ -301,8 +305,8 @@ class Explorer(pn.viewable.Viewer):
         """The map, light curve and the linked tabs."""
         if not hasattr(self, "_main_col"):
             lc_col = pn.Column(self.tapped, pn.Row(self.fold, self.period_input, self.period_search), self.lc_pane,
-                               width=580)
-            map_col = pn.Column(self.color_select, self.no_model, self.map_pane, self.map_note, width=760)
+                               width=540)
+            map_col = pn.Column(self.color_select, self.no_model, self.map_pane, self.map_note, width=690)
             tabs = pn.Tabs(
                 ("Neighbours", self.neighbours),
                 ("Selection", pn.Column(self.selection_table, self.multiples, sizing_mode="stretch_width")),
@@ -562,7 +566,7 @@ class Explorer(pn.viewable.Viewer):
         try:
             frame = s.points_frame()
             _, kind = s.color_values()
-            element, source = plots.map_element(frame, kind, s.color_by)
+            element, source = plots.map_element(frame, kind, s.color_by, width=500)
         except ExplorerError as exc:
             self.map_note.object = f"**Cannot draw the map:** {exc}"
             return
@@ -670,8 +674,8 @@ class Explorer(pn.viewable.Viewer):
             return
         cards = []
         for oid, dist in zip(nb["object_id"], nb["distance"]):
-            fig = self._thumbnail(oid, title=f"{oid}  d={dist:.3f}")
-            button = pn.widgets.Button(label=f"{oid} (d={dist:.3f})",
+            fig = self._thumbnail(oid, title=f"{oid}  cos. dist {dist:.2e}")
+            button = pn.widgets.Button(label=f"{oid} ({dist:.2e})",
                                        css_classes=["lcx-neighbour-button"], width=230)
             button.on_click(lambda _, oid=oid: setattr(s, "selected_id", oid))
             cards.append(pn.Column(fig, button, css_classes=["lcx-neighbour-card"]))

@@ -143,7 +143,7 @@ def light_curve_figure(lc: pd.DataFrame, *, value_kind: str = "mag", title: str 
         fig.title.text_font_size = "9pt"
         fig.axis.major_label_text_font_size = "7pt"
     else:
-        fig = figure(width=560, height=380, title=title, tools="pan,wheel_zoom,box_zoom,reset,save",
+        fig = figure(width=520, height=380, title=title, tools="pan,wheel_zoom,box_zoom,reset,save",
                      active_scroll="wheel_zoom")
         fig.xaxis.axis_label = "phase" if folded else "time (days)"
         fig.yaxis.axis_label = "magnitude" if value_kind == "mag" else "flux"
@@ -189,7 +189,7 @@ def message_figure(text: str, *, small: bool = False):
     """A blank figure carrying a message (used when an object cannot be plotted)."""
     from bokeh.plotting import figure
 
-    fig = figure(width=230 if small else 560, height=150 if small else 380, toolbar_location=None, tools="")
+    fig = figure(width=230 if small else 520, height=150 if small else 380, toolbar_location=None, tools="")
     fig.text(x=[0], y=[0], text=[text], text_align="center", text_baseline="middle", text_font_size="9pt")
     fig.axis.visible = False
     fig.grid.visible = False
