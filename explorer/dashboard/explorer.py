@@ -548,6 +548,12 @@ class Explorer(pn.viewable.Viewer):
         if map_too:
             self._refresh_map()
             self._refresh_selection()
+            # the header shows the tapped object's label: keep it in step with the labels file
+            if s.selected_id:
+                try:
+                    self._refresh_tapped_header(s.selected_id, s.row_of(s.selected_id))
+                except KeyError:
+                    pass
 
     def _refresh_map(self):
         s = self.state
@@ -651,16 +657,22 @@ class Explorer(pn.viewable.Viewer):
         except KeyError:
             self.tapped.object = f"**Unknown object** `{oid}` in this catalog."
             return
+        period = self._refresh_tapped_header(oid, row)
+        if self.period_input.value != (round(period, 6) if period else None):
+            self.period_input.value = round(period, 6) if period else None
+        self.lc_pane.object = self._lc_figure(oid, title=str(oid))
+        self._refresh_neighbours()
+
+    def _refresh_tapped_header(self, oid, row):
+        """Write the tapped object's id, label and metadata line; returns its period (or None)."""
+        s = self.state
         meta = s.catalog.objects.iloc[row]
         label = s.labels.get(oid, pd.NA)
         extra = ", ".join(f"{c}: {meta[c]}" for c in s.catalog.objects.columns[1:6] if c not in ("empty",))
         period = s.period_of(row)
         self.tapped.object = (f"**{oid}** — your label: {'—' if pd.isna(label) else label}; {extra}"
                               + (f"; period {period:.6g} d" if period else ""))
-        if self.period_input.value != (round(period, 6) if period else None):
-            self.period_input.value = round(period, 6) if period else None
-        self.lc_pane.object = self._lc_figure(oid, title=str(oid))
-        self._refresh_neighbours()
+        return period
 
     def _refresh_neighbours(self):
         s = self.state

@@ -144,6 +144,7 @@ class LabelStore:
         self._records: dict[str, tuple[str, str]] = {}  # object_id -> (label or "", updated_at)
         self._label_set: list[str] = list(DEFAULT_LABELS)
         self._stamp = None
+        self._series: pd.Series | None = None  # .labels cache, dropped whenever _records changes
         self._load()
 
     # ------------------------------------------------------------------ paths
@@ -159,21 +160,26 @@ class LabelStore:
 
     def _default_path(self) -> Path:
         name = _safe_name(self.catalog.name)
+        from explorer.store import store_root
+
+        fallback = store_root() / "labels" / f"{name}-{self.catalog.content_hash()[:12]}.labels.csv"
         source = getattr(self.catalog, "source", None)
         if source:
             src = Path(source)
             folder = src if src.is_dir() else src.parent
             if folder_is_writable(folder):
-                return folder / f"{name}.labels.csv"
-            reason = f"the catalog folder {folder} is not writable"
+                beside = folder / f"{name}.labels.csv"
+                if beside.exists() or not fallback.exists():
+                    return beside
+                # labels were saved to the fallback while the folder was read-only: keep using them
+                reason = f"labels for this catalog were saved there earlier (while {folder} was not writable)"
+            else:
+                reason = f"the catalog folder {folder} is not writable"
         else:
             reason = "the catalog has no source folder"
-        from explorer.store import store_root
-
-        path = store_root() / "labels" / f"{name}-{self.catalog.content_hash()[:12]}.labels.csv"
-        self.notice = f"Labels are saved to {path} because {reason}."
+        self.notice = f"Labels are saved to {fallback} because {reason}."
         log.info(self.notice)
-        return path
+        return fallback
 
     # ------------------------------------------------------------------ reading
     def _file_stamp(self):
@@ -216,6 +222,7 @@ class LabelStore:
     def _load(self) -> None:
         with self._locked():
             self._records = self._read_file()
+            self._series = None
             self._stamp = self._file_stamp()
             stored = self._read_sidecar()
         if stored is not None:
@@ -228,6 +235,7 @@ class LabelStore:
             return
         with self._locked():
             self._records = _merge_records(self._records, self._read_file())
+            self._series = None
             self._stamp = self._file_stamp()
             stored = self._read_sidecar() or []
         self._label_set = _merge_label_sets(self._label_set, stored + [lab for lab, _ in self._records.values() if lab])
@@ -252,6 +260,7 @@ class LabelStore:
             merged = _merge_records(on_disk, _merge_records(self._records, changes))
             atomic_write_bytes(self.path, _format_labels_csv(merged))
             self._records = merged
+            self._series = None
             self._stamp = self._file_stamp()
             self._save_sidecar_locked()
 
@@ -310,10 +319,12 @@ class LabelStore:
     def labels(self) -> pd.Series:
         """Label of every catalog object (index ``object_id``, dtype ``string``, ``<NA>`` = no label)."""
         self.refresh()
-        live = pd.Series({oid: lab for oid, (lab, _) in self._records.items() if lab}, dtype="string")
-        out = live.reindex(self._ids).astype("string")
-        out.index.name = "object_id"
-        return out.rename("label")
+        if self._series is None:
+            live = pd.Series({oid: lab for oid, (lab, _) in self._records.items() if lab}, dtype="string")
+            out = live.reindex(self._ids).astype("string")
+            out.index.name = "object_id"
+            self._series = out.rename("label")
+        return self._series.copy()
 
     def records(self) -> pd.DataFrame:
         """Labelled objects as a DataFrame (object_id, label, updated_at), the content of the CSV without tombstones."""

@@ -1,0 +1,234 @@
+"""Dashboard benchmark (library API, no browser).
+
+1. Time to first interactive map for a catalog of ``--objects`` objects (10 000 by default):
+   a *cold* start (new process, empty LCEXPLORER_HOME apart from the model: no embedding, projection or
+   catalog cache) and a *cached* start (a second new process on the same home: the engine's and the
+   projection's disk caches are warm).  Each start runs in its own subprocess and reports its phases:
+   imports, catalog load, embedding, PCA preview (the first map the user can interact with), the map
+   figure built for the browser, and UMAP (its own cost is measured in the projection benchmark).
+2. Server time from a tap to the light-curve plot on a map of ``--tap-points`` points (1 000 000 by
+   default): ``ExplorerState.select_at(x, y)`` + ``light_curve_frame`` + ``plots.light_curve_figure``,
+   median over ``--taps`` taps (target: under 150 ms).  The map coordinates come from a random
+   embedding projected with the real PCA preview path, so only the tap path is measured.
+
+The model is the real converted MACHO Astromer when ../shared is present (imported with the
+converter), else the Astromer-shaped stand-in of tests/standin_models.py (same interface and cost
+class as the real one only with --standin-full; the default stand-in is small).
+
+    python benchmarks/bench_dashboard.py            # full: 10k-object starts, 1M-point taps
+    python benchmarks/bench_dashboard.py --quick    # 1k-object starts, 100k-point taps
+"""
+
+from __future__ import annotations
+
+import time
+
+_T_PROCESS = time.perf_counter()  # before the heavy imports: a start includes them
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import shutil  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("LCEXPLORER_SHARED", ROOT.parent / "shared"))
+MODEL_NAME = "astromer1-macho"
+TAP_TARGET_MS = 150.0
+
+
+# ---------------------------------------------------------------------- data
+def write_catalog(folder: Path, n_objects: int, *, seed: int = 0, min_obs: int = 80, max_obs: int = 200) -> Path:
+    """A synthetic single-band catalog (periodic and constant stars) in the <name>.lightcurves/objects layout."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    n_obs = rng.integers(min_obs, max_obs + 1, n_objects)
+    total = int(n_obs.sum())
+    obj = np.repeat(np.arange(n_objects), n_obs)
+    t = rng.uniform(48800.0, 51500.0, total)
+    order = np.lexsort((t, obj))
+    obj, t = obj[order], t[order]
+    period = rng.uniform(0.2, 30.0, n_objects)
+    amp = np.where(rng.random(n_objects) < 0.5, rng.uniform(0.1, 1.0, n_objects), 0.0)
+    base = rng.normal(18.0, 1.0, n_objects)
+    mag = base[obj] + amp[obj] * np.sin(2 * np.pi * t / period[obj]) + rng.normal(0, 0.05, total)
+    ids = np.array([f"bench-{i:07d}" for i in range(n_objects)])
+    name = folder.name
+    pd.DataFrame({"object_id": ids[obj], "time": t, "band": "R", "mag": mag, "mag_err": np.full(total, 0.05)}
+                 ).to_parquet(folder / f"{name}.lightcurves.parquet", index=False)
+    pd.DataFrame({"object_id": ids, "period": period, "n_obs": n_obs}).to_parquet(
+        folder / f"{name}.objects.parquet", index=False)
+    return folder
+
+
+def install_model(home: Path, standin: bool) -> str:
+    """Put the benchmark model into ``home``; returns what was installed."""
+    env = {**os.environ, "LCEXPLORER_HOME": str(home)}
+    checkpoint = SHARED / "models" / "checkpoints" / "macho.zip"
+    if checkpoint.exists() and not standin:
+        cli = "import sys; from explorer.cli import main; sys.exit(main(sys.argv[1:]))"
+        subprocess.run([sys.executable, "-c", cli, "models", "import", str(checkpoint), "--name", MODEL_NAME],
+                       env=env, check=True, capture_output=True, cwd=ROOT)
+        return "converted macho.zip (real Astromer 1)"
+    sys.path.insert(0, str(ROOT / "tests"))
+    from standin_models import build_astromer_standin
+
+    os.environ["LCEXPLORER_HOME"] = str(home)
+    from explorer.store import install_model as store_install
+
+    onnx = build_astromer_standin(home / "standin.onnx", n_blocks=2, n_heads=4, width=256, ffn=128)
+    store_install(MODEL_NAME, Path(onnx), card={"kind": "astromer1", "source": "tests/standin_models.py"},
+                  overwrite=True)
+    return "Astromer-shaped stand-in (real-model size, random weights)"
+
+
+# ---------------------------------------------------------------------- one start (child process)
+def child_start(catalog_dir: str) -> dict:
+    """One dashboard start in this fresh process: open catalog, embed, first map, figure, UMAP."""
+    phases = {}
+    t = time.perf_counter()
+    import holoviews as hv
+
+    from explorer.dashboard import ExplorerState, plots
+
+    hv.extension("bokeh", logo=False)
+    phases["imports_s"] = time.perf_counter() - _T_PROCESS
+    t = time.perf_counter()
+    state = ExplorerState(catalog_dir)
+    state.refresh_models()
+    state.model = MODEL_NAME
+    phases["catalog_s"] = time.perf_counter() - t
+    marks = {}
+
+    def progress(frac, msg):
+        if msg.startswith("PCA preview") and "pca" not in marks:
+            marks["pca"] = time.perf_counter()
+
+    t_run = time.perf_counter()
+    state.embed()
+    phases["embed_s"] = time.perf_counter() - t_run
+    t = time.perf_counter()
+    state.project("pca")
+    frame = state.points_frame()
+    _, kind = state.color_values()
+    element, _ = plots.map_element(frame, kind, state.color_by)
+    hv.render(element, backend="bokeh")
+    phases["first_map_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    state.project("umap")
+    phases["umap_s"] = time.perf_counter() - t
+    phases["first_interactive_map_s"] = time.perf_counter() - _T_PROCESS - phases["umap_s"]
+    phases["umap_map_ready_s"] = time.perf_counter() - _T_PROCESS
+    phases["embed_cached"] = bool(state.last_embed_cached)
+    phases["n_points"] = int(len(state.map.index))
+    phases["inference_runs"] = state.inference_runs
+    return phases
+
+
+def run_start(catalog_dir: Path, home: Path) -> dict:
+    """Run ``child_start`` in a new interpreter with LCEXPLORER_HOME=home."""
+    env = {**os.environ, "LCEXPLORER_HOME": str(home), "LCEXPLORER_DATA_DIRS": str(catalog_dir.parent)}
+    env.pop("LCEXPLORER_CATALOG", None)
+    proc = subprocess.run([sys.executable, __file__, "--_start", str(catalog_dir)], env=env, cwd=ROOT,
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"dashboard start failed (rc {proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------------- taps
+def bench_taps(n_points: int, n_taps: int, seed: int = 1) -> dict:
+    """Median server time of tap -> light-curve figure on a map of n_points objects."""
+    import numpy as np
+
+    from explorer.catalog import Catalog
+    from explorer.dashboard import ExplorerState, plots
+
+    rng = np.random.default_rng(seed)
+    t = time.perf_counter()
+    n_obs = rng.integers(3, 8, n_points)
+    long_rows = rng.choice(n_points, max(n_taps, 1), replace=False)
+    n_obs[long_rows] = 600  # the tapped objects have realistic (long) light curves
+    obj = np.repeat(np.arange(n_points), n_obs)
+    ids = np.char.add("o", np.arange(n_points).astype(str))
+    time_ = rng.uniform(0, 3000, len(obj))
+    cat = Catalog.from_long(ids[obj], time_, rng.normal(18, 0.3, len(obj)), np.full(len(obj), 0.05),
+                            name=f"tap-{n_points}")
+    build_catalog_s = time.perf_counter() - t
+    state = ExplorerState(cat)
+    state.matrix = rng.normal(size=(n_points, 16)).astype(np.float32)
+    t = time.perf_counter()
+    state.project("pca")
+    index_s = time.perf_counter() - t
+    coords = state.map.coords
+    targets = coords[long_rows]
+    times, obs_counts = [], []
+    for x, y in targets:
+        t = time.perf_counter()
+        row = state.select_at(float(x), float(y))
+        lc = state.light_curve_frame(state.selected_id)
+        plots.light_curve_figure(lc, value_kind=cat.value_kind, title=state.selected_id)
+        times.append(time.perf_counter() - t)
+        obs_counts.append(len(lc))
+        assert row is not None
+    times_ms = np.array(times) * 1e3
+    return {"n_points": n_points, "n_taps": n_taps, "median_ms": float(np.median(times_ms)),
+            "p90_ms": float(np.percentile(times_ms, 90)), "max_ms": float(times_ms.max()),
+            "median_obs": float(statistics.median(obs_counts)), "build_catalog_s": build_catalog_s,
+            "projection_index_s": index_s}
+
+
+# ---------------------------------------------------------------------- main
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="1k-object starts, 100k-point taps")
+    parser.add_argument("--objects", type=int, default=None, help="objects of the start catalog (10000)")
+    parser.add_argument("--tap-points", type=int, default=None, help="points on the tap map (1000000)")
+    parser.add_argument("--taps", type=int, default=50, help="taps measured (median reported)")
+    parser.add_argument("--standin", action="store_true", help="use the stand-in model even when ../shared exists")
+    parser.add_argument("--skip-starts", action="store_true", help="only the tap benchmark")
+    parser.add_argument("--_start", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args._start:
+        print(json.dumps(child_start(args._start)))
+        return 0
+
+    n_objects = args.objects or (1_000 if args.quick else 10_000)
+    n_tap = args.tap_points or (100_000 if args.quick else 1_000_000)
+    print(f"bench_dashboard: python {sys.version.split()[0]}, {os.cpu_count()} CPUs"
+          f"{' (quick)' if args.quick else ''}")
+    with tempfile.TemporaryDirectory(prefix="lcx-bench-dash-") as tmp:
+        tmp = Path(tmp)
+        if not args.skip_starts:
+            home = tmp / "home"
+            home.mkdir()
+            what = install_model(home, args.standin)
+            catalog = write_catalog(tmp / "data" / f"bench{n_objects}", n_objects)
+            print(f"model: {what}; catalog: {n_objects} objects, one band")
+            for label in ("cold", "cached"):
+                res = run_start(catalog, home)
+                print(f"  {label:6s} start: first interactive map {res['first_interactive_map_s']:.2f} s "
+                      f"(imports {res['imports_s']:.2f}, catalog {res['catalog_s']:.2f}, "
+                      f"embedding {res['embed_s']:.2f}{' [cache]' if res['embed_cached'] else ''}, "
+                      f"PCA map + figure {res['first_map_s']:.2f}); UMAP +{res['umap_s']:.2f} s "
+                      f"-> final map at {res['umap_map_ready_s']:.2f} s; {res['n_points']} points")
+            shutil.rmtree(home, ignore_errors=True)
+        res = bench_taps(n_tap, args.taps)
+        verdict = "OK" if res["median_ms"] < TAP_TARGET_MS else "OVER TARGET"
+        print(f"tap -> light-curve plot on {res['n_points']:,} points: median {res['median_ms']:.1f} ms, "
+              f"p90 {res['p90_ms']:.1f} ms, max {res['max_ms']:.1f} ms over {res['n_taps']} taps "
+              f"(median {res['median_obs']:.0f} obs; target < {TAP_TARGET_MS:.0f} ms: {verdict}); "
+              f"setup: catalog {res['build_catalog_s']:.1f} s, map index {res['projection_index_s']:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
