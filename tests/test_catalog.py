@@ -305,3 +305,21 @@ def test_cleaning_matches_a_pandas_reference_on_random_messy_data():
         np.testing.assert_array_equal(lc.band, r.band)
         np.testing.assert_array_equal(lc.value, r.value)
         np.testing.assert_array_equal(lc.error, r.error)
+
+
+def test_take_subsets_objects_in_order():
+    cat = Catalog.from_long(
+        np.array(["a", "a", "b", "c", "c", "c"]), np.array([1.0, 2, 1, 3, 1, 2]), np.arange(6.0),
+        band=np.array(["g", "r", "g", "r", "g", "g"]), objects=pd.DataFrame({"object_id": ["a", "b", "c", "d"],
+                                                                             "label": ["x", "y", "z", "w"]}),
+    )
+    sub = cat.take([2, 3, 0])
+    assert list(sub.object_ids) == ["c", "d", "a"]
+    assert list(sub.objects["label"]) == ["z", "w", "x"]
+    assert list(sub.objects["n_obs"]) == [3, 0, 2] and list(sub.objects["empty"]) == [False, True, False]
+    for key in ("c", "a"):
+        pd.testing.assert_frame_equal(sub.light_curve(key), cat.light_curve(key))
+    assert list(sub.report.per_object["object_id"]) == ["c", "d", "a"]
+    assert list(cat.take(np.array([False, True, False, False])).object_ids) == ["b"]
+    with pytest.raises(CatalogError, match="out of range"):
+        cat.take([7])
