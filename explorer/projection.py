@@ -1,0 +1,516 @@
+"""2-D maps of embedding matrices: an instant PCA preview and a cached, reproducible UMAP projection.
+
+``Projection`` is estimator-like (``fit`` / ``fit_transform`` / ``transform`` / ``embedding_``).
+Rows that are not finite (objects that were not embedded) get NaN coordinates instead of an error.
+Results are cached by the content of the matrix and every parameter that changes the map, in memory
+(per process) and on disk (``<store root>/projections/`` unless ``cache_dir`` says otherwise).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import threading
+import time
+import warnings
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "Projection", "pca_preview", "warm_up", "projection_cache_dir", "clear_memory_cache", "MEMORY_CACHE_SIZE",
+]
+
+log = logging.getLogger(__name__)
+
+# Bump when the cached content or the way it is computed changes, so stale files are never reused.
+_CACHE_FORMAT = 1
+METRICS = ("euclidean", "cosine")
+INITS = ("pca", "spectral", "random")
+MEMORY_CACHE_SIZE = 8
+
+
+def projection_cache_dir() -> Path:
+    """Default on-disk cache folder: ``store_root()/projections`` (``$LCEXPLORER_HOME`` or the user cache)."""
+    try:
+        from explorer.store import store_root
+    except ImportError:  # the store layer is optional for this module
+        home = os.environ.get("LCEXPLORER_HOME")
+        if home:
+            root = Path(home)
+        else:
+            import platformdirs
+
+            root = Path(platformdirs.user_cache_dir("lcexplorer"))
+    else:
+        root = Path(store_root())
+    return root / "projections"
+
+
+# ----------------------------------------------------------------------------------------------
+# input handling and PCA
+
+
+def _as_matrix(X, name: str = "X") -> np.ndarray:
+    """Float32 C-contiguous 2-D copy-if-needed of ``X``; ValueError naming ``name`` when not 2-D numeric."""
+    try:
+        arr = np.asarray(X, dtype=np.float32)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be a numeric 2-D array (objects x dimensions): {exc}") from None
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (objects x dimensions), got shape {arr.shape}")
+    if arr.shape[1] == 0:
+        raise ValueError(f"{name} has no columns (shape {arr.shape})")
+    return np.ascontiguousarray(arr)
+
+
+def _finite_rows(arr: np.ndarray) -> np.ndarray:
+    """Rows usable for a map: every value finite (a NaN anywhere means the object was not embedded)."""
+    return np.isfinite(arr).all(axis=1)
+
+
+@dataclass(frozen=True)
+class _PCAState:
+    """A fitted linear reduction ``(X - mean) @ components.T`` (float64 for stable reuse)."""
+
+    mean: np.ndarray  # [d]
+    components: np.ndarray  # [k, d]
+
+    def apply(self, arr: np.ndarray) -> np.ndarray:
+        return ((arr.astype(np.float64) - self.mean) @ self.components.T).astype(np.float32)
+
+
+def _fit_pca(arr: np.ndarray, n_components: int) -> _PCAState:
+    """Exact, deterministic PCA via the eigen-decomposition of the covariance (fast when n >> d).
+
+    Signs are fixed so that the largest-magnitude loading of each component is positive, which makes the
+    result independent of the LAPACK build.
+    """
+    x = arr.astype(np.float64)
+    mean = x.mean(axis=0)
+    xc = x - mean
+    cov = xc.T @ xc / max(len(x) - 1, 1)
+    evals, evecs = np.linalg.eigh(cov)
+    order = np.argsort(evals)[::-1][:n_components]
+    comps = evecs[:, order].T
+    idx = np.argmax(np.abs(comps), axis=1)
+    signs = np.sign(comps[np.arange(len(comps)), idx])
+    signs[signs == 0] = 1.0
+    return _PCAState(mean=mean, components=comps * signs[:, None])
+
+
+def pca_preview(X) -> np.ndarray:
+    """Instant 2-D placeholder map (first two principal components) shown while UMAP runs.
+
+    Returns float32 ``[n, 2]``; rows that are not finite get NaN. Inputs with a single dimension or a
+    single usable row are padded with zeros rather than refused, so a preview can always be drawn.
+    """
+    arr = _as_matrix(X)
+    out = np.full((len(arr), 2), np.nan, dtype=np.float32)
+    ok = _finite_rows(arr)
+    if not ok.any():
+        return out
+    good = arr[ok]
+    k = min(2, good.shape[1])
+    coords = _fit_pca(good, k).apply(good)
+    if k < 2:
+        coords = np.hstack([coords, np.zeros((len(coords), 2 - k), dtype=np.float32)])
+    out[ok] = coords
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# cache
+
+
+@dataclass(frozen=True)
+class _Fitted:
+    """What a fit produces and the cache keeps: the map of the usable rows and the PCA used before UMAP."""
+
+    coords: np.ndarray  # float32 [n_valid, 2]
+    pca: _PCAState | None
+
+
+class _MemoryCache:
+    """A small thread-safe LRU of fitted maps shared by every ``Projection`` in the process."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._items: OrderedDict[str, _Fitted] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> _Fitted | None:
+        with self._lock:
+            item = self._items.get(key)
+            if item is not None:
+                self._items.move_to_end(key)
+            return item
+
+    def put(self, key: str, item: _Fitted) -> None:
+        with self._lock:
+            self._items[key] = item
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+_MEMORY = _MemoryCache(MEMORY_CACHE_SIZE)
+
+
+def clear_memory_cache() -> None:
+    """Forget every map kept in memory (the disk cache is untouched)."""
+    _MEMORY.clear()
+
+
+def _read_disk(path: Path) -> _Fitted | None:
+    """Load a cached map; a missing or unreadable file is a miss (it is rewritten by the next fit)."""
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            coords = np.array(data["coords"], dtype=np.float32)
+            pca = None
+            if "pca_components" in data.files:
+                pca = _PCAState(mean=np.array(data["pca_mean"]), components=np.array(data["pca_components"]))
+    except Exception as exc:  # corrupt or truncated file from elsewhere: recompute, don't fail
+        log.warning("ignoring unreadable projection cache file %s: %s", path, exc)
+        return None
+    return _Fitted(coords=coords, pca=pca)
+
+
+def _write_disk(path: Path, fitted: _Fitted) -> None:
+    """Write atomically (temporary file in the same folder, then rename) so readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arrays = {"coords": fitted.coords}
+    if fitted.pca is not None:
+        arrays["pca_mean"] = fitted.pca.mean
+        arrays["pca_components"] = fitted.pca.components
+    fd, tmp = tempfile.mkstemp(prefix=path.stem + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+# ----------------------------------------------------------------------------------------------
+# the estimator
+
+
+class Projection:
+    """UMAP map of an embedding matrix, reproducible from a seed and cached by content and parameters.
+
+    Parameters
+    ----------
+    n_neighbors : int >= 2
+        UMAP neighbourhood size (local vs global structure).
+    min_dist : float in [0, 1]
+        How tightly UMAP packs points together.
+    metric : "euclidean" or "cosine"
+        Distance between embeddings.
+    random_state : int >= 0 or None
+        Seed; the same seed and input give identical coordinates. ``None`` lets UMAP run in parallel but
+        the map changes from run to run (and is then not cached).
+    pca : "auto", True or False
+        Reduce to ``pca_components`` dimensions with PCA before UMAP. ``"auto"`` does so above
+        ``pca_components`` dimensions (50 by default); ``True`` does so whenever it reduces the dimension.
+    pca_components : int >= 2
+    cache_dir : path or None
+        On-disk cache folder; ``None`` means ``projection_cache_dir()``.
+    n_epochs : int >= 1 or None
+        UMAP optimisation epochs (``None``: UMAP's default, 200 above 10 000 objects, 500 below).
+    init : "pca", "spectral" or "random"
+        UMAP initial layout. ``"pca"`` (default) is reproducible and fast. ``"spectral"`` is NOT
+        reproducible within a process when the neighbour graph has more than 4 connected components
+        (well separated classes): umap-learn lays the components out with an ARPACK call whose internal
+        seed carries over between calls.
+    low_memory : bool
+        Passed to UMAP's nearest-neighbour descent.
+    cache : bool
+        Use (and fill) the memory and disk caches.
+
+    Attributes after ``fit``: ``embedding_`` (float32 ``[n, 2]``, NaN for non-finite rows), ``valid_``
+    (bool mask of rows that were mapped), ``cache_hit_`` (``None``, ``"memory"`` or ``"disk"``),
+    ``cache_key_``, ``fit_seconds_``, ``pca_used_``.
+    """
+
+    def __init__(
+        self,
+        n_neighbors=15,
+        min_dist=0.1,
+        metric="euclidean",
+        random_state=42,
+        pca="auto",
+        pca_components=50,
+        cache_dir=None,
+        *,
+        n_epochs=None,
+        init="pca",
+        low_memory=True,
+        cache=True,
+    ):
+        self.n_neighbors = n_neighbors
+        self.min_dist = min_dist
+        self.metric = metric
+        self.random_state = random_state
+        self.pca = pca
+        self.pca_components = pca_components
+        self.cache_dir = cache_dir
+        self.n_epochs = n_epochs
+        self.init = init
+        self.low_memory = low_memory
+        self.cache = cache
+        self._validate()
+
+    # -- parameters ----------------------------------------------------------------------------
+
+    def get_params(self) -> dict:
+        """The constructor parameters, as a dict (sklearn style)."""
+        return {
+            "n_neighbors": self.n_neighbors,
+            "min_dist": self.min_dist,
+            "metric": self.metric,
+            "random_state": self.random_state,
+            "pca": self.pca,
+            "pca_components": self.pca_components,
+            "cache_dir": self.cache_dir,
+            "n_epochs": self.n_epochs,
+            "init": self.init,
+            "low_memory": self.low_memory,
+            "cache": self.cache,
+        }
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"Projection({args})"
+
+    @staticmethod
+    def _is_int(value) -> bool:
+        return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+    def _validate(self) -> None:
+        """Check every parameter; ValueError naming the parameter and the accepted values."""
+        if not self._is_int(self.n_neighbors) or self.n_neighbors < 2:
+            raise ValueError(f"n_neighbors must be an integer >= 2, got {self.n_neighbors!r}")
+        if (
+            isinstance(self.min_dist, (bool, np.bool_))
+            or not isinstance(self.min_dist, (int, float, np.integer, np.floating))
+            or not (0.0 <= float(self.min_dist) <= 1.0)
+        ):
+            raise ValueError(f"min_dist must be a number between 0 and 1, got {self.min_dist!r}")
+        if self.metric not in METRICS:
+            raise ValueError(f"metric must be one of {METRICS}, got {self.metric!r}")
+        if self.random_state is not None and (not self._is_int(self.random_state) or self.random_state < 0):
+            raise ValueError(f"random_state must be a non-negative integer or None, got {self.random_state!r}")
+        if not (self.pca == "auto" or self.pca is True or self.pca is False):
+            raise ValueError(f"pca must be 'auto', True or False, got {self.pca!r}")
+        if not self._is_int(self.pca_components) or self.pca_components < 2:
+            raise ValueError(f"pca_components must be an integer >= 2, got {self.pca_components!r}")
+        if self.cache_dir is not None and not isinstance(self.cache_dir, (str, os.PathLike)):
+            raise ValueError(f"cache_dir must be a path or None, got {self.cache_dir!r}")
+        if self.n_epochs is not None and (not self._is_int(self.n_epochs) or self.n_epochs < 1):
+            raise ValueError(f"n_epochs must be a positive integer or None, got {self.n_epochs!r}")
+        if self.init not in INITS:
+            raise ValueError(f"init must be one of {INITS}, got {self.init!r}")
+        if not isinstance(self.low_memory, (bool, np.bool_)):
+            raise ValueError(f"low_memory must be True or False, got {self.low_memory!r}")
+        if not isinstance(self.cache, (bool, np.bool_)):
+            raise ValueError(f"cache must be True or False, got {self.cache!r}")
+
+    def _use_pca(self, n_dims: int) -> bool:
+        if self.pca is False:
+            return False
+        # PCA "to" at least as many dimensions as the input would be a pointless rotation.
+        return n_dims > self.pca_components
+
+    def _cache_key(self, arr: np.ndarray, ok: np.ndarray) -> str:
+        import umap
+
+        h = hashlib.sha256()
+        params = {
+            "format": _CACHE_FORMAT,
+            "umap": umap.__version__,
+            "shape": list(arr.shape),
+            "n_neighbors": int(self.n_neighbors),
+            "min_dist": float(self.min_dist),
+            "metric": self.metric,
+            "random_state": int(self.random_state),
+            "pca": bool(self._use_pca(arr.shape[1])),
+            "pca_components": int(self.pca_components),
+            "n_epochs": None if self.n_epochs is None else int(self.n_epochs),
+            "init": self.init,
+            "low_memory": bool(self.low_memory),
+        }
+        h.update(json.dumps(params, sort_keys=True).encode())
+        h.update(np.packbits(ok).tobytes())
+        h.update(arr[ok].tobytes())
+        return h.hexdigest()
+
+    def _disk_path(self, key: str) -> Path:
+        folder = Path(self.cache_dir) if self.cache_dir is not None else projection_cache_dir()
+        return folder / f"umap-{key[:40]}.npz"
+
+    # -- fitting -------------------------------------------------------------------------------
+
+    def _run_umap(self, reduced: np.ndarray) -> np.ndarray:
+        import umap
+
+        n = len(reduced)
+        n_neighbors = min(int(self.n_neighbors), n - 1)
+        init = self.init
+        # Spectral init needs a few more points than neighbours; tiny inputs fall back to a random start.
+        if init == "spectral" and n <= n_neighbors + 2:
+            init = "random"
+        model = umap.UMAP(
+            n_neighbors=n_neighbors,
+            min_dist=float(self.min_dist),
+            metric=self.metric,
+            random_state=None if self.random_state is None else int(self.random_state),
+            n_epochs=self.n_epochs,
+            init=init,
+            low_memory=bool(self.low_memory),
+            # A seed forces UMAP to one thread anyway; say so explicitly to avoid its warning.
+            n_jobs=1 if self.random_state is not None else -1,
+            verbose=False,
+        )
+        with warnings.catch_warnings():
+            # umap warns about spectral-init fallbacks on disconnected graphs; the map is still valid.
+            warnings.filterwarnings("ignore", category=UserWarning, module="umap")
+            coords = model.fit_transform(reduced)
+        return np.asarray(coords, dtype=np.float32)
+
+    def _compute(self, good: np.ndarray) -> _Fitted:
+        pca = _fit_pca(good, int(self.pca_components)) if self._use_pca(good.shape[1]) else None
+        reduced = pca.apply(good) if pca is not None else good
+        if len(good) < 4:
+            # UMAP cannot build a neighbour graph from fewer than 4 points; their PCA plane is the honest map.
+            coords = pca_preview(reduced)
+        else:
+            coords = self._run_umap(reduced)
+        return _Fitted(coords=coords, pca=pca)
+
+    def fit(self, X) -> "Projection":
+        """Compute (or fetch from the cache) the map of ``X`` (``[n_objects, n_dims]``)."""
+        self._validate()
+        t0 = time.perf_counter()
+        arr = _as_matrix(X)
+        ok = _finite_rows(arr)
+        if not ok.any():
+            raise ValueError(f"X has no finite row to project (shape {arr.shape}): every object lacks an embedding")
+        good = arr[ok]
+        use_cache = bool(self.cache) and self.random_state is not None
+        key = self._cache_key(arr, ok) if use_cache else None
+        hit = None
+        fitted = None
+        if use_cache:
+            fitted = _MEMORY.get(key)
+            if fitted is not None:
+                hit = "memory"
+            else:
+                fitted = _read_disk(self._disk_path(key))
+                if fitted is not None and len(fitted.coords) == len(good):
+                    hit = "disk"
+                    _MEMORY.put(key, fitted)
+                else:
+                    fitted = None
+        if fitted is None:
+            fitted = self._compute(good)
+            if use_cache:
+                _MEMORY.put(key, fitted)
+                try:
+                    _write_disk(self._disk_path(key), fitted)
+                except OSError as exc:  # a read-only cache folder must not break the map itself
+                    log.warning("could not write projection cache %s: %s", self._disk_path(key), exc)
+        embedding = np.full((len(arr), 2), np.nan, dtype=np.float32)
+        embedding[ok] = fitted.coords
+        self.embedding_ = embedding
+        self.valid_ = ok
+        self.n_features_in_ = arr.shape[1]
+        self.pca_used_ = fitted.pca is not None
+        self.cache_key_ = key
+        self.cache_hit_ = hit
+        self._pca_state = fitted.pca
+        self._train_reduced = fitted.pca.apply(good) if fitted.pca is not None else good
+        self._train_coords = fitted.coords
+        self._neighbors = None
+        self.fit_seconds_ = time.perf_counter() - t0
+        return self
+
+    def fit_transform(self, X) -> np.ndarray:
+        """``fit(X)`` and return ``embedding_`` (float32 ``[n, 2]``)."""
+        return self.fit(X).embedding_
+
+    # -- placing new objects -------------------------------------------------------------------
+
+    def transform(self, X_new) -> np.ndarray:
+        """Place objects added later on the existing map without moving it.
+
+        Each new object lands at the membership-weighted mean of its ``n_neighbors`` nearest fitted
+        objects (UMAP's fuzzy weights; the same placement UMAP's own ``transform`` starts from), so the
+        result depends only on the fitted data and is identical whether the map came from the cache or
+        not. Non-finite rows get NaN.
+        """
+        if not hasattr(self, "embedding_"):
+            raise ValueError("this Projection is not fitted yet: call fit(X) before transform(X_new)")
+        arr = _as_matrix(X_new, "X_new")
+        if arr.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X_new has {arr.shape[1]} dimensions but the projection was fitted on {self.n_features_in_}"
+            )
+        out = np.full((len(arr), 2), np.nan, dtype=np.float32)
+        ok = _finite_rows(arr)
+        if not ok.any():
+            return out
+        new = self._pca_state.apply(arr[ok]) if self._pca_state is not None else arr[ok]
+        k = min(int(self.n_neighbors), len(self._train_reduced))
+        if self._neighbors is None:
+            from sklearn.neighbors import NearestNeighbors
+
+            self._neighbors = NearestNeighbors(
+                n_neighbors=k, metric=self.metric, algorithm="brute" if self.metric == "cosine" else "auto"
+            ).fit(self._train_reduced)
+        dists, idx = self._neighbors.kneighbors(new, n_neighbors=k)
+        out[ok] = _fuzzy_average(dists.astype(np.float32), idx, self._train_coords, k)
+        return out
+
+
+def warm_up(metric: str = "euclidean") -> float:
+    """Compile UMAP's numba code paths once (tens of seconds on a cold process); returns the seconds spent.
+
+    Uses 4500 points because UMAP switches from exact neighbours to NN-descent (separately compiled)
+    above 4096 points. Meant to be started in a background thread when an app starts.
+    """
+    t0 = time.perf_counter()
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(4500, 8)).astype(np.float32)
+    Projection(metric=metric, n_epochs=5, cache=False).fit(X)
+    return time.perf_counter() - t0
+
+
+def _fuzzy_average(dists: np.ndarray, idx: np.ndarray, coords: np.ndarray, k: int) -> np.ndarray:
+    """Weighted mean of neighbour coordinates with UMAP's membership strengths exp(-(d - rho) / sigma)."""
+    from umap.umap_ import smooth_knn_dist
+
+    # local_connectivity 0 as in UMAP's transform: the nearest neighbour is not forced to weight 1.
+    sigmas, rhos = smooth_knn_dist(dists, float(k), local_connectivity=0.0)
+    excess = np.maximum(dists - rhos[:, None], 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        weights = np.where(sigmas[:, None] > 0, np.exp(-excess / sigmas[:, None]), 1.0).astype(np.float64)
+    totals = weights.sum(axis=1, keepdims=True)
+    # Underflow to all-zero weights (a point far from everything): fall back to the plain mean.
+    weights = np.where(totals > 0, weights / np.where(totals > 0, totals, 1.0), 1.0 / k)
+    return np.einsum("nk,nkd->nd", weights, coords[idx].astype(np.float64)).astype(np.float32)
