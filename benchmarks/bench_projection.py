@@ -5,7 +5,7 @@
     python benchmarks/bench_projection.py --embeddings a.npy --embeddings b.npy   # real matrices
 
 "cold" is the first fit in a fresh interpreter; "jit" is the numba compilation measured on its own
-(a fresh interpreter fitting 4500 points: UMAP's NN-descent path starts at 4096); "warm" is the
+(a fresh interpreter fitting 4500 points: the exact-neighbour path of 4096..50k objects; NN-descent, above 50k, compiles on first use); "warm" is the
 median of fits with the cache off after warm-up;
 "cached (memory)" and "cached (disk)" re-run the same fit with the in-process and on-disk caches.
 Numbers printed here are the ones to report; tests never measure time.

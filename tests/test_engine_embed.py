@@ -151,6 +151,18 @@ def test_astromer_refuses_flux_catalogs_and_unknown_bands(files):
         embed_catalog(toy_catalog([10]), model, bands=["V"], cache=False)
 
 
+def int8_vs_float32(shared_data, f32, q, *, n_objects):
+    """Embeddings of the first eros1_lmc R-band light curves by both models, and their cosines."""
+    import pandas as pd
+
+    lc = pd.read_parquet(shared_data / "eros1_lmc" / "eros1_lmc.lightcurves.parquet")
+    lc = lc[lc.object_id.isin(lc.object_id.drop_duplicates().iloc[:n_objects]) & (lc.band == "R")]
+    cat = Catalog.from_long(lc.object_id.values, lc.time.values, lc.mag.values, lc.mag_err.values, name="eros")
+    a = embed_catalog(cat, f32, cache=False).embeddings
+    b = embed_catalog(cat, q, cache=False).embeddings
+    return a, b, (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+
+
 def test_int8_mode(files, lcx_home, shared_data):
     big = build_astromer_standin(lcx_home / "a1-big.onnx", width=64, n_blocks=2, n_heads=4, ffn=64)
     f32 = load_model(big, threads=2)
@@ -161,14 +173,7 @@ def test_int8_mode(files, lcx_home, shared_data):
     mtime = qfile[0].stat().st_mtime_ns
     assert load_model(big, threads=2, quantize=True).session is q.session
     assert qfile[0].stat().st_mtime_ns == mtime
-    import pandas as pd
-
-    lc = pd.read_parquet(shared_data / "eros1_lmc" / "eros1_lmc.lightcurves.parquet")
-    lc = lc[lc.object_id.isin(lc.object_id.drop_duplicates().iloc[:20]) & (lc.band == "R")]
-    cat = Catalog.from_long(lc.object_id.values, lc.time.values, lc.mag.values, lc.mag_err.values, name="eros20")
-    a = embed_catalog(cat, f32, cache=False).embeddings
-    b = embed_catalog(cat, q, cache=False).embeddings
-    cos = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+    a, b, cos = int8_vs_float32(shared_data, f32, q, n_objects=20)
     assert cos.min() > 0.98 and not np.array_equal(a, b)
 
 
@@ -200,7 +205,6 @@ def test_cli_embed(files, lcx_home, tmp_path, capsys):
 def test_int8_mode_on_a_converted_checkpoint(lcx_home, shared_models, shared_data):
     """The converter writes Gemm + com.microsoft.Attention graphs: int8 must quantise their dense layers."""
     import onnx
-    import pandas as pd
 
     from explorer.convert import convert_checkpoint
 
@@ -211,11 +215,6 @@ def test_int8_mode_on_a_converted_checkpoint(lcx_home, shared_models, shared_dat
     qfile = next((lcx_home / "quantized").glob("*-int8*.onnx"))
     ops = {n.op_type for n in onnx.load(str(qfile)).graph.node}
     assert "MatMulInteger" in ops and "Gemm" not in ops
-    lc = pd.read_parquet(shared_data / "eros1_lmc" / "eros1_lmc.lightcurves.parquet")
-    lc = lc[lc.object_id.isin(lc.object_id.drop_duplicates().iloc[:30]) & (lc.band == "R")]
-    cat = Catalog.from_long(lc.object_id.values, lc.time.values, lc.mag.values, lc.mag_err.values, name="eros30")
-    a = embed_catalog(cat, f32, cache=False).embeddings
-    b = embed_catalog(cat, q, cache=False).embeddings
-    cos = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+    a, b, cos = int8_vs_float32(shared_data, f32, q, n_objects=30)
     # Astromer 1 (no residuals) is quantisation-sensitive: the benchmark reports the exact figures
     assert np.median(cos) > 0.95 and not np.array_equal(a, b)

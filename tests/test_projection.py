@@ -45,6 +45,22 @@ def test_same_seed_same_map_and_clusters_separate(tmp_path):
     assert knn_purity(a, labels) > 0.95
 
 
+def test_exact_neighbour_path_above_umaps_own_threshold(tmp_path):
+    """4096 < n <= EXACT_NEIGHBOURS_MAX: our exact neighbour graph is handed to UMAP (no NN-descent)."""
+    from explorer.projection import EXACT_NEIGHBOURS_MAX
+
+    X, labels = clustered(n=4300, dim=32, k=5)
+    assert 4096 < len(X) <= EXACT_NEIGHBOURS_MAX
+    a = Projection(random_state=3, cache=False, n_epochs=30).fit_transform(X)
+    b = Projection(random_state=3, cache=False, n_epochs=30).fit_transform(X)
+    assert np.array_equal(a, b)
+    sample = np.random.default_rng(0).choice(len(X), 800, replace=False)
+    assert knn_purity(a[sample], labels[sample]) > 0.95
+    proj = Projection(random_state=3, cache=False, n_epochs=30).fit(X)
+    placed = proj.transform(X[:50] + 0.01)
+    assert np.nanmax(np.linalg.norm(placed - a[:50], axis=1)) < 0.25 * np.ptp(a, axis=0).max()
+
+
 def test_cache_memory_then_disk(tmp_path):
     X, _ = clustered(seed=1)
     first = Projection(cache_dir=tmp_path, **FAST)
