@@ -259,20 +259,15 @@ def test_constructor_checks_consistency():
 
 
 def test_scales_without_per_object_python_work():
-    """200k objects / 2M observations group in seconds (the 1M / 50M case is in benchmarks)."""
-    import time
-
+    """200k objects / 2M observations group correctly (timings: benchmarks/bench_catalog.py, 1M / 50M)."""
     rng = np.random.default_rng(0)
     n_obj, n = 200_000, 2_000_000
     codes = rng.integers(0, n_obj, n)
     ids = pd.Index(np.char.add("obj", np.arange(n_obj).astype(str)))
-    t0 = time.perf_counter()
     cat = Catalog.from_long(pd.Categorical.from_codes(codes, ids), rng.uniform(0, 1000, n), rng.normal(size=n),
                             rng.uniform(size=n), rng.integers(0, 2, n))
-    elapsed = time.perf_counter() - t0
     assert cat.n_observations == n and len(cat) == len(np.unique(codes))
     assert np.all(np.diff(cat.time)[np.diff(np.repeat(np.arange(len(cat)), cat.n_obs)) == 0] >= 0)
-    assert elapsed < 30, elapsed
 
 
 def test_cleaning_matches_a_pandas_reference_on_random_messy_data():

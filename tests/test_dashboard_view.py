@@ -141,8 +141,13 @@ def test_large_map_is_datashaded_and_tap_is_fast():
     fig = hv.render(element)
     images = [r.data_source.data["image"][0] for r in fig.renderers if "image" in r.data_source.data]
     assert images and (np.asarray(images[0]) != 0).sum() > 1000
+    # ... drawn in that category's colour (datashader ignores a one-entry colour key)
+    rgba = np.asarray(images[0]).astype(np.uint32)
+    painted = rgba[rgba != 0]
+    rgb = {(int(v) & 0xFF, (int(v) >> 8) & 0xFF, (int(v) >> 16) & 0xFF) for v in painted[:2000]}
+    expected = plots.NO_LABEL_COLOUR.lstrip("#")
+    assert rgb == {tuple(int(expected[i:i + 2], 16) for i in (0, 2, 4))}
+    # taps are resolved on the server: the index finds the true nearest point (timing: bench_dashboard.py)
     idx = PointIndex(xy)
-    t0 = time.perf_counter()
     for q in rng.normal(size=(50, 2)):
-        idx.nearest(*q)
-    assert (time.perf_counter() - t0) / 50 < 0.05
+        assert idx.nearest(*q) == int(np.argmin(((xy - q) ** 2).sum(axis=1)))

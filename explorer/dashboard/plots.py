@@ -98,8 +98,13 @@ def map_element(frame: pd.DataFrame, kind: str, color_label: str, *, width: int 
     if kind == "categorical":
         frame["color"] = pd.Categorical(frame["color"], categories=list(cmap))
         points = hv.Points(frame, kdims=["x", "y"], vdims=vdims)
-        # a list in category order: a dict colour key drops categories in datashader 0.19
-        shaded = datashade(points, aggregator=ds.count_cat("color"), color_key=[cmap[c] for c in cmap])
+        if len(cmap) == 1:
+            # with a single category datashader ignores color_key: shade plain counts in that colour
+            only = next(iter(cmap.values()))
+            shaded = datashade(points, aggregator=ds.count(), cmap=[only, only])
+        else:
+            # a list in category order: a dict colour key drops categories in datashader 0.19
+            shaded = datashade(points, aggregator=ds.count_cat("color"), color_key=[cmap[c] for c in cmap])
         return dynspread(shaded, threshold=0.6).opts(**common), shaded
     raster = rasterize(points, aggregator=ds.mean("color")).opts(
         cmap="viridis", colorbar=True, clabel=color_label, cnorm="linear", **common)

@@ -203,7 +203,8 @@ class _Astromer(EmbeddingModel):
         """Times and magnitudes as float64."""
         if getattr(data, "value_kind", "mag") != "mag":
             raise ModelError(f"{self.kind} embeds magnitudes, but catalog {getattr(data, 'name', '')!r} holds "
-                             f"{data.value_kind} values")
+                             f"{data.value_kind} values: embed it with an ATCAT model (Hub alias 'atcat'), "
+                             "or load its magnitudes (value_kind='mag')")
         return {"time": np.asarray(data.time, np.float64), "value": np.asarray(data.value, np.float64)}
 
     def prepare(self, obs, arrays, buffers):
