@@ -12,7 +12,6 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 import threading
 import time
 import warnings
@@ -21,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from explorer.atomic import atomic_path
 
 __all__ = [
     "Projection", "pca_preview", "warm_up", "projection_cache_dir", "clear_memory_cache", "MEMORY_CACHE_SIZE",
@@ -194,22 +195,12 @@ def _read_disk(path: Path) -> _Fitted | None:
 
 def _write_disk(path: Path, fitted: _Fitted) -> None:
     """Write atomically (temporary file in the same folder, then rename) so readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     arrays = {"coords": fitted.coords}
     if fitted.pca is not None:
         arrays["pca_mean"] = fitted.pca.mean
         arrays["pca_components"] = fitted.pca.components
-    fd, tmp = tempfile.mkstemp(prefix=path.stem + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, **arrays)
 
 
 # ----------------------------------------------------------------------------------------------

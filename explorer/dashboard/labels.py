@@ -29,6 +29,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
+from explorer.atomic import atomic_write_bytes
 from explorer.errors import CatalogError, ExplorerError
 
 try:  # advisory lock around read-merge-write; absent on Windows, where we merge without it
@@ -90,28 +91,6 @@ def folder_is_writable(folder: Path) -> bool:
     os.close(fd)
     os.unlink(probe)
     return True
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically: temp file in the same folder, fsync, ``os.replace``."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError):  # make the rename itself durable
-        dfd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
 
 
 def _load_catalog(catalog_or_path):
@@ -258,7 +237,7 @@ class LabelStore:
         with self._locked():
             on_disk = self._read_file()
             merged = _merge_records(on_disk, _merge_records(self._records, changes))
-            atomic_write_bytes(self.path, _format_labels_csv(merged))
+            atomic_write_bytes(self.path, _format_labels_csv(merged), durable=True)
             self._records = merged
             self._series = None
             self._stamp = self._file_stamp()
@@ -268,7 +247,7 @@ class LabelStore:
         stored = self._read_sidecar() or []
         self._label_set = _merge_label_sets(self._label_set, stored)
         payload = {"catalog": self.catalog.name, "label_set": self._label_set}
-        atomic_write_bytes(self.sidecar_path, (json.dumps(payload, indent=1) + "\n").encode("utf-8"))
+        atomic_write_bytes(self.sidecar_path, (json.dumps(payload, indent=1) + "\n").encode("utf-8"), durable=True)
 
     # ------------------------------------------------------------------ public API
     def _check_ids(self, object_ids) -> list[str]:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from explorer.atomic import atomic_path
 
 __all__ = ["EmbeddingCache", "cache_key", "default_cache_dir"]
 
@@ -67,22 +67,15 @@ class EmbeddingCache:
 
     def save(self, key: str, result) -> Path:
         """Write ``result`` under ``key`` atomically."""
-        self.root.mkdir(parents=True, exist_ok=True)
         path = self.path(key)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=self.root)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(
-                    fh, embeddings=result.embeddings, object_index=result.object_index,
-                    band=np.asarray(result.band, str), strategy=np.asarray(result.strategy, str),
-                    window_row=result.window_row, window_obs=result.window_obs,
-                    object_ids=np.asarray(result.object_ids, str),
-                    block_bands=np.asarray(result.block_bands, str),
-                    block_strategies=np.asarray(result.block_strategies, str),
-                    meta=np.array(json.dumps(result.meta, default=str)),
-                )
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+            np.savez(
+                fh, embeddings=result.embeddings, object_index=result.object_index,
+                band=np.asarray(result.band, str), strategy=np.asarray(result.strategy, str),
+                window_row=result.window_row, window_obs=result.window_obs,
+                object_ids=np.asarray(result.object_ids, str),
+                block_bands=np.asarray(result.block_bands, str),
+                block_strategies=np.asarray(result.block_strategies, str),
+                meta=np.array(json.dumps(result.meta, default=str)),
+            )
         return path

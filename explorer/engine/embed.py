@@ -9,14 +9,13 @@ and reused, and window outputs are reduced into their rows as each batch finishe
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time as _time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from explorer.atomic import atomic_path
 from explorer.engine.reductions import NonOverlappingWindows
 from explorer.engine.windows import build_windows
 from explorer.errors import ModelError
@@ -108,15 +107,8 @@ class EmbeddingResult:
         columns["embedding"] = pa.FixedSizeListArray.from_arrays(pa.array(flat.ravel(), pa.float32()), self.dim)
         meta = dict(self.meta, embedding_shape=list(self.embeddings.shape[1:]))
         table = pa.table(columns).replace_schema_metadata({"lcexplorer": json.dumps(meta, default=str)})
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".parquet", dir=path.parent)
-        os.close(fd)
-        try:
+        with atomic_path(path) as tmp:
             pq.write_table(table, tmp)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
         return path
 
 

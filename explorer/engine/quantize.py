@@ -13,10 +13,9 @@ fused QKV projection costs far more accuracy than it buys speed (see benchmarks/
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from pathlib import Path
 
+from explorer.atomic import atomic_path
 from explorer.errors import ModelError
 
 __all__ = ["quantized_dir", "quantize_model", "gemm_to_matmul"]
@@ -62,15 +61,11 @@ def quantize_model(source: Path, source_sha256: str, *, root: Path | None = None
     target = folder / f"{source_sha256}-int8-{_RECIPE}.onnx"
     if target.is_file():
         return target
-    folder.mkdir(parents=True, exist_ok=True)
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".onnx", dir=folder)
-    os.close(fd)
-    fd, plain = tempfile.mkstemp(prefix=".tmp-matmul-", suffix=".onnx", dir=folder)
-    os.close(fd)
-    try:
+    plain_target = folder / f"{source_sha256}-matmul.onnx"
+    with atomic_path(plain_target) as plain, atomic_path(target) as tmp:
         onnx.save(gemm_to_matmul(onnx.load(str(source))), plain)
         previous = logging.root.manager.disable
         # the quantiser logs a generic "consider pre-processing" warning on the root logger for every model
@@ -84,9 +79,5 @@ def quantize_model(source: Path, source_sha256: str, *, root: Path | None = None
             raise ModelError(f"int8 quantisation of {source} failed: {exc}") from exc
         finally:
             logging.disable(previous)
-        os.replace(tmp, target)
-    finally:
-        for leftover in (tmp, plain):
-            if os.path.exists(leftover):
-                os.unlink(leftover)
+    plain_target.unlink()  # only an intermediate: the int8 file is what is kept
     return target
