@@ -143,10 +143,26 @@ def test_atcat_extra_bands_and_magnitudes(files):
     assert np.isfinite(embed_catalog(mags, model, output="mean", cache=False).embeddings).all()
 
 
-def test_astromer_refuses_flux_catalogs_and_unknown_bands(files):
+def test_astromer_embeds_flux_catalogs_through_ab_magnitudes(files):
+    """Fluxes go in as 31.4 - 2.5 log10(flux); non-positive fluxes are left out, never fed as NaN."""
     model = load_model(files["a1"], threads=1)
-    with pytest.raises(ModelError, match="holds flux values"):
-        embed_catalog(toy_catalog([10], value_kind="flux"), model, cache=False)
+    flux = toy_catalog([260, 40, 3], value_kind="flux")
+    flux.value[::7] = -flux.value[::7]  # difference-imaging fluxes can be negative
+    ok = flux.value > 0
+    ids = np.repeat(flux.object_ids, flux.n_obs)
+    mags = Catalog.from_long(ids[ok], flux.time[ok], 31.4 - 2.5 * np.log10(flux.value[ok]), flux.error[ok],
+                             np.asarray(flux.bands)[flux.band[ok]], name="toy-mag")
+    for bands in (None, ["R"]):
+        from_flux = embed_catalog(flux, model, bands=bands, cache=False)
+        from_mag = embed_catalog(mags, model, bands=bands, cache=False)
+        np.testing.assert_allclose(from_flux.embeddings, from_mag.embeddings, rtol=1e-6, atol=1e-6)
+        used = from_flux.window_obs[from_flux.window_obs >= 0]
+        assert ok[used].all() and np.isfinite(from_flux.embeddings).all()
+    assert from_flux.meta["flux_zp"] == 31.4
+
+
+def test_astromer_refuses_unknown_bands(files):
+    model = load_model(files["a1"], threads=1)
     with pytest.raises(ModelError, match="band 'V' is not in catalog"):
         embed_catalog(toy_catalog([10]), model, bands=["V"], cache=False)
 

@@ -169,10 +169,18 @@ class EmbeddingModel:
 
 
 class _Astromer(EmbeddingModel):
-    """Astromer 1/2: single band; per window, time and magnitude minus their mean over valid observations."""
+    """Astromer 1/2: single band; per window, time and magnitude minus their mean over valid observations.
 
-    def __init__(self, model, *, output="mean", reduction="non-overlapping-windows", bands=None, seed=0):
+    Flux catalogs are embedded through AB magnitudes ``flux_zp - 2.5 log10(flux)`` (``flux_zp`` 31.4 for
+    nJy); observations with a non-positive flux have no magnitude and are left out of the windows.
+    """
+
+    def __init__(self, model, *, output="mean", reduction="non-overlapping-windows", bands=None, seed=0,
+                 flux_zp=31.4):
         super().__init__(model, output=output, reduction=reduction, seed=seed)
+        if isinstance(flux_zp, bool) or not isinstance(flux_zp, (int, float)) or not np.isfinite(flux_zp):
+            raise ModelError(f"flux_zp must be a finite number (AB zero point of the fluxes), got {flux_zp!r}")
+        self.flux_zp = float(flux_zp)
         if bands is not None:
             if isinstance(bands, str):
                 bands = [b for b in bands.split(",") if b]
@@ -182,13 +190,24 @@ class _Astromer(EmbeddingModel):
         self.bands = bands
 
     def key_parts(self) -> dict:
-        """Adds the band list."""
-        return dict(super().key_parts(), bands=None if self.bands is None else [str(b) for b in self.bands])
+        """Adds the band list and the zero point used for flux catalogs."""
+        return dict(super().key_parts(), bands=None if self.bands is None else [str(b) for b in self.bands],
+                    flux_zp=self.flux_zp)
+
+    @staticmethod
+    def _is_flux(data) -> bool:
+        return getattr(data, "value_kind", "mag") == "flux"
 
     def segments(self, data):
-        """All observations, or one segment per requested band."""
+        """All observations, or one segment per requested band (fluxes: only those with a magnitude)."""
+        keep = None
+        if self._is_flux(data):
+            with np.errstate(invalid="ignore"):
+                keep = np.asarray(data.value) > 0
         if self.bands is None:
-            return all_segments(data.offsets), [""]
+            if keep is None:
+                return all_segments(data.offsets), [""]
+            return band_segments(data.offsets, data.band, [np.arange(len(data.bands), dtype=np.int16)], keep), [""]
         labels = list(data.bands)
         groups = []
         for b in self.bands:
@@ -197,15 +216,16 @@ class _Astromer(EmbeddingModel):
                 raise ModelError(f"band {b!r} is not in catalog {getattr(data, 'name', '')!r} "
                                  f"(bands: {', '.join(map(str, labels))})")
             groups.append(np.array(codes, np.int16))
-        return band_segments(data.offsets, data.band, groups), [str(b) for b in self.bands]
+        return band_segments(data.offsets, data.band, groups, keep), [str(b) for b in self.bands]
 
     def model_arrays(self, data) -> dict:
-        """Times and magnitudes as float64."""
-        if getattr(data, "value_kind", "mag") != "mag":
-            raise ModelError(f"{self.kind} embeds magnitudes, but catalog {getattr(data, 'name', '')!r} holds "
-                             f"{data.value_kind} values: embed it with an ATCAT model (Hub alias 'atcat'), "
-                             "or load its magnitudes (value_kind='mag')")
-        return {"time": np.asarray(data.time, np.float64), "value": np.asarray(data.value, np.float64)}
+        """Times and magnitudes as float64 (AB magnitudes from positive fluxes for flux catalogs)."""
+        value = np.asarray(data.value, np.float64)
+        if self._is_flux(data):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                # non-positive fluxes become NaN here but never reach a window (see segments)
+                value = self.flux_zp - 2.5 * np.log10(np.where(value > 0, value, np.nan))
+        return {"time": np.asarray(data.time, np.float64), "value": value}
 
     def prepare(self, obs, arrays, buffers):
         """Gather, subtract per-window means (float64), cast into the [b, 200, 1] float32 buffers."""

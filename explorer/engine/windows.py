@@ -60,14 +60,18 @@ def all_segments(offsets: np.ndarray) -> Segments:
     )
 
 
-def band_segments(offsets: np.ndarray, band: np.ndarray, groups: list[np.ndarray]) -> Segments:
-    """One segment per (object, group), object-major; group k keeps observations whose band code is in groups[k]."""
+def band_segments(offsets: np.ndarray, band: np.ndarray, groups: list[np.ndarray], keep=None) -> Segments:
+    """One segment per (object, group), object-major; group k keeps observations whose band code is in groups[k].
+
+    ``keep`` (bool per observation, optional) drops further observations, e.g. fluxes with no magnitude.
+    """
     offsets = np.asarray(offsets, np.int64)
     n_obj = len(offsets) - 1
     pools, starts, lengths = [], [], []
     base = 0
     for codes in groups:
-        pool = np.flatnonzero(np.isin(band, codes)).astype(np.int64)
+        member = np.isin(band, codes)
+        pool = np.flatnonzero(member if keep is None else member & keep).astype(np.int64)
         # observations are grouped by object, so object boundaries map to pool positions by bisection
         bounds = np.searchsorted(pool, offsets)
         pools.append(pool)
