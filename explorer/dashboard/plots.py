@@ -95,18 +95,22 @@ def map_element(frame: pd.DataFrame, kind: str, color_label: str, *, width: int 
     import datashader as ds
     from holoviews.operation.datashader import datashade, dynspread, rasterize
 
+    # hover on a raster: the server picks one object per pixel (the lowest row) and serves its columns
+    selector = ds.min("row")
+    common = dict(common, tools=tools + ["hover"], hover_tooltips=["object_id", "user_label", "color"])
     if kind == "categorical":
         frame["color"] = pd.Categorical(frame["color"], categories=list(cmap))
         points = hv.Points(frame, kdims=["x", "y"], vdims=vdims)
         if len(cmap) == 1:
             # with a single category datashader ignores color_key: shade plain counts in that colour
             only = next(iter(cmap.values()))
-            shaded = datashade(points, aggregator=ds.count(), cmap=[only, only])
+            shaded = datashade(points, aggregator=ds.count(), cmap=[only, only], selector=selector)
         else:
             # a list in category order: a dict colour key drops categories in datashader 0.19
-            shaded = datashade(points, aggregator=ds.count_cat("color"), color_key=[cmap[c] for c in cmap])
+            shaded = datashade(points, aggregator=ds.count_cat("color"), color_key=[cmap[c] for c in cmap],
+                               selector=selector)
         return dynspread(shaded, threshold=0.6).opts(**common), shaded
-    raster = rasterize(points, aggregator=ds.mean("color")).opts(
+    raster = rasterize(points, aggregator=ds.mean("color"), selector=selector).opts(
         cmap="viridis", colorbar=True, clabel=color_label, cnorm="linear", **common)
     return dynspread(raster, threshold=0.6), raster
 
