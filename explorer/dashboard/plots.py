@@ -73,7 +73,8 @@ def map_element(frame: pd.DataFrame, kind: str, color_label: str, *, width: int 
     hv = _bokeh_backend()
 
     tools = ["tap", "box_select", "lasso_select", "wheel_zoom", "pan", "reset"]
-    common = dict(width=width, height=height, xaxis=None, yaxis=None, tools=tools,
+    # default_tools: HoloViews would add its own pan/wheel_zoom/reset again, doubling the toolbar
+    common = dict(width=width, height=height, xaxis=None, yaxis=None, tools=tools, default_tools=["box_zoom", "save"],
                   active_tools=["wheel_zoom", "tap"], toolbar="above")
     frame = frame.copy()
     if kind == "categorical":
@@ -82,7 +83,7 @@ def map_element(frame: pd.DataFrame, kind: str, color_label: str, *, width: int 
     points = hv.Points(frame, kdims=["x", "y"], vdims=vdims)
 
     if len(frame) <= DATASHADE_ABOVE:
-        hover = [("object", "@object_id"), ("label", "@user_label"), (color_label, "@color")]
+        hover = [("object", "@object_id"), ("your label", "@user_label"), (color_label, "@color")]
         opts = dict(common, size=5, alpha=0.8, hover_tooltips=hover, nonselection_alpha=0.25,
                     backend_opts={"plot.output_backend": "webgl"})
         if kind == "categorical":
