@@ -239,3 +239,40 @@ def test_catalog_paths_are_confined(tmp_path, monkeypatch):
         read_upload("big.csv", b"x" * 2048, max_bytes=1024)
     frame = read_upload("small.csv", outside.read_bytes())
     assert list(frame.columns) == ["object_id", "time", "mag"]
+
+
+def test_map_is_keyed_by_the_embedding_it_projects(state):
+    """Widgets changed between embed and project must not file one embedding's map under another's key."""
+    state.reduction = "non-overlapping-windows"
+    state.embed()
+    embedded_key = state.matrix_key
+    state.reduction = "end"  # the user changes the reduction while the map is still being computed
+    state.project("pca")
+    assert state.matrix_key == embedded_key
+    state.run()  # now "end" is embedded and mapped: a different map, not the previous one from the cache
+    assert state.matrix_key[3] == "end"
+    assert not np.array_equal(state.map.coords, state._map_cache.get(embedded_key + (state.n_neighbors,
+                                                                                      float(state.min_dist), "pca")).coords)
+    state.reduction = "non-overlapping-windows"
+    state.run()
+
+
+def test_a_typed_period_stays_with_its_object(state):
+    state.selected_id = "obj0005"
+    state.period = 0.123
+    state.selected_id = "obj0006"
+    assert state.period is None and state.period_of("obj0006") != 0.123
+    state.selected_id = "obj0005"
+    assert state.period == 0.123 and state.period_of("obj0005") == 0.123
+
+
+def test_open_catalog_with_column_overrides(tmp_path, monkeypatch):
+    from explorer.dashboard.state import open_catalog
+
+    folder = tmp_path / "data"
+    source = make_catalog(n=5)
+    source.to_parquet(folder / "five")
+    monkeypatch.setenv("LCEXPLORER_DATA_DIRS", str(folder))
+    cat = open_catalog(folder / "five", columns={"time": "time"})
+    assert cat.content_hash() == source.content_hash()
+    assert open_catalog(folder / "five", columns={"time": "time"}) is cat  # memoised

@@ -15,6 +15,8 @@ covers restarts.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 import threading
@@ -125,7 +127,7 @@ def open_catalog(source, **kwargs):
 
     path = resolve_catalog_path(source)
     stamp = max((p.stat().st_mtime_ns for p in ([path] + (list(path.iterdir()) if path.is_dir() else []))), default=0)
-    key = (str(path), stamp, tuple(sorted(kwargs.items())))
+    key = (str(path), stamp, json.dumps(kwargs, sort_keys=True, default=str))
     cat = _CATALOGS.get(key)
     if cat is None:
         cat = load_catalog(path, **kwargs)
@@ -201,10 +203,12 @@ class ExplorerState(param.Parameterized):
         self.catalog = None
         self.result = None  # EmbeddingResult of the current combination
         self.matrix: np.ndarray | None = None
+        self.matrix_key: tuple | None = None  # embedding key the matrix was computed for
         self.map: MapResult | None = None
         self._neighbours: NeighbourIndex | None = None
         self._label_store = None
-        self._period_cache: dict[str, float] = {}
+        self._period_cache: dict[str, float] = {}  # Lomb-Scargle periods, per object id
+        self._user_periods: dict[str, float] = {}  # periods typed by the user, per object id
         self.inference_runs = 0  # embed_catalog calls made by this state
         self.last_embed_cached = False
         self.last_map_cached = False
@@ -220,9 +224,9 @@ class ExplorerState(param.Parameterized):
         cat = open_catalog(source, **kwargs)
         with self._lock:
             self.catalog = cat
-            self.result = self.matrix = self.map = self._neighbours = None
+            self.result = self.matrix = self.matrix_key = self.map = self._neighbours = None
             self._label_store = None
-            self._period_cache = {}
+            self._period_cache, self._user_periods = {}, {}
         ids = set(cat.object_ids.astype(str))
         with param.parameterized.batch_call_watchers(self):
             self.catalog_path = str(source) if isinstance(source, (str, os.PathLike)) else (cat.source or "")
@@ -256,6 +260,8 @@ class ExplorerState(param.Parameterized):
         self.model_infos = model_choices()
         if not self.model:
             self.model = default_model(self.model_infos) or ""
+        # the kind of a model named before the listing (constructor, URL) is only known now
+        self._fit_output_to_model()
         return self.model_infos
 
     def model_kind(self, name: str | None = None) -> str | None:
@@ -270,7 +276,7 @@ class ExplorerState(param.Parameterized):
         """Outputs valid for the chosen model's kind."""
         return list(OUTPUTS_BY_KIND.get(self.model_kind() or "", ALL_OUTPUTS))
 
-    @param.depends("model", watch=True)
+    @param.depends("model", "output", watch=True)
     def _fit_output_to_model(self):
         options = self.output_options()
         if self.output not in options:
@@ -299,11 +305,13 @@ class ExplorerState(param.Parameterized):
         if not self.model:
             raise ModelError(HOW_TO_GET_A_MODEL)
         key = self.embedding_key
+        # the UI may change model/output/... while this runs: compute exactly the combination of `key`
+        _, model_name, output, reduction, bands = key
 
         def compute():
-            model = load_model(self.model)
-            out = embed_catalog(cat, model, output=self.output, reduction=self.reduction, bands=key[4],
-                                progress=progress)
+            model = load_model(model_name)
+            out = embed_catalog(cat, model, output=output, reduction=reduction, progress=progress,
+                                **self._band_options(model.kind, bands))
             self.inference_runs += 1
             return out
 
@@ -312,9 +320,20 @@ class ExplorerState(param.Parameterized):
         if matrix.ndim != 2 or len(matrix) != len(cat):
             raise ExplorerError(f"embedding matrix has shape {matrix.shape}; expected ({len(cat)}, dim)")
         with self._lock:
-            self.result, self.matrix = result, matrix
+            self.result, self.matrix, self.matrix_key = result, matrix, key
             self._neighbours = NeighbourIndex(matrix)
         return result
+
+    def _band_options(self, kind: str, bands) -> dict:
+        """Astromer: one embedding per chosen band; ATCAT: the chosen bands together, as one group of channels."""
+        if kind != "atcat":
+            return {"bands": list(bands) if bands else None}
+        if not bands or len(bands) == len(self.catalog.bands):
+            return {}
+        from explorer.engine.models import default_band_groups
+
+        # observations in the other bands stay in the catalog (for plots) but are not fed to the model
+        return {"band_groups": default_band_groups(bands), "allow_extra_bands": True}
 
     def use_embedding(self, matrix: np.ndarray, coords: np.ndarray | None = None) -> None:
         """Show a precomputed embedding matrix [n_objects, dim] (and optionally its 2-D map) for this catalog.
@@ -337,27 +356,32 @@ class ExplorerState(param.Parameterized):
             raise ExplorerError(f"map coordinates must have shape ({len(cat)}, 2), got {coords.shape}")
         with self._lock:
             self.result, self.matrix = None, matrix
+            self.matrix_key = ("given", hashlib.sha1(matrix.tobytes()).hexdigest())
             self._neighbours = NeighbourIndex(matrix)
             self.map = MapResult(coords=coords, stage="given", index=PointIndex(coords), params={"method": "given"})
         self.map_version += 1
 
     # ------------------------------------------------------------------ projection
-    def _map_key(self) -> tuple:
-        return self.embedding_key + (self.n_neighbors, float(self.min_dist))
+    def _map_key(self, embedding_key: tuple | None = None) -> tuple:
+        return (embedding_key or self.embedding_key) + (int(self.n_neighbors), float(self.min_dist))
 
     def project(self, method: str = "umap") -> MapResult:
         """Project the current embedding to 2-D with UMAP (cached) or the instant PCA preview."""
-        if self.matrix is None:
+        with self._lock:
+            matrix, matrix_key = self.matrix, self.matrix_key
+        if matrix is None:
             raise ExplorerError("nothing to project: embed the catalog first")
-        key = self._map_key() + (method,)
-        matrix = self.matrix
-        cached, self.last_map_cached = self._map_cache.get_or_compute(key, lambda: self._compute_map(matrix, method))
+        # keyed by the embedding actually projected, not by what the widgets show now
+        n_neighbors, min_dist = int(self.n_neighbors), float(self.min_dist)
+        key = matrix_key + (n_neighbors, min_dist, method)
+        cached, self.last_map_cached = self._map_cache.get_or_compute(
+            key, lambda: self._compute_map(matrix, method, n_neighbors, min_dist))
         with self._lock:
             self.map = cached
         self.map_version += 1
         return cached
 
-    def _compute_map(self, matrix: np.ndarray, method: str) -> MapResult:
+    def _compute_map(self, matrix: np.ndarray, method: str, n_neighbors: int, min_dist: float) -> MapResult:
         from explorer.projection import Projection, pca_preview
 
         valid = np.isfinite(matrix).all(axis=1)
@@ -369,11 +393,11 @@ class ExplorerState(param.Parameterized):
             if method == "pca":
                 coords[valid] = pca_preview(X)
             else:
-                nn = int(min(self.n_neighbors, n_valid - 1))
-                proj = Projection(n_neighbors=nn, min_dist=float(self.min_dist), random_state=42,
+                nn = int(min(n_neighbors, n_valid - 1))
+                proj = Projection(n_neighbors=nn, min_dist=min_dist, random_state=42,
                                   cache_dir=self._projection_cache_dir())
                 coords[valid] = proj.fit_transform(X)
-                params.update(n_neighbors=nn, min_dist=float(self.min_dist), metric=proj.metric,
+                params.update(n_neighbors=nn, min_dist=min_dist, metric=proj.metric,
                               random_state=proj.random_state, pca=proj.pca, pca_components=proj.pca_components)
         elif n_valid:  # too few points for a projection: a line keeps them tappable
             coords[valid] = np.column_stack([np.arange(n_valid, dtype=float), np.zeros(n_valid)])
@@ -411,7 +435,7 @@ class ExplorerState(param.Parameterized):
             t0 = _time.perf_counter()
             report(0.0, f"Embedding {self.catalog.name} with {self.model} ({self.output}, {self.reduction})...")
             self.embed(progress=embed_progress)
-            umap_key = self._map_key() + ("umap",)
+            umap_key = self._map_key(self.matrix_key) + ("umap",)
             if umap_key not in self._map_cache:
                 self.project("pca")
                 report(0.85, "PCA preview shown; computing UMAP...")
@@ -517,9 +541,22 @@ class ExplorerState(param.Parameterized):
         """Period used for folding: the user's value for the tapped object, else catalog, else a computed one."""
         row = self.row_of(key)
         oid = str(self.catalog.object_ids[row])
-        if oid == self.selected_id and self.period:
-            return float(self.period)
+        if oid in self._user_periods:
+            return self._user_periods[oid]
         return self.catalog_period(row) or self._period_cache.get(oid)
+
+    @param.depends("period", watch=True)
+    def _remember_user_period(self):
+        # a typed period belongs to the object it was typed for, never to the next one tapped
+        if self.selected_id:
+            if self.period:
+                self._user_periods[self.selected_id] = float(self.period)
+            else:
+                self._user_periods.pop(self.selected_id, None)
+
+    @param.depends("selected_id", watch=True)
+    def _recall_user_period(self):
+        self.period = self._user_periods.get(self.selected_id)
 
     def lomb_scargle_period(self, key=None, *, min_period: float = 0.05, max_period: float | None = None) -> float:
         """Best Lomb-Scargle period of the object's best-sampled band (computed on demand, memoised)."""

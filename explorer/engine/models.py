@@ -21,7 +21,8 @@ from explorer.engine.session import OnnxModel
 from explorer.engine.windows import all_segments, band_segments
 from explorer.errors import ModelError
 
-__all__ = ["EmbeddingModel", "Astromer1", "Astromer2", "ATCAT", "model_class", "LSST_BANDS", "CurveArrays"]
+__all__ = ["EmbeddingModel", "Astromer1", "Astromer2", "ATCAT", "model_class", "LSST_BANDS", "CurveArrays",
+           "default_band_groups"]
 
 LSST_BANDS = {"u": 0, "g": 1, "r": 2, "i": 3, "z": 4, "Y": 5, "y": 5}
 
@@ -259,6 +260,19 @@ class Astromer2(_Astromer):
     kind = "astromer2"
 
 
+def default_band_groups(labels, n_model_bands: int = 6) -> dict:
+    """ATCAT channel of each band label: LSST names (u g r i z Y) or channel numbers; ModelError otherwise."""
+    labels = [str(b) for b in labels]
+    if all(b in LSST_BANDS for b in labels):
+        return {b: LSST_BANDS[b] for b in labels}
+    if all(b.isdigit() and int(b) < n_model_bands for b in labels):
+        return {b: int(b) for b in labels}
+    raise ModelError(
+        f"ATCAT needs band_groups for bands {', '.join(labels)}: map each label to an LSST index 0-5 "
+        "(u g r i z Y), e.g. band_groups={'g': 1, 'r': 2}"
+    )
+
+
 class ATCAT(EmbeddingModel):
     """ATCAT multiband flux model (light-curve/atcat ``atcat_f32.onnx``); outputs last, mean, sequence [.., 384].
 
@@ -304,15 +318,7 @@ class ATCAT(EmbeddingModel):
     def _groups_for(self, labels) -> list[dict]:
         if self.band_groups is not None:
             return self.band_groups
-        labels = [str(b) for b in labels]
-        if all(b in LSST_BANDS for b in labels):
-            return [{b: LSST_BANDS[b] for b in labels}]
-        if all(b.isdigit() and int(b) < self.n_model_bands for b in labels):
-            return [{b: int(b) for b in labels}]
-        raise ModelError(
-            f"ATCAT needs band_groups for bands {', '.join(labels)}: map each label to an LSST index 0-5 "
-            "(u g r i z Y), e.g. band_groups={'g': 1, 'r': 2}"
-        )
+        return [default_band_groups(labels, self.n_model_bands)]
 
     def segments(self, data):
         """One segment per (object, band group); the channel index per catalog band code is kept for prepare."""
