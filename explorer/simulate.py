@@ -259,7 +259,7 @@ def simulate_macho_like(n_objects: int = 3000, seed: int = DEFAULT_SEED, n_field
         m5 = 21.0 + frng.normal(0, 0.3, len(times))  # per-epoch depth (seeing, sky)
         centre = (frng.uniform(76.0, 86.0), frng.uniform(-71.0, -67.5))
         fields.append((times, m5, centre))
-    field_of = rng.integers(0, n_fields, n_objects)
+    field_of = rng.integers(0, n_fields, len(labels))  # len(labels) >= n_objects: one of each class at least
 
     ids, parts, rows = [], [], []
     for i, label in enumerate(labels):
@@ -383,7 +383,7 @@ def simulate_lsst_like(n_objects: int = 600, seed: int = DEFAULT_SEED) -> Simula
     # Objects in one pointing share its visits (as in a survey field); chip gaps drop a few per object.
     n_fields = max(1, min(20, n_objects // 10 or 1))
     fields = [_lsst_cadence(np.random.default_rng([seed, 2, 1000 + f]), start, years) for f in range(n_fields)]
-    field_of = rng.integers(0, n_fields, n_objects)
+    field_of = rng.integers(0, n_fields, len(labels))  # len(labels) >= n_objects: one of each class at least
     sin_dec = (np.sin(np.radians(-65)), np.sin(np.radians(5)))  # uniform on the sphere, -65 < dec < 5
     centres = [(rng.uniform(0, 360), float(np.degrees(np.arcsin(rng.uniform(*sin_dec))))) for _ in range(n_fields)]
     ids, parts, rows = [], [], []

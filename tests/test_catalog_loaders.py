@@ -144,6 +144,20 @@ def test_folder_of_per_object_csv(tmp_path):
     assert cat.report.n_input == 6
 
 
+def test_folder_of_per_object_csv_ignores_the_labels_saved_beside_it(tmp_path):
+    from explorer.dashboard.labels import LabelStore
+
+    folder = tmp_path / "light-curves"
+    _write_csv_folder(folder)
+    before = load_catalog(folder)
+    store = LabelStore(before)
+    store.assign(["13350"], "RR Lyrae")
+    assert store.path.parent == folder  # labels live beside the light curves...
+    after = load_catalog(folder)  # ...and are not read as one of them
+    assert after.content_hash() == before.content_hash()
+    assert LabelStore(after).labels["13350"] == "RR Lyrae"
+
+
 def test_folder_of_per_object_csv_with_objects_table_inside(tmp_path):
     folder = tmp_path / "lcs"
     _write_csv_folder(folder)

@@ -234,3 +234,19 @@ def test_int8_mode_on_a_converted_checkpoint(lcx_home, shared_models, shared_dat
     a, b, cos = int8_vs_float32(shared_data, f32, q, n_objects=30)
     # Astromer 1 (no residuals) is quantisation-sensitive: the benchmark reports the exact figures
     assert np.median(cos) > 0.95 and not np.array_equal(a, b)
+
+
+def test_observations_used_and_matrix_blocks_match_their_definitions(files):
+    model = load_model(files["a1"], threads=1)
+    cat = toy_catalog([450, 30, 0, 5, 260])
+    for kwargs in ({"bands": ["R", "B"], "reduction": "beginning,end"}, {"reduction": "non-overlapping-windows"}):
+        res = embed_catalog(cat, model, cache=False, **kwargs)
+        for i in range(len(cat)):
+            rows = np.flatnonzero(res.object_index == i)
+            obs = res.window_obs[np.isin(res.window_row, rows)]
+            np.testing.assert_array_equal(res.observations_used(i), np.unique(obs[obs >= 0]))
+        k = len(res.block_bands) * len(res.block_strategies)
+        m = res.matrix().reshape(len(cat), k, -1)
+        for r in range(len(res.embeddings)):
+            b = res.block_bands.index(res.band[r]) * len(res.block_strategies) + res.block_strategies.index(res.strategy[r])
+            np.testing.assert_array_equal(m[res.object_index[r], b], res.embeddings[r])

@@ -209,3 +209,10 @@ def test_cli_simulate(tmp_path):
 
     assert module_main(["--out", str(tmp_path / "m"), "--scale", "0.005", "--only", "macho_like"]) == 0
     assert (tmp_path / "m" / "macho_like" / "macho_like.objects.parquet").is_file()
+
+
+@pytest.mark.parametrize("n", [1, 5, 10])
+def test_tiny_catalogs_have_one_object_of_each_class_at_least(n):
+    for simulate, classes in ((simulate_macho_like, MACHO_CLASSES), (simulate_lsst_like, LSST_CLASSES)):
+        sim = simulate(n)
+        assert set(sim.objects["label"]) == set(classes) and len(sim.objects) >= n

@@ -126,7 +126,12 @@ def open_catalog(source, **kwargs):
     from .sources import resolve_catalog_path
 
     path = resolve_catalog_path(source)
-    stamp = max((p.stat().st_mtime_ns for p in ([path] + (list(path.iterdir()) if path.is_dir() else []))), default=0)
+    # saving labels beside the catalog must not count as a change of the catalog (a reload and re-hash)
+    if path.is_dir():  # not the folder's own mtime: it changes whenever a labels file is replaced
+        stamp = tuple(sorted((p.name, p.stat().st_mtime_ns) for p in path.iterdir()
+                             if not p.name.startswith(".") and ".labels." not in p.name))
+    else:
+        stamp = path.stat().st_mtime_ns
     key = (str(path), stamp, json.dumps(kwargs, sort_keys=True, default=str))
     cat = _CATALOGS.get(key)
     if cat is None:

@@ -52,11 +52,12 @@ class EmbeddingResult:
         return int(np.prod(self.embeddings.shape[1:]))
 
     def _block(self) -> np.ndarray:
-        bands = {b: i for i, b in enumerate(self.block_bands)}
-        strats = {s: i for i, s in enumerate(self.block_strategies)}
-        bi = np.vectorize(bands.__getitem__, otypes=[np.int64])(self.band) if len(self.band) else np.zeros(0, np.int64)
-        si = np.vectorize(strats.__getitem__, otypes=[np.int64])(self.strategy) if len(self.strategy) else bi
-        return bi * len(self.block_strategies) + si
+        import pandas as pd
+
+        # vectorised label -> position lookups (a Python dict per row costs 0.5 s at 1M rows)
+        bi = pd.Index(self.block_bands).get_indexer(np.asarray(self.band, str))
+        si = pd.Index(self.block_strategies).get_indexer(np.asarray(self.strategy, str))
+        return bi.astype(np.int64) * len(self.block_strategies) + si
 
     def matrix(self) -> np.ndarray:
         """[n_objects, k*dim] float32, rows aligned with catalog.objects; NaN where an object has no embedding.
@@ -72,15 +73,17 @@ class EmbeddingResult:
 
     def observations_used(self, object_index: int) -> np.ndarray:
         """Sorted catalog observation indices that were fed to the model for one object."""
-        rows = np.flatnonzero(self.object_index == int(object_index))
-        obs = self.window_obs[np.isin(self.window_row, rows)]
+        # rows are ordered by object and windows by row, so one object's windows are one slice
+        r0, r1 = np.searchsorted(self.object_index, [int(object_index), int(object_index) + 1])
+        w0, w1 = np.searchsorted(self.window_row, [r0, r1])
+        obs = self.window_obs[w0:w1]
         return np.unique(obs[obs >= 0])
 
     def to_frame(self):
         """DataFrame with object_id, band, strategy and embedding (a float32 array per row, flattened)."""
         import pandas as pd
 
-        flat = self.embeddings.reshape(len(self.embeddings), -1)
+        flat = self.embeddings.reshape(len(self.embeddings), self.dim)
         return pd.DataFrame({
             "object_id": self.object_ids[self.object_index] if len(self.object_index) else np.array([], str),
             "band": self.band,
@@ -97,7 +100,7 @@ class EmbeddingResult:
         import pyarrow.parquet as pq
 
         path = Path(path)
-        flat = np.ascontiguousarray(self.embeddings.reshape(len(self.embeddings), -1), np.float32)
+        flat = np.ascontiguousarray(self.embeddings.reshape(len(self.embeddings), self.dim), np.float32)
         columns = {"object_id": pa.array(self.object_ids[self.object_index].astype(str) if len(flat) else [],
                                          pa.string())}
         if len(self.block_bands) > 1:
@@ -178,7 +181,7 @@ def run_embedding(embedder, data, *, batch_size=None, progress=None) -> Embeddin
         else:
             acc /= windows.row_windows[:, None]
     emb = acc.astype(np.float32, copy=False)
-    bad = ~np.isfinite(emb.reshape(n_rows, -1)).all(axis=1)
+    bad = ~np.isfinite(emb.reshape(n_rows, int(np.prod(out_shape)))).all(axis=1)
     for r in np.flatnonzero(bad):
         failed.setdefault(int(r), "non-finite embedding")
     ok = np.ones(n_rows, bool)

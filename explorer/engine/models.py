@@ -125,7 +125,8 @@ class EmbeddingModel:
         parts = {"kind": self.kind, "output": self.output, "reduction": self.reduction.name,
                  "seq_len": self.seq_len}
         if self.reduction.stochastic:
-            parts["seed"] = self.seed
+            # the draws follow the seed of the reduction actually used (a Reduction object brings its own)
+            parts["seed"] = next(s.seed for s in self.reduction.strategies if getattr(s, "stochastic", False))
         return parts
 
     def describe(self) -> dict:
