@@ -367,11 +367,15 @@ def load_dataframe(df: pd.DataFrame, *, objects=None, columns=None, value_kind=N
         table = pa.Table.from_pandas(df, preserve_index=df.index.name is not None)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         # Mixed-type object columns cannot go to Arrow; convert column by column as object arrays.
-        return _from_pandas_long(df, objects=objects, columns=columns, value_kind=value_kind, name=name, source=where)
-    obj = _objects_frame(objects, source=where)
-    if any(_is_list(t) or pa.types.is_struct(t) for t in table.schema.types):
-        return _from_nested(table, columns=columns, value_kind=value_kind, objects=obj, name=name, source=where)
-    return _from_table(table, columns=columns, value_kind=value_kind, objects=obj, name=name, source=where)
+        cat = _from_pandas_long(df, objects=objects, columns=columns, value_kind=value_kind, name=name, source=where)
+    else:
+        obj = _objects_frame(objects, source=where)
+        nested = any(_is_list(t) or pa.types.is_struct(t) for t in table.schema.types)
+        cat = (_from_nested if nested else _from_table)(table, columns=columns, value_kind=value_kind, objects=obj,
+                                                        name=name, source=where)
+    # "the DataFrame" only names it in messages: there is no folder to save labels beside
+    cat.source = source
+    return cat
 
 
 def _from_pandas_long(df, *, objects, columns, value_kind, name, source) -> Catalog:

@@ -47,7 +47,7 @@ import pandas as pd
 import panel as pn
 import param
 
-from explorer.errors import ExplorerError
+from explorer.errors import CatalogError, ExplorerError
 
 from . import plots
 from .sources import MAX_UPLOAD_BYTES, list_catalogs, read_upload
@@ -346,12 +346,13 @@ class Explorer(pn.viewable.Viewer):
         self.label_apply_sel.on_click(partial(self._on_label_apply, "selection"))
         self.export_format.param.watch(self._on_export_format, "value")
 
-        s.param.watch(lambda e: self._ui(self._show_status), ["status", "progress", "busy"])
-        s.param.watch(lambda e: self._ui(self._refresh_map), ["map_version", "color_by"])
-        s.param.watch(lambda e: self._ui(self._on_labels_changed), ["labels_version"])
-        s.param.watch(lambda e: self._ui(self._refresh_tapped), ["selected_id", "fold", "period", "k_neighbours"])
-        s.param.watch(lambda e: self._ui(self._refresh_selection), ["selection_ids"])
-        s.param.watch(lambda e: self._ui(self._sync_widgets), ["model", "output", "reduction", "color_by"])
+        # *events: param hands a watcher one event per parameter changed in the same batch
+        s.param.watch(lambda *events: self._ui(self._show_status), ["status", "progress", "busy"])
+        s.param.watch(lambda *events: self._ui(self._refresh_map), ["map_version", "color_by"])
+        s.param.watch(lambda *events: self._ui(self._on_labels_changed), ["labels_version"])
+        s.param.watch(lambda *events: self._ui(self._refresh_tapped), ["selected_id", "fold", "period", "k_neighbours"])
+        s.param.watch(lambda *events: self._ui(self._refresh_selection), ["selection_ids"])
+        s.param.watch(lambda *events: self._ui(self._sync_widgets), ["model", "output", "reduction", "color_by"])
 
     def _sync_url(self):
         try:
@@ -373,7 +374,7 @@ class Explorer(pn.viewable.Viewer):
 
     # ------------------------------------------------------------------ handlers
     def _on_catalog_select(self, event):
-        if event.new:
+        if event.new and event.new != self.state.catalog_path:  # not when the widget merely follows the state
             self._open_catalog(event.new)
 
     def _on_catalog_open(self, _):
@@ -388,18 +389,25 @@ class Explorer(pn.viewable.Viewer):
         except ExplorerError as exc:
             self.state.status = f"**Error:** {exc}"
             return
-        self._open_catalog(frame, name=Path(filename).stem)
+        self._open_catalog(frame, name=Path(filename).stem, what=f"uploaded file {filename!r}")
 
-    def _open_catalog(self, source, **kwargs):
+    def _open_catalog(self, source, *, what: str | None = None, **kwargs):
         def work():
             self.state.status = "Opening catalog..."
-            self.state.load_catalog(source, **kwargs)
+            try:
+                self.state.load_catalog(source, **kwargs)
+            except CatalogError as exc:
+                if what is None:
+                    raise
+                raise CatalogError(f"{what}: {exc}") from exc
             self._ui(self._after_catalog)
             if self.state.model:
                 self.state.run()
         self._launch(work)
 
     def _after_catalog(self):
+        self.catalog_select.options = self._catalog_options()
+        self.catalog_select.value = self._catalog_value()
         self._refresh_bands_widget()
         self.color_select.options = self.state.color_options
         self.color_select.value = self.state.color_by
