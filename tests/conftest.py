@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -38,3 +39,18 @@ def lcx_home(tmp_path, monkeypatch) -> Path:
     home.mkdir()
     monkeypatch.setenv("LCEXPLORER_HOME", str(home))
     return home
+
+
+@contextlib.contextmanager
+def isolated_store(tmp_path_factory, name: str, onnx_builder, kind: str):
+    """LCEXPLORER_HOME holding one stand-in model, plus an empty offline Hub cache (for module fixtures)."""
+    from explorer.store import install_model
+
+    home = tmp_path_factory.mktemp("lcx_home")
+    hf = tmp_path_factory.mktemp("hf")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LCEXPLORER_HOME", str(home))
+        mp.setenv("HF_HUB_CACHE", str(hf))
+        mp.setenv("HF_HUB_OFFLINE", "1")
+        install_model(name, onnx_builder(home / f"{name}.onnx"), {"kind": kind, "source": "tests/standin_models.py"})
+        yield home

@@ -20,6 +20,7 @@ import pytest
 from explorer.catalog import Catalog, load_catalog
 from explorer.dashboard.state import ExplorerState, ResultCache
 
+from conftest import isolated_store
 from standin_models import build_atcat_standin
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -56,16 +57,7 @@ def catalog() -> Catalog:
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     """An isolated store holding only the ATCAT stand-in, and an empty offline Hub cache."""
-    from explorer.store import install_model
-
-    home = tmp_path_factory.mktemp("lcx_home")
-    hf = tmp_path_factory.mktemp("hf")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("LCEXPLORER_HOME", str(home))
-        mp.setenv("HF_HUB_CACHE", str(hf))
-        mp.setenv("HF_HUB_OFFLINE", "1")
-        onnx = build_atcat_standin(home / "atcat_standin.onnx", seed=7)
-        install_model(MODEL, onnx, {"kind": "atcat", "source": "tests/standin_models.py"})
+    with isolated_store(tmp_path_factory, MODEL, lambda path: build_atcat_standin(path, seed=7), "atcat") as home:
         yield home
 
 

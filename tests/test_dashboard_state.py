@@ -11,6 +11,7 @@ from explorer.dashboard.spatial import NeighbourIndex, PointIndex
 from explorer.dashboard.state import USER_LABEL, ExplorerState, ResultCache, default_model
 from explorer.errors import CatalogError, ExplorerError, ModelError
 
+from conftest import isolated_store
 from standin_models import build_astromer_standin
 
 N_OBJECTS = 200
@@ -45,16 +46,7 @@ def make_catalog(n=N_OBJECTS, seed=1) -> Catalog:
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     """An isolated store (with the stand-in model installed) and no Hub cache."""
-    from explorer.store import install_model
-
-    home = tmp_path_factory.mktemp("lcx_home")
-    hf = tmp_path_factory.mktemp("hf")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("LCEXPLORER_HOME", str(home))
-        mp.setenv("HF_HUB_CACHE", str(hf))
-        mp.setenv("HF_HUB_OFFLINE", "1")
-        onnx = build_astromer_standin(home / "standin.onnx")
-        install_model(MODEL, onnx, {"kind": "astromer1", "source": "tests/standin_models.py"})
+    with isolated_store(tmp_path_factory, MODEL, build_astromer_standin, "astromer1") as home:
         yield home
 
 
