@@ -316,7 +316,7 @@ class ExplorerState(param.Parameterized):
         def compute():
             model = load_model(model_name)
             out = embed_catalog(cat, model, output=output, reduction=reduction, progress=progress,
-                                **self._band_options(model.kind, bands))
+                                **self._band_options(cat, model.kind, bands))
             self.inference_runs += 1
             return out
 
@@ -329,11 +329,12 @@ class ExplorerState(param.Parameterized):
             self._neighbours = NeighbourIndex(matrix)
         return result
 
-    def _band_options(self, kind: str, bands) -> dict:
+    @staticmethod
+    def _band_options(cat, kind: str, bands) -> dict:
         """Astromer: one embedding per chosen band; ATCAT: the chosen bands together, as one group of channels."""
         if kind != "atcat":
             return {"bands": list(bands) if bands else None}
-        if not bands or len(bands) == len(self.catalog.bands):
+        if not bands or len(bands) == len(cat.bands):
             return {}
         from explorer.engine.models import default_band_groups
 
