@@ -268,3 +268,17 @@ def test_open_catalog_with_column_overrides(tmp_path, monkeypatch):
     cat = open_catalog(folder / "five", columns={"time": "time"})
     assert cat.content_hash() == source.content_hash()
     assert open_catalog(folder / "five", columns={"time": "time"}) is cat  # memoised
+
+
+def test_a_model_replaced_in_the_store_is_not_served_from_memory(env, tmp_path):
+    from explorer.store import install_model
+
+    st = ExplorerState(make_catalog(n=30), model=MODEL, embed_cache=ResultCache(), map_cache=ResultCache())
+    st.refresh_models()
+    first = st.embed().embeddings
+    runs = st.inference_runs
+    other = build_astromer_standin(tmp_path / "other.onnx", seed=5)
+    install_model(MODEL, other, {"kind": "astromer1", "source": "tests/standin_models.py"}, overwrite=True)
+    st.refresh_models()
+    second = st.embed().embeddings
+    assert st.inference_runs == runs + 1 and not np.allclose(first, second)

@@ -295,12 +295,22 @@ class ExplorerState(param.Parameterized):
         chosen = [b for b in cat.bands if b in self.bands]
         return chosen or list(cat.bands)
 
+    def _model_stamp(self) -> tuple | None:
+        """(mtime, size) of the chosen model's local file: a model replaced in the store is not served from memory."""
+        paths = [info.detail for info in self.model_infos if info.name == self.model] + [self.model]
+        for path in paths:
+            if path and os.path.isfile(path):
+                st = os.stat(path)
+                return (st.st_mtime_ns, st.st_size)
+        return None
+
     @property
     def embedding_key(self) -> tuple:
-        """Cache key of the current combination: (catalog hash, model, output, reduction, bands)."""
+        """Cache key of the current combination: (catalog hash, model, output, reduction, bands, model file stamp)."""
         cat = self._require_catalog()
         bands = self._bands_arg()
-        return (cat.content_hash(), self.model, self.output, self.reduction, tuple(bands) if bands else None)
+        return (cat.content_hash(), self.model, self.output, self.reduction, tuple(bands) if bands else None,
+                self._model_stamp())
 
     def embed(self, progress: Callable[[int, int], None] | None = None):
         """Embed the catalog with the current combination (cached); returns the EmbeddingResult."""
@@ -311,7 +321,7 @@ class ExplorerState(param.Parameterized):
             raise ModelError(HOW_TO_GET_A_MODEL)
         key = self.embedding_key
         # the UI may change model/output/... while this runs: compute exactly the combination of `key`
-        _, model_name, output, reduction, bands = key
+        _, model_name, output, reduction, bands, _ = key
 
         def compute():
             model = load_model(model_name)
