@@ -43,19 +43,9 @@ _UMAP_EXACT_BELOW = 4096
 
 def projection_cache_dir() -> Path:
     """Default on-disk cache folder: ``store_root()/projections`` (``$LCEXPLORER_HOME`` or the user cache)."""
-    try:
-        from explorer.store import store_root
-    except ImportError:  # the store layer is optional for this module
-        home = os.environ.get("LCEXPLORER_HOME")
-        if home:
-            root = Path(home)
-        else:
-            import platformdirs
+    from explorer.store import store_root
 
-            root = Path(platformdirs.user_cache_dir("lcexplorer"))
-    else:
-        root = Path(store_root())
-    return root / "projections"
+    return store_root() / "projections"
 
 
 # ----------------------------------------------------------------------------------------------

@@ -237,7 +237,7 @@ def _find_lightcurves(folder: Path) -> Path:
     )
 
 
-def _is_sidecar(path: Path) -> bool:
+def is_sidecar(path: Path) -> bool:
     """Files the explorer keeps beside a catalog (labels, hidden temporaries): never light curves."""
     return path.name.startswith(".") or ".labels." in path.name
 
@@ -250,7 +250,7 @@ def load_csv_folder(folder: Path, *, objects=None, columns=None, value_kind=None
     """
     folder = Path(folder)
     files = sorted(p for p in folder.iterdir() if p.is_file() and _has_suffix(p, _CSV_SUFFIXES)
-                   and not _is_sidecar(p))
+                   and not is_sidecar(p))
     if not files:
         raise CatalogError(f"no objects in {folder}: no CSV files found there")
     obj_frame = _objects_frame(objects, source=str(folder))
@@ -433,7 +433,7 @@ def load_catalog(
         if path.is_dir():
             if list(path.glob(f"*{LC_SUFFIX}")):
                 return load_shared_layout(path, objects=objects, columns=columns, value_kind=value_kind, name=name)
-            if any(p.is_file() and _has_suffix(p, _CSV_SUFFIXES) and not _is_sidecar(p) for p in path.iterdir()):
+            if any(p.is_file() and _has_suffix(p, _CSV_SUFFIXES) and not is_sidecar(p) for p in path.iterdir()):
                 return load_csv_folder(path, objects=objects, columns=columns, value_kind=value_kind, name=name)
             raise CatalogError(
                 f"folder {path} holds neither '*{LC_SUFFIX}' nor per-object CSV files; "

@@ -23,6 +23,7 @@ import onnx
 from explorer.convert.config import ModelSpec, load_config, map_tf_variables, pe_rates, spec_from_config
 from explorer.convert.graph import OPSET, build_model
 from explorer.convert.keras_h5 import is_hdf5, map_h5_encoder, read_h5_layers
+from explorer.engine.session import file_sha256
 from explorer.convert.tfckpt import read_checkpoint
 from explorer.convert.verify import (
     VerificationReport,
@@ -55,14 +56,6 @@ class ConvertedModel:
     def onnx_bytes(self) -> bytes:
         """The serialized ONNX model."""
         return self.model.SerializeToString()
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _is_archive(path: Path) -> bool:
@@ -202,7 +195,7 @@ def convert_checkpoint(source: str | Path, *, config: str | Path | None = None, 
         metadata={"lcexplorer.kind": "astromer1", "lcexplorer.family": spec.family, "lcexplorer.converter": CONVERTER_VERSION,
                   "lcexplorer.source": source.name},
     )
-    src_sha = _sha256(source) if source.is_file() else None
+    src_sha = file_sha256(source) if source.is_file() else None
     return ConvertedModel(model=model, spec=spec, source=source.resolve() if source.exists() else source,
                           source_sha256=src_sha, weights_format=fmt, weights_file=wfile, config_file=cfile, notes=notes)
 

@@ -12,6 +12,7 @@ import io
 import os
 from pathlib import Path
 
+from explorer.catalog.loaders import LC_SUFFIX, OBJ_SUFFIX, is_sidecar
 from explorer.errors import CatalogError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -33,13 +34,12 @@ def allowed_roots() -> list[Path]:
     return seen
 
 
-LC_SUFFIX, OBJ_SUFFIX = ".lightcurves.parquet", ".objects.parquet"
 
 
 def _is_catalog(path: Path) -> bool:
     if path.is_file():
         name = path.name.lower()
-        if name.endswith(OBJ_SUFFIX) or ".labels." in name:
+        if name.endswith(OBJ_SUFFIX) or is_sidecar(path):
             return False  # the objects table and label files belong to a catalog listed by its light curves
         return path.suffix.lower() in UPLOAD_SUFFIXES
     if path.is_dir():

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import param
 
+from explorer.catalog.loaders import is_sidecar
 from explorer.errors import CatalogError, ExplorerError, ModelError
 
 from .spatial import NeighbourIndex, PointIndex
@@ -128,8 +129,7 @@ def open_catalog(source, **kwargs):
     path = resolve_catalog_path(source)
     # saving labels beside the catalog must not count as a change of the catalog (a reload and re-hash)
     if path.is_dir():  # not the folder's own mtime: it changes whenever a labels file is replaced
-        stamp = tuple(sorted((p.name, p.stat().st_mtime_ns) for p in path.iterdir()
-                             if not p.name.startswith(".") and ".labels." not in p.name))
+        stamp = tuple(sorted((p.name, p.stat().st_mtime_ns) for p in path.iterdir() if not is_sidecar(p)))
     else:
         stamp = path.stat().st_mtime_ns
     key = (str(path), stamp, json.dumps(kwargs, sort_keys=True, default=str))
@@ -410,23 +410,13 @@ class ExplorerState(param.Parameterized):
                 coords[valid] = pca_preview(X)
             else:
                 nn = int(min(n_neighbors, n_valid - 1))
-                proj = Projection(n_neighbors=nn, min_dist=min_dist, random_state=42,
-                                  cache_dir=self._projection_cache_dir())
+                proj = Projection(n_neighbors=nn, min_dist=min_dist, random_state=42)
                 coords[valid] = proj.fit_transform(X)
                 params.update(n_neighbors=nn, min_dist=min_dist, metric=proj.metric,
                               random_state=proj.random_state, pca=proj.pca, pca_components=proj.pca_components)
         elif n_valid:  # too few points for a projection: a line keeps them tappable
             coords[valid] = np.column_stack([np.arange(n_valid, dtype=float), np.zeros(n_valid)])
         return MapResult(coords=coords, stage=method, index=PointIndex(coords), params=params)
-
-    @staticmethod
-    def _projection_cache_dir():
-        try:
-            from explorer.store import store_root
-
-            return store_root() / "projections"
-        except Exception:  # a broken store location must not stop the map
-            return None
 
     def cached_combination(self) -> bool:
         """True when the current combination's embedding and UMAP map are both in memory."""
