@@ -46,6 +46,13 @@ def _copy(macho_dir, tmp_path):
     return dst
 
 
+def _flip(path, pos: int, mask: int) -> None:
+    """Corrupt one byte of ``path`` (a copy, never ../shared) by XOR-ing ``mask`` into it."""
+    raw = bytearray(path.read_bytes())
+    raw[pos] ^= mask
+    path.write_bytes(bytes(raw))
+
+
 def test_reads_every_tensor(macho_dir):
     ck = read_checkpoint(macho_dir)
     assert len(ck.tensors) == 38
@@ -60,32 +67,23 @@ def test_corrupted_tensor_names_the_tensor(macho_dir, tmp_path):
     ck = read_checkpoint(macho_dir)
     dst = _copy(macho_dir, tmp_path)
     data = dst / "weights.data-00000-of-00001"
-    raw = bytearray(data.read_bytes())
     # flip one byte inside the wq kernel of block 1: find its bytes in the file
     target = ck.tensors["layer_with_weights-0/enc_layers/1/mha/wq/kernel/.ATTRIBUTES/VARIABLE_VALUE"].tobytes()
-    pos = bytes(raw).index(target) + 1000
-    raw[pos] ^= 0x01
-    data.write_bytes(bytes(raw))
+    _flip(data, data.read_bytes().index(target) + 1000, 0x01)
     with pytest.raises(ConversionError, match=r"CRC mismatch for tensor 'layer_with_weights-0/enc_layers/1/mha/wq/kernel"):
         read_checkpoint(dst)
 
 
 def test_corrupted_object_graph(macho_dir, tmp_path):
     dst = _copy(macho_dir, tmp_path)
-    data = dst / "weights.data-00000-of-00001"
-    raw = bytearray(data.read_bytes())
-    raw[-10] ^= 0x20  # the object graph is stored last
-    data.write_bytes(bytes(raw))
+    _flip(dst / "weights.data-00000-of-00001", -10, 0x20)  # the object graph is stored last
     with pytest.raises(ConversionError, match="_CHECKPOINTABLE_OBJECT_GRAPH"):
         read_checkpoint(dst)
 
 
 def test_corrupted_index_block(macho_dir, tmp_path):
     dst = _copy(macho_dir, tmp_path)
-    index = dst / "weights.index"
-    raw = bytearray(index.read_bytes())
-    raw[100] ^= 0x04
-    index.write_bytes(bytes(raw))
+    _flip(dst / "weights.index", 100, 0x04)
     with pytest.raises(ConversionError, match="CRC mismatch in the data block"):
         read_checkpoint(dst)
 
