@@ -23,6 +23,9 @@ __all__ = [
     "install_model",
     "list_store",
     "get_entry",
+    "StoreProblem",
+    "store_problems",
+    "KINDS",
     "remove_model",
     "validate_name",
     "MODEL_FILE",
@@ -123,47 +126,102 @@ def install_model(name: str, onnx_source: Path | str | bytes, card: dict, *, ove
     return StoreEntry(name=name, onnx_path=final / MODEL_FILE, card=card)
 
 
-def _read_entry(folder: Path) -> StoreEntry | None:
+@dataclass(frozen=True)
+class StoreProblem:
+    """A model folder that is not a usable entry: its name, folder and what is wrong with it."""
+
+    name: str
+    folder: Path
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.problem}"
+
+
+def _check_entry(folder: Path) -> StoreEntry:
+    """The entry in ``folder``; ModelError naming the folder and what is wrong when it is broken."""
     onnx_path = folder / MODEL_FILE
     card_path = folder / CARD_FILE
-    if not onnx_path.is_file() or not card_path.is_file():
-        return None
+
+    def broken(what: str) -> ModelError:
+        return ModelError(f"model {folder.name!r} in the local store is broken: {what} (folder {folder})")
+
+    if not card_path.is_file():
+        raise broken(f"{CARD_FILE} is missing")
     try:
         card = json.loads(card_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+    except UnicodeDecodeError as exc:
+        raise broken(f"{CARD_FILE} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except ValueError as exc:  # json.JSONDecodeError
+        raise broken(f"{CARD_FILE} is not valid JSON ({exc})") from None
+    except OSError as exc:
+        raise broken(f"{CARD_FILE} cannot be read ({exc.strerror})") from None
     if not isinstance(card, dict):
-        return None
+        raise broken(f"{CARD_FILE} holds a JSON {type(card).__name__}, not an object")
+    kind = card.get("kind")
+    if kind not in KINDS:
+        raise broken(f"{CARD_FILE} has kind {kind!r}; known kinds: {', '.join(KINDS)}")
+    if not onnx_path.is_file():
+        raise broken(f"{MODEL_FILE} is missing")
+    if onnx_path.stat().st_size == 0:
+        raise broken(f"{MODEL_FILE} is empty (0 bytes)")
     return StoreEntry(name=folder.name, onnx_path=onnx_path, card=card)
 
 
-def list_store() -> list[StoreEntry]:
-    """All installed models, sorted by name (folders without a readable card are skipped)."""
+def _model_folders() -> list[Path]:
     root = models_dir()
     if not root.is_dir():
         return []
+    # dot-folders are our own install temporaries, never entries
+    return [f for f in sorted(root.iterdir()) if not f.name.startswith(".") and f.is_dir()]
+
+
+def list_store(errors: list | None = None) -> list[StoreEntry]:
+    """All usable installed models, sorted by name.
+
+    Broken folders (no or corrupt card, unknown kind, missing model file) are not entries; pass a
+    list as ``errors`` to receive one :class:`StoreProblem` per broken folder, so that a caller can
+    say "1 broken model" instead of "the store is empty".
+    """
     entries = []
-    for folder in sorted(root.iterdir()):
-        if folder.name.startswith(".") or not folder.is_dir():
-            continue
-        entry = _read_entry(folder)
-        if entry is not None:
-            entries.append(entry)
+    for folder in _model_folders():
+        try:
+            entries.append(_check_entry(folder))
+        except ModelError as exc:
+            if errors is not None:
+                errors.append(StoreProblem(folder.name, folder, str(exc)))
     return entries
 
 
+def store_problems() -> list[StoreProblem]:
+    """The broken model folders of the store (empty when every folder is a usable entry)."""
+    problems: list[StoreProblem] = []
+    list_store(errors=problems)
+    return problems
+
+
 def get_entry(name: str) -> StoreEntry:
-    """The installed model ``name``; ModelError listing the available names when missing."""
-    if isinstance(name, str) and _NAME_RE.match(name):
-        entry = _read_entry(models_dir() / name)
-        if entry is not None:
-            return entry
-    available = [e.name for e in list_store()]
-    listing = ", ".join(available) if available else "none installed"
+    """The installed model ``name``.
+
+    ModelError listing the available names when there is no such folder, or naming the folder and
+    what is wrong (corrupt card, unknown kind, missing model file) when it is broken.
+    """
+    if isinstance(name, str) and _NAME_RE.match(name) and name not in (".", ".."):
+        folder = models_dir() / name
+        if folder.is_dir():
+            return _check_entry(folder)
+    problems: list[StoreProblem] = []
+    available = [e.name for e in list_store(errors=problems)]
+    listing = ", ".join(available) if available else "none usable"
+    if problems:
+        listing += f"; broken: {', '.join(p.name for p in problems)}"
     raise ModelError(f"model {name!r} is not in the local store {models_dir()} (available: {listing})")
 
 
 def remove_model(name: str) -> None:
-    """Delete an installed model; ModelError if it is not installed."""
-    entry = get_entry(name)
-    shutil.rmtree(entry.onnx_path.parent)
+    """Delete an installed model, broken ones included; ModelError if there is no such model."""
+    validate_name(name)
+    folder = models_dir() / name
+    if not folder.is_dir():
+        get_entry(name)  # raises, listing what is available
+    shutil.rmtree(folder)

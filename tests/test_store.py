@@ -87,3 +87,56 @@ def test_remove(lcx_home):
     store.install_model("m", b"x", _card())
     store.remove_model("m")
     assert store.list_store() == []
+
+
+# ---------------------------------------------------------------------- broken entries (issue 12, item 6)
+def _break(home, name, how):
+    folder = home / "models" / name
+    if how == "unknown-kind":
+        (folder / "card.json").write_text('{"kind": "weird"}')
+        return "kind 'weird'"
+    if how == "corrupt-card":
+        (folder / "card.json").write_text('{"kind": "astromer1",')
+        return "card.json is not valid JSON"
+    if how == "card-not-object":
+        (folder / "card.json").write_text('["astromer1"]')
+        return "JSON list, not an object"
+    if how == "no-card":
+        (folder / "card.json").unlink()
+        return "card.json is missing"
+    if how == "no-model":
+        (folder / "model.onnx").unlink()
+        return "model.onnx is missing"
+    if how == "empty-model":
+        (folder / "model.onnx").write_bytes(b"")
+        return "model.onnx is empty"
+    raise AssertionError(how)
+
+
+@pytest.mark.parametrize("how", ["unknown-kind", "corrupt-card", "card-not-object", "no-card", "no-model",
+                                 "empty-model"])
+def test_broken_entry_is_a_clear_error_and_listed_as_broken(lcx_home, how):
+    store.install_model("good", b"x", _card())
+    store.install_model("bad", b"x", _card())
+    what = _break(lcx_home, "bad", how)
+    with pytest.raises(ModelError) as err:
+        store.get_entry("bad")
+    msg = str(err.value)
+    assert what in msg and "'bad'" in msg and str(lcx_home / "models" / "bad") in msg
+    assert "KeyError" not in msg and "store is empty" not in msg
+    problems = []
+    assert [e.name for e in store.list_store(errors=problems)] == ["good"]
+    assert [p.name for p in problems] == ["bad"] and what in problems[0].problem
+    assert [p.name for p in store.store_problems()] == ["bad"]
+    # an unknown name still lists what is there, broken ones included
+    with pytest.raises(ModelError, match=r"available: good; broken: bad"):
+        store.get_entry("other")
+    store.remove_model("bad")  # a broken model can be removed
+    assert store.store_problems() == []
+
+
+def test_only_broken_entries_do_not_read_as_an_empty_store(lcx_home):
+    store.install_model("only", b"x", _card())
+    _break(lcx_home, "only", "unknown-kind")
+    with pytest.raises(ModelError, match="none usable; broken: only"):
+        store.get_entry("missing")
