@@ -6,6 +6,7 @@
 from explorer.catalog.cleaning import CleaningReport
 from explorer.catalog.columns import ColumnMap, detect_columns
 from explorer.catalog.core import Catalog
-from explorer.catalog.loaders import load_catalog
+from explorer.catalog.loaders import CatalogLimits, load_catalog, load_catalog_bytes
 
-__all__ = ["Catalog", "CleaningReport", "ColumnMap", "detect_columns", "load_catalog"]
+__all__ = ["Catalog", "CatalogLimits", "CleaningReport", "ColumnMap", "detect_columns", "load_catalog",
+           "load_catalog_bytes"]

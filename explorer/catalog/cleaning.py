@@ -40,7 +40,8 @@ class CleaningReport:
 
     ``per_object`` has one row per catalog object (same order as ``Catalog.objects``) with columns
     ``object_id``, ``n_input`` (rows read), ``n_nonfinite`` (dropped: non-finite time/value),
-    ``n_duplicates`` (dropped: exact duplicates), ``n_obs`` (kept) and ``empty``.
+    ``n_duplicates`` (dropped: exact duplicates), ``n_obs`` (kept) and ``empty``. ``notes`` are
+    sentences about how the input was read (a file decoded as Latin-1, dangling links skipped).
     """
 
     per_object: pd.DataFrame
@@ -48,6 +49,7 @@ class CleaningReport:
     n_error_nan: int = 0
     added_object_ids: list = field(default_factory=list)
     source: str | None = None
+    notes: list = field(default_factory=list)
 
     @property
     def n_objects(self) -> int:
@@ -103,7 +105,8 @@ class CleaningReport:
     @property
     def clean(self) -> bool:
         """True when nothing was dropped, changed or added."""
-        return self.n_dropped == 0 and self.n_error_nan == 0 and not self.added_object_ids and self.n_empty == 0
+        return (self.n_dropped == 0 and self.n_error_nan == 0 and not self.added_object_ids and self.n_empty == 0
+                and not self.notes)
 
     def totals(self) -> dict:
         """The totals as a dict (handy for logging and tests)."""
@@ -135,6 +138,7 @@ class CleaningReport:
             ids = ", ".join(map(str, self.added_object_ids[:5]))
             more = "" if len(self.added_object_ids) <= 5 else f" and {len(self.added_object_ids) - 5} more"
             lines.append(f"  objects missing from the objects table, added: {len(self.added_object_ids)} ({ids}{more})")
+        lines.extend(f"  note: {n}" for n in self.notes)
         return "\n".join(lines)
 
     def __repr__(self) -> str:

@@ -8,6 +8,7 @@ objects.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -45,6 +46,114 @@ def factorize(values) -> tuple[np.ndarray, np.ndarray]:
     return codes.astype(np.int64, copy=False), pd.Index(uniques).astype(str).to_numpy(dtype=object)
 
 
+def _rows_text(rows, limit: int = 5) -> str:
+    rows = [int(r) for r in rows]
+    shown = ", ".join(map(str, rows[:limit]))
+    return shown + (f" and {len(rows) - limit} more" if len(rows) > limit else "")
+
+
+def _where(column: str, source: str | None) -> str:
+    return f"column {column!r}" + (f" of {source}" if source else "")
+
+
+def _type_tag(value) -> str:
+    """Coarse type of an id value: int and numpy int are one type, so are float and numpy float."""
+    if isinstance(value, str):
+        return "str"
+    if isinstance(value, (bool, np.bool_)):
+        return "bool"
+    if isinstance(value, (int, np.integer)):
+        return "int"
+    if isinstance(value, (float, np.floating)):
+        return "float"
+    return type(value).__name__
+
+
+def _mixed_ids_as_text(values: np.ndarray, *, column: str, source: str | None) -> np.ndarray:
+    """Object ids of mixed Python types as text (None = missing); CatalogError when two differ but read alike.
+
+    ``1`` and ``"1"`` are different values that both become the key ``"1"``: merging them would
+    silently glue two objects together, so the rows are named instead.
+    """
+    missing = pd.isna(values)
+    text = np.array([None if m else str(v) for v, m in zip(values, missing)], dtype=object)
+    tags = np.array([None if m else _type_tag(v) for v, m in zip(values, missing)], dtype=object)
+    frame = pd.DataFrame({"text": text, "tag": tags})[~missing]
+    variants = frame.drop_duplicates(["text", "tag"])
+    clash = variants[variants["text"].duplicated(keep=False)]
+    if len(clash):
+        key = clash["text"].iloc[0]
+        parts = [f"{values[i]!r} ({tag}, row {i})" for i, tag in zip(clash.index[clash["text"] == key],
+                                                                  clash["tag"][clash["text"] == key])]
+        n_keys = clash["text"].nunique()
+        raise CatalogError(
+            f"object ids in {_where(column, source)} collide after conversion to text: {' and '.join(parts)} "
+            f"become the same id {key!r}" + (f" ({n_keys} ids collide like this)" if n_keys > 1 else "")
+            + "; make the ids one type (e.g. all strings)"
+        )
+    return text
+
+
+def _refuse_empty_ids(codes: np.ndarray, uniques: np.ndarray, *, column: str, source: str | None) -> None:
+    empty = np.flatnonzero(uniques == "")
+    if empty.size:
+        rows = np.flatnonzero(codes == empty[0])
+        raise CatalogError(
+            f"empty object id in {_where(column, source)} at row(s) {_rows_text(rows)} (rows counted from 0); "
+            "an empty id cannot name an object: give these rows an id or remove them"
+        )
+
+
+def factorize_ids(values, *, column: str = "object_id", source: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Like :func:`factorize`, for object ids: codes (-1 = missing) and unique ids as text, checked.
+
+    Ids are text exactly as given (``"001"`` and ``"1"`` stay two objects; ``"NA"`` is an id, not a
+    missing value). CatalogError naming the rows for an empty id, and for values of different types
+    that read alike (``1`` and ``"1"``); missing ids (null, None, NaN) give code -1.
+    """
+    if not isinstance(values, (pa.Array, pa.ChunkedArray)):
+        arr = values.to_numpy() if isinstance(values, (pd.Series, pd.Index)) else np.asarray(values)
+        if arr.dtype == object and pd.api.types.infer_dtype(arr, skipna=True) not in ("string", "empty"):
+            values = _mixed_ids_as_text(arr, column=column, source=source)
+    codes, uniques = factorize(values)
+    _refuse_empty_ids(codes, uniques, column=column, source=source)
+    if pd.Index(uniques).has_duplicates:  # e.g. 1.0 and 1 from one float/int mix that Arrow cast alike
+        seen = pd.Index(uniques)
+        key = uniques[seen.duplicated()][0]
+        raise CatalogError(f"object ids in {_where(column, source)} collide after conversion to text: several "
+                           f"different values become {key!r}; make the ids one type (e.g. all strings)")
+    return codes, uniques
+
+
+def ids_as_text(values, *, column: str = "object_id", source: str | None = None) -> np.ndarray:
+    """One id per entry as text (object array, None = missing), with the checks of :func:`factorize_ids`."""
+    codes, uniques = factorize_ids(values, column=column, source=source)
+    out = np.empty(codes.shape[0], dtype=object)
+    out[:] = None
+    has = codes >= 0
+    out[has] = uniques[codes[has]]
+    return out
+
+
+def check_allocation(n_items: int, bytes_per_item: int, *, what: str, source: str | None) -> None:
+    """CatalogError before allocating more than this machine's physical memory (absurd sizes).
+
+    A clear refusal instead of ``MemoryError: Unable to allocate 728 TiB``; sizes that may fit are
+    left to the operating system.
+    """
+    need = int(n_items) * int(bytes_per_item)
+    try:
+        phys = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not POSIX: no cheap way to know, let numpy try
+        return
+    if need > phys:
+        where = f" ({source})" if source else ""
+        raise CatalogError(
+            f"{what}{where}: {int(n_items):,} entries would need about {need / 2**30:,.1f} GiB, more than "
+            f"this machine's {phys / 2**30:,.1f} GiB of memory; split the catalog or check its sizes"
+        )
+
+
 def _sorted_band_codes(band) -> tuple[np.ndarray, tuple[str, ...]]:
     """Band codes (int16) into sorted labels; missing bands go to the ``"default"`` label."""
     codes, labels = factorize(band)
@@ -72,10 +181,12 @@ def check_objects_table(objects, *, source: str | None) -> pd.DataFrame:
     table = objects.reset_index(drop=True)
     if idcol != "object_id":
         table = table.drop(columns=[c for c in table.columns if c == "object_id"]).rename(columns={idcol: "object_id"})
-    if table["object_id"].isna().any():
-        i = int(np.flatnonzero(table["object_id"].isna().to_numpy())[0])
-        raise CatalogError(f"objects table {where} has a missing object id (column {idcol!r}, row {i})")
-    table["object_id"] = table["object_id"].astype(str).to_numpy(dtype=object)
+    text = ids_as_text(table["object_id"].to_numpy(), column=idcol, source=where)
+    missing = np.flatnonzero(pd.isna(text))
+    if missing.size:
+        raise CatalogError(f"objects table {where} has a missing object id (column {idcol!r}, "
+                           f"row(s) {_rows_text(missing)})")
+    table["object_id"] = text
     dup = table["object_id"].duplicated(keep=False)
     if dup.any():
         ids = pd.unique(table.loc[dup, "object_id"])
@@ -162,21 +273,28 @@ class Catalog:
         name: str = "catalog",
         source: str | None = None,
         column_names: Mapping[str, str] | None = None,
+        max_objects: int | None = None,
     ) -> "Catalog":
         """Build a catalog from long-format arrays (one entry per observation), cleaning on the way.
 
         ``objects`` (optional) is a table with one row per object; its order is kept, objects that
         have no observation are kept and flagged empty, and observation ids missing from it are
         appended (listed in ``report.added_object_ids``). ``column_names`` maps roles (time, value,
-        error, band, object_id) to the source column names used in error messages.
+        error, band, object_id) to the source column names used in error messages. Object ids
+        are text exactly as given (see :func:`factorize_ids`); ``max_objects`` refuses more objects.
         """
         names = {"object_id": "object_id", "time": "time", "value": "value", "error": "error", "band": "band"}
         names.update(column_names or {})
         where = str(source) if source is not None else None
         check_value_kind(value_kind)
 
-        codes, ids = factorize(object_id)
+        codes, ids = factorize_ids(object_id, column=names["object_id"], source=where)
         n_rows = codes.shape[0]
+        # time, value, error and codes alone are 32 bytes a row: refuse what cannot fit before trying
+        check_allocation(n_rows, 40, what="observations", source=where)
+        if max_objects is not None and len(ids) > max_objects:
+            raise CatalogError(f"{where or 'the input'} has {len(ids):,} objects, over the limit of {max_objects:,} "
+                               "objects (CatalogLimits.max_objects)")
 
         def object_at(i: int):
             c = codes[i]
@@ -287,6 +405,16 @@ class Catalog:
             {"time": self.time[s], "value": self.value[s], "error": self.error[s], "band": labels[self.band[s]]}
         )
 
+    def band_counts(self) -> np.ndarray:
+        """Observations per object and band: int64 [n_objects, n_bands], columns in ``bands`` order."""
+        obj = np.repeat(np.arange(len(self), dtype=np.int64), self.n_obs)
+        flat = np.bincount(obj * len(self.bands) + self.band, minlength=len(self) * len(self.bands))
+        return flat.reshape(len(self), len(self.bands))
+
+    def bands_present(self) -> np.ndarray:
+        """Which bands each object has: bool [n_objects, n_bands], columns in ``bands`` order."""
+        return self.band_counts() > 0
+
     def band_subset(self, bands) -> "Catalog":
         """Same objects in the same order, only the observations in ``bands`` (a label or labels).
 
@@ -334,7 +462,7 @@ class Catalog:
         # observation index of every kept row: its object's start plus its position within the object
         obs = np.repeat(starts - offsets[:-1], counts) + np.arange(offsets[-1], dtype=np.int64)
         report = CleaningReport(per_object=self.report.per_object.iloc[rows].reset_index(drop=True),
-                                source=self.report.source)
+                                source=self.report.source, notes=list(self.report.notes))
         return Catalog(
             self.objects.iloc[rows].reset_index(drop=True), self.time[obs], self.value[obs], self.error[obs],
             self.band[obs], self.bands, offsets, value_kind=self.value_kind, name=name or self.name,
