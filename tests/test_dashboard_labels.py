@@ -50,7 +50,8 @@ def test_assign_saves_beside_catalog_and_reloads(catalog, catalog_file):
     store.assign("obj-005", "Cepheid")
 
     on_disk = pd.read_csv(store.path, dtype=str)
-    assert list(on_disk.columns) == ["object_id", "label", "updated_at"]
+    assert list(on_disk.columns) == ["object_id", "label", "updated_at", "origin"]
+    assert set(on_disk["origin"]) == {"manual"}
     assert sorted(on_disk["object_id"]) == ["obj-001", "obj-002", "obj-005"]
     stamp = datetime.fromisoformat(on_disk["updated_at"].iloc[0])
     assert stamp.utcoffset().total_seconds() == 0
@@ -129,28 +130,33 @@ def test_crash_before_rename_leaves_previous_file_intact(catalog, monkeypatch):
     assert again.labels["obj-001"] == "Cepheid" and pd.isna(again.labels["obj-002"])
 
 
-def test_corrupt_file_is_moved_aside_not_overwritten(catalog):
+def test_bad_row_is_reported_kept_aside_and_never_costs_the_other_labels(catalog):
     store = LabelStore(catalog)
-    store.path.write_text("object_id,label,updated_at\nobj-001,RR Lyrae,not-a-date\n")
-    with pytest.warns(RuntimeWarning, match="moved to"):
+    store.path.write_text("object_id,label,updated_at\nobj-001,RR Lyrae,not-a-date\n"
+                          "obj-003,Cepheid,2024-01-01T00:00:00Z\n")
+    with pytest.warns(RuntimeWarning, match=r"1 bad row\(s\) skipped \(line 2: bad updated_at 'not-a-date'"):
         fresh = LabelStore(catalog)
-    backups = list(store.path.parent.glob("toy.labels.csv.bak-*"))
-    assert len(backups) == 1
-    assert "not-a-date" in backups[0].read_text()
-    assert "moved to" in fresh.notice
+    assert fresh.problems == ["line 2: bad updated_at 'not-a-date' for object 'obj-001'"]
+    assert fresh.labels["obj-003"] == "Cepheid" and pd.isna(fresh.labels["obj-001"])
+    assert not list(store.path.parent.glob("toy.labels.csv.bak-*"))  # never moved away
+    assert "not-a-date" in store.path.read_text()  # untouched until the next save
     fresh.assign(["obj-002"], "Cepheid")
-    assert backups[0].read_text().endswith("not-a-date\n")  # history kept
-    assert LabelStore(catalog).labels["obj-002"] == "Cepheid"
+    rejected = fresh.rejected_path.read_text()
+    assert "obj-001,RR Lyrae,not-a-date" in rejected and "bad updated_at" in rejected
+    again = LabelStore(catalog)
+    assert again.problems == []
+    assert again.labels["obj-002"] == "Cepheid" and again.labels["obj-003"] == "Cepheid"
 
 
-def test_truncated_file_is_treated_as_corrupt(catalog):
+def test_truncated_last_row_is_reported_and_the_others_kept(catalog):
     store = LabelStore(catalog)
     store.assign(IDS[:2], "Cepheid")
     text = store.path.read_text()
-    store.path.write_text(text[: len(text) - 5])  # partial last line
-    with pytest.warns(RuntimeWarning, match="unreadable"):
-        LabelStore(catalog)
-    assert list(store.path.parent.glob("toy.labels.csv.bak-*"))
+    store.path.write_text(text[: len(text) - 12])  # a partial last line, as a crash would leave it
+    with pytest.warns(RuntimeWarning, match="bad row"):
+        again = LabelStore(catalog)
+    assert again.labels[IDS[0]] == "Cepheid"
+    assert len(again.problems) == 1 and "line 3" in again.problems[0]
 
 
 def test_read_only_folder_falls_back_to_store(tmp_path, lcx_home):

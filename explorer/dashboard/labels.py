@@ -1,26 +1,37 @@
 """Visual-classification labels, saved to a human-readable CSV file beside the catalog.
 
-The file has three columns: ``object_id``, ``label``, ``updated_at`` (UTC ISO 8601).  An empty
-``label`` is a *tombstone*: the object's label was cleared at ``updated_at``.  Tombstones are kept so
-that two dashboards working on the same catalog can merge their changes per object by time
-(last write wins per object) without resurrecting labels that one of them cleared.
+The file has four columns: ``object_id``, ``label``, ``updated_at`` (UTC ISO 8601) and ``origin``
+(``manual``: given by a person; ``suggested``: proposed by the explorer and not yet confirmed).
+Files written before ``origin`` existed (three columns) read as ``manual``. An empty ``label`` is a
+*tombstone*: the object's label was cleared at ``updated_at``. Tombstones are kept so that two
+dashboards working on the same catalog can merge their changes per object by time (last write wins
+per object) without resurrecting labels that one of them cleared.
 
 The label vocabulary (``label_set``) lives in a small JSON sidecar ``<name>.labels.json``.
 
 Every change is saved at once with an atomic write (temporary file in the same folder, fsync,
 ``os.replace``), so a crash leaves either the previous file or the new one, never half of one.
-A labels file that cannot be parsed is never overwritten: it is moved aside to
-``<file>.bak-<timestamp>`` and a warning says so.
+Temporary files a killed writer left behind (our own name pattern, older than a few seconds) are
+removed when the labels are opened.
+
+A damaged labels file is never moved away nor dropped whole: it is read row by row, good rows are
+kept, bad rows are listed in ``LabelStore.problems`` (and a warning). Before the file is next
+rewritten, the bad rows are appended verbatim to ``<name>.labels.rejected.txt`` beside it, so that
+nothing a person typed is lost.
 """
 
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
 import json
 import logging
 import os
+import re
 import stat
 import tempfile
+import time
 import warnings
 from datetime import datetime, timezone
 from pathlib import Path
@@ -39,7 +50,12 @@ except ImportError:  # pragma: no cover
 
 log = logging.getLogger(__name__)
 
-COLUMNS = ("object_id", "label", "updated_at")
+COLUMNS = ("object_id", "label", "updated_at", "origin")
+REQUIRED_COLUMNS = COLUMNS[:3]  # files written before ``origin`` existed have these three
+ORIGINS = ("manual", "suggested")
+# Temporary files of atomic_path are ".<name>.<8 random chars>.tmp" (tempfile.mkstemp); a writer
+# killed between creating one and renaming it leaves it behind. Older than this, nobody owns it.
+ORPHAN_TMP_AGE_S = 30.0
 DEFAULT_LABELS = (
     "RR Lyrae",
     "Cepheid",
@@ -53,7 +69,7 @@ DEFAULT_LABELS = (
 
 
 class LabelsFileError(ExplorerError, ValueError):
-    """A labels file that cannot be read (it is moved aside, never overwritten)."""
+    """A labels file that cannot be read at all (e.g. no permission); damaged rows are not this error."""
 
 
 def utc_now() -> str:
@@ -120,10 +136,13 @@ class LabelStore:
         self.path = Path(path) if path is not None else self._default_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._ids = pd.Index(np.asarray(self.catalog.object_ids).astype(str))
-        self._records: dict[str, tuple[str, str]] = {}  # object_id -> (label or "", updated_at)
+        self._records: dict[str, tuple[str, str, str]] = {}  # object_id -> (label or "", updated_at, origin)
+        self.problems: list[str] = []  # bad rows of the labels file at the last read (kept on disk until saved)
+        self._bad_lines: list[tuple[int, str, str]] = []  # (line number, raw text, reason)
         self._label_set: list[str] = list(DEFAULT_LABELS)
         self._stamp = None
         self._series: pd.Series | None = None  # .labels cache, dropped whenever _records changes
+        self.removed_temp_files = remove_orphan_temp_files(self.path)
         self._load()
 
     # ------------------------------------------------------------------ paths
@@ -168,21 +187,56 @@ class LabelStore:
             return None
         return (st.st_mtime_ns, st.st_size, st.st_ino)
 
-    def _read_file(self) -> dict[str, tuple[str, str]]:
-        """Parse the labels file; a corrupt one is moved aside (never overwritten) and reads as empty."""
-        if not self.path.exists():
-            return {}
+    @property
+    def rejected_path(self) -> Path:
+        """Where bad rows of the labels file are kept, verbatim, once the file is rewritten."""
+        stem = self.path.name[:-4] if self.path.name.endswith(".csv") else self.path.name
+        return self.path.with_name(stem + ".rejected.txt")
+
+    def _read_file(self) -> dict[str, tuple[str, str, str]]:
+        """Parse the labels file row by row: good rows are returned, bad ones listed in ``problems``."""
         try:
-            return _parse_labels_csv(self.path)
-        except LabelsFileError as exc:
-            backup = self.path.with_name(
-                f"{self.path.name}.bak-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%fZ')}")
-            os.replace(self.path, backup)
-            msg = f"Labels file {self.path} is unreadable ({exc}); it was moved to {backup} and a new one is started."
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            self.problems, self._bad_lines = [], []
+            return {}
+        except OSError as exc:
+            raise LabelsFileError(f"cannot read labels file {self.path}: {exc.strerror}") from None
+        records, bad = _parse_labels_bytes(data)
+        self._bad_lines = bad
+        problems = [f"line {line}: {reason}" for line, _, reason in bad]
+        if problems and problems != self.problems:
+            shown = "; ".join(problems[:3]) + (f"; and {len(problems) - 3} more" if len(problems) > 3 else "")
+            msg = (f"Labels file {self.path}: {len(problems)} bad row(s) skipped ({shown}); the other "
+                   f"{len(records)} object(s) are read. The bad rows stay in the file until the next save, "
+                   f"then move to {self.rejected_path}.")
             self.notice = msg
             warnings.warn(msg, RuntimeWarning, stacklevel=3)
             log.warning(msg)
-            return {}
+        self.problems = problems
+        return records
+
+    def _keep_rejected_locked(self) -> None:
+        """Append the bad rows of the file about to be rewritten to the rejected file (durably).
+
+        Each row is kept byte for byte under a ``#`` line saying when, where and why, so a person
+        can mend it and paste it back into the labels file.
+        """
+        if not self._bad_lines:
+            return
+        try:
+            old = self.rejected_path.read_bytes()
+        except FileNotFoundError:
+            old = (f"# Rows of {self.path.name} that could not be read, each under a line saying why.\n"
+                   f"# Mend a row and paste it back into {self.path.name} to restore it.\n").encode("utf-8")
+        stamp = utc_now()
+        parts = []
+        for line, raw, reason in self._bad_lines:
+            parts.append(f"# {stamp} line {line}: {reason}\n{raw}\n")
+        atomic_write_bytes(self.rejected_path, old + "".join(parts).encode("utf-8", "surrogateescape"),
+                           durable=True)
+        log.warning("%d bad row(s) of %s kept in %s", len(self._bad_lines), self.path, self.rejected_path)
+        self._bad_lines = []
 
     def _read_sidecar(self) -> list[str] | None:
         try:
@@ -206,7 +260,7 @@ class LabelStore:
             stored = self._read_sidecar()
         if stored is not None:
             self._label_set = _merge_label_sets(stored, [])
-        self._label_set = _merge_label_sets(self._label_set, [lab for lab, _ in self._records.values() if lab])
+        self._label_set = _merge_label_sets(self._label_set, [r[0] for r in self._records.values() if r[0]])
 
     def refresh(self) -> None:
         """Merge in changes another instance saved since we last looked (cheap when nothing changed)."""
@@ -217,7 +271,7 @@ class LabelStore:
             self._series = None
             self._stamp = self._file_stamp()
             stored = self._read_sidecar() or []
-        self._label_set = _merge_label_sets(self._label_set, stored + [lab for lab, _ in self._records.values() if lab])
+        self._label_set = _merge_label_sets(self._label_set, stored + [r[0] for r in self._records.values() if r[0]])
 
     # ------------------------------------------------------------------ writing
     @contextlib.contextmanager
@@ -232,12 +286,14 @@ class LabelStore:
             finally:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
-    def _save(self, changes: dict[str, tuple[str, str]]) -> None:
-        """Re-read the file, merge per object by ``updated_at``, write atomically."""
+    def _save(self, changes: dict[str, tuple[str, str, str]]) -> None:
+        """Re-read the file, merge per object by ``updated_at``, write atomically (bad rows kept aside first)."""
         with self._locked():
             on_disk = self._read_file()
             merged = _merge_records(on_disk, _merge_records(self._records, changes))
+            self._keep_rejected_locked()
             atomic_write_bytes(self.path, _format_labels_csv(merged), durable=True)
+            self.problems = []
             self._records = merged
             self._series = None
             self._stamp = self._file_stamp()
@@ -254,6 +310,10 @@ class LabelStore:
         if isinstance(object_ids, (str, bytes)):
             object_ids = [object_ids]
         ids = [str(x) for x in object_ids]
+        if "" in ids:
+            # the catalog never has such an object; refuse before anything reaches the file
+            raise CatalogError(f"an empty object id cannot be labelled (catalog {self.catalog.name!r}, "
+                               f"position {ids.index('')} of the ids given)")
         missing = np.asarray(ids)[self._ids.get_indexer(ids) < 0] if ids else []
         if len(missing):
             shown = ", ".join(repr(x) for x in list(dict.fromkeys(missing))[:5])
@@ -261,16 +321,20 @@ class LabelStore:
             raise CatalogError(f"Unknown object id(s) for catalog {self.catalog.name!r}: {shown}{more}")
         return ids
 
-    def assign(self, object_ids, label: str) -> None:
-        """Give ``label`` to every object in ``object_ids`` and save; a new label joins ``label_set``."""
+    def assign(self, object_ids, label: str, origin: str = "manual") -> None:
+        """Give ``label`` to every object in ``object_ids`` and save; a new label joins ``label_set``.
+
+        ``origin``: ``"manual"`` (a person chose it) or ``"suggested"`` (proposed by the explorer).
+        """
         label = _check_label(label)
+        origin = _check_origin(origin)
         ids = self._check_ids(object_ids)
         if not ids:
             return
         if label not in self._label_set:
             self._label_set.append(label)
         now = utc_now()
-        self._save({i: (label, now) for i in ids})
+        self._save({i: (label, now, origin) for i in ids})
 
     def clear(self, object_ids) -> None:
         """Remove the labels of ``object_ids`` and save."""
@@ -278,7 +342,7 @@ class LabelStore:
         if not ids:
             return
         now = utc_now()
-        self._save({i: ("", now) for i in ids})
+        self._save({i: ("", now, "manual") for i in ids})
 
     def add_label(self, name: str) -> None:
         """Add ``name`` to the label vocabulary (persisted)."""
@@ -299,21 +363,30 @@ class LabelStore:
         """Label of every catalog object (index ``object_id``, dtype ``string``, ``<NA>`` = no label)."""
         self.refresh()
         if self._series is None:
-            live = pd.Series({oid: lab for oid, (lab, _) in self._records.items() if lab}, dtype="string")
+            live = pd.Series({oid: r[0] for oid, r in self._records.items() if r[0]}, dtype="string")
             out = live.reindex(self._ids).astype("string")
             out.index.name = "object_id"
             self._series = out.rename("label")
         return self._series.copy()
 
-    def records(self) -> pd.DataFrame:
-        """Labelled objects as a DataFrame (object_id, label, updated_at), the content of the CSV without tombstones."""
+    @property
+    def origins(self) -> pd.Series:
+        """Origin of every catalog object's label (``manual``/``suggested``; ``<NA>`` = no label), like ``labels``."""
         self.refresh()
-        rows = [(oid, lab, ts) for oid, (lab, ts) in self._records.items() if lab]
+        live = pd.Series({oid: r[2] for oid, r in self._records.items() if r[0]}, dtype="string")
+        out = live.reindex(self._ids).astype("string")
+        out.index.name = "object_id"
+        return out.rename("origin")
+
+    def records(self) -> pd.DataFrame:
+        """Labelled objects as a DataFrame (object_id, label, updated_at, origin): the CSV without tombstones."""
+        self.refresh()
+        rows = [(oid, *r) for oid, r in self._records.items() if r[0]]
         frame = pd.DataFrame(rows, columns=list(COLUMNS)).astype("string")
         return frame.sort_values("object_id", ignore_index=True)
 
     def __len__(self) -> int:
-        return sum(1 for lab, _ in self._records.values() if lab)
+        return sum(1 for r in self._records.values() if r[0])
 
     def __repr__(self) -> str:
         return f"LabelStore({self.catalog.name!r}, path={str(self.path)!r}, labelled={len(self)})"
@@ -348,32 +421,146 @@ def _merge_records(a: dict, b: dict) -> dict:
     return out
 
 
-def _parse_labels_csv(path: Path) -> dict[str, tuple[str, str]]:
+def _check_origin(origin) -> str:
+    if origin not in ORIGINS:
+        raise ValueError(f"origin must be one of {', '.join(ORIGINS)}, got {origin!r}")
+    return origin
+
+
+def _canonical_stamp(text: str) -> str | None:
+    """``text`` as UTC ISO 8601 with microseconds (sorts as text), or None when it is not an ISO time.
+
+    Hand-edited stamps (``...Z``, no microseconds, no zone = UTC) are accepted and normalised.
+    """
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
-        raise LabelsFileError(f"cannot parse CSV: {exc}") from exc
-    if list(frame.columns) != list(COLUMNS):
-        raise LabelsFileError(f"expected columns {list(COLUMNS)}, found {list(frame.columns)}")
-    if (frame["object_id"] == "").any():
-        raise LabelsFileError(f"row {int(np.argmax(frame['object_id'].to_numpy() == '')) + 2} has no object_id")
-    stamps = pd.to_datetime(frame["updated_at"], utc=True, errors="coerce", format="ISO8601")
-    if stamps.isna().any():
-        bad = int(np.argmax(stamps.isna().to_numpy()))
-        raise LabelsFileError(f"row {bad + 2} ({frame['object_id'].iloc[bad]!r}) has a bad updated_at "
-                              f"{frame['updated_at'].iloc[bad]!r}")
-    if not path.read_bytes().endswith(b"\n") and len(frame):
-        raise LabelsFileError("the file is truncated (no final line break)")
-    # hand-edited stamps ("...Z", no microseconds) are normalised so that text comparison orders them
-    canon = stamps.map(lambda t: t.isoformat(timespec="microseconds"))
-    records: dict[str, tuple[str, str]] = {}
-    for oid, lab, ts in zip(frame["object_id"], frame["label"].str.strip(), canon):
+        stamp = datetime.fromisoformat(text.strip())
+    except (ValueError, TypeError):
+        return None
+    stamp = stamp.replace(tzinfo=timezone.utc) if stamp.tzinfo is None else stamp.astimezone(timezone.utc)
+    return stamp.isoformat(timespec="microseconds")
+
+
+def _parse_labels_bytes(data: bytes) -> tuple[dict[str, tuple[str, str, str]], list[tuple[int, str, str]]]:
+    """Good records and bad rows ``(line number, raw text, reason)`` of a labels file's bytes.
+
+    Row by row: one bad row (no id, bad time, wrong number of fields, not UTF-8, cut short by a
+    crash) never costs the others. Files with three columns (before ``origin``) read as manual.
+    """
+    text = data.decode("utf-8", errors="surrogateescape")
+    # one split for the raw lines and the csv reader, so that line numbers and raw text agree
+    lines = io.StringIO(text, newline="").readlines()
+    records: dict[str, tuple[str, str, str]] = {}
+    bad: list[tuple[int, str, str]] = []
+    if not lines:
+        return records, bad
+    first = next(csv.reader([lines[0]]), [])
+    header = [h.strip().lstrip("\ufeff") for h in first]
+    body_start = 1
+    if not set(REQUIRED_COLUMNS) <= set(header):
+        # no usable header (hand-made file, or a damaged first line): read the rows in the standard
+        # column order; the first line is data if it reads as a row, else it is reported
+        header = list(COLUMNS) if len(first) >= 4 else list(REQUIRED_COLUMNS)
+        pos = {name: header.index(name) for name in COLUMNS if name in header}
+        if _row_problem(first, header, pos, lines[0])[0] is None:
+            body_start = 0
+        else:
+            bad.append((1, lines[0].rstrip("\r\n"), f"not a header with {', '.join(REQUIRED_COLUMNS)}, "
+                                                      "nor a label row"))
+    pos = {name: header.index(name) for name in COLUMNS if name in header}
+    has_surrogates = _SURROGATE.search(text) is not None  # bytes that are not UTF-8 (rare: skip the check)
+    i = body_start
+    reader, base = None, i  # one reader while rows read well; a fresh one after a bad row
+    while i < len(lines):
+        if reader is None:
+            reader, base = csv.reader(lines[k] for k in range(i, len(lines))), i
+        try:
+            row = next(reader)
+            problem = None
+        except csv.Error as exc:
+            row, problem = None, f"not CSV ({exc})"
+        except StopIteration:
+            break
+        end = base + max(reader.line_num, 1)
+        raw = "".join(lines[i:end])
+        if row is not None:
+            if not row or all(not f.strip() for f in row):
+                i = end
+                continue
+            problem, stamp = _row_problem(row, header, pos, raw if has_surrogates else "")
+        if problem is not None:
+            # an unmatched quote makes one "row" of every line after it: report this line alone
+            # and read on from the next one
+            bad.append((i + 1, lines[i].rstrip("\r\n"), problem))
+            i += 1
+            reader = None
+            continue
+        oid = row[pos["object_id"]]
+        origin = row[pos["origin"]].strip() if "origin" in pos and row[pos["origin"]].strip() else "manual"
+        entry = (row[pos["label"]].strip(), stamp, origin)
         old = records.get(oid)
-        if old is None or ts >= old[1]:
-            records[oid] = (lab, ts)
-    return records
+        if old is None or entry[1] >= old[1]:
+            records[oid] = entry
+        i = end
+    return records, bad
 
 
-def _format_labels_csv(records: dict[str, tuple[str, str]]) -> bytes:
-    frame = pd.DataFrame([(oid, lab, ts) for oid, (lab, ts) in sorted(records.items())], columns=list(COLUMNS))
-    return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+_SURROGATE = re.compile("[\udc80-\udcff]")
+
+
+def _row_problem(row: list[str], header: list[str], pos: dict, raw: str) -> tuple[str | None, str | None]:
+    """(why ``row`` cannot be used or None, its canonical ``updated_at`` when it can)."""
+    if raw and _SURROGATE.search(raw):
+        return "not UTF-8 text", None
+    if len(row) != len(header):
+        cut = "" if raw.endswith(("\n", "\r")) or not raw else " (cut short: no line break at its end)"
+        return f"{len(row)} fields, expected {len(header)}{cut}", None
+    if not row[pos["object_id"]]:
+        return "no object_id", None
+    stamp = _canonical_stamp(row[pos["updated_at"]])
+    if stamp is None:
+        return f"bad updated_at {row[pos['updated_at']]!r} for object {row[pos['object_id']]!r}", None
+    if "origin" in pos and row[pos["origin"]].strip() not in ("", *ORIGINS):
+        return f"unknown origin {row[pos['origin']]!r} (expected {' or '.join(ORIGINS)})", None
+    return None, stamp
+
+
+def _format_labels_csv(records: dict[str, tuple[str, str, str]]) -> bytes:
+    sink = io.StringIO()
+    writer = csv.writer(sink, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for oid, (lab, ts, origin) in sorted(records.items()):
+        writer.writerow([oid, lab, ts, origin])
+    return sink.getvalue().encode("utf-8")
+
+
+def remove_orphan_temp_files(path, *, older_than_s: float = ORPHAN_TMP_AGE_S) -> list[Path]:
+    """Remove temporary files that killed writers of ``path`` (and its ``.json`` sidecar) left behind.
+
+    Only our own pattern (``.<name>.<8 chars>.tmp``, as :func:`explorer.atomic.atomic_path` makes
+    them) and only files older than ``older_than_s``, so a writer still at work keeps its file.
+    Returns the files removed.
+    """
+    path = Path(path)
+    stem = path.name[:-4] if path.name.endswith(".csv") else path.name
+    names = {path.name, stem + ".json", stem + ".rejected.txt"}
+    pattern = re.compile(r"^\.(" + "|".join(re.escape(n) for n in names) + r")\.[a-z0-9_]{8}\.tmp$")
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(path.parent))
+    except OSError:
+        return removed
+    now = time.time()
+    for entry in entries:
+        if not pattern.match(entry.name):
+            continue
+        try:
+            st = entry.stat(follow_symlinks=False)
+            if not stat.S_ISREG(st.st_mode) or now - st.st_mtime < older_than_s:
+                continue
+            os.unlink(entry.path)
+        except OSError:  # gone already (another instance cleaned it) or not ours to remove
+            continue
+        removed.append(Path(entry.path))
+    if removed:
+        log.info("removed %d orphan temporary file(s) beside %s", len(removed), path)
+    return removed
