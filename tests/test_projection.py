@@ -185,6 +185,8 @@ def test_pca_auto_switch(dim, kwargs, expected):
         ({"n_epochs": 0}, "n_epochs"),
         ({"init": "tsne"}, "init"),
         ({"cache": "no"}, "cache"),
+        ({"standardize": "yes"}, "standardize"),
+        ({"target_weight": 2.0}, "target_weight"),
     ],
 )
 def test_parameter_validation_names_the_parameter(kwargs, name):
@@ -213,19 +215,85 @@ def test_nan_rows_get_nan_coordinates(tmp_path):
     Xn = X.copy()
     missing = np.array([0, 17, 150, 299])
     Xn[missing] = np.nan
-    Xn[5, 3] = np.inf  # one bad value is enough to mark the object as not embedded
+    Xn[5, 3] = np.inf  # without standardisation one bad value marks the object as not embedded
     missing = np.sort(np.append(missing, 5))
-    p = Projection(cache_dir=tmp_path, **FAST)
+    p = Projection(cache_dir=tmp_path, standardize=False, **FAST)
     emb = p.fit_transform(Xn)
     assert np.isnan(emb[missing]).all()
     keep = np.setdiff1d(np.arange(len(X)), missing)
     assert np.isfinite(emb[keep]).all()
     assert np.array_equal(p.valid_, np.isin(np.arange(len(X)), keep))
     # The valid rows get exactly the map of the valid rows alone.
-    alone = Projection(cache=False, **FAST).fit_transform(X[keep])
+    alone = Projection(cache=False, standardize=False, **FAST).fit_transform(X[keep])
     assert np.array_equal(emb[keep], alone)
     placed = p.transform(Xn[:6])
     assert np.isnan(placed[[0, 5]]).all() and np.isfinite(placed[1:5]).all()
+
+
+def test_standardised_map_places_rows_missing_a_block(tmp_path):
+    X, labels = clustered(n=300, seed=8)
+    Xn = X.copy()
+    empty = np.array([0, 17, 150, 299])
+    Xn[empty] = np.nan
+    Xn[5, :32] = np.nan  # one block missing: mapped on the other block, counted as imputed
+    p = Projection(cache_dir=tmp_path, **FAST)
+    emb = p.fit_transform(Xn)
+    assert np.isnan(emb[empty]).all()
+    assert np.isfinite(np.delete(emb, empty, axis=0)).all()
+    assert np.flatnonzero(p.imputed_).tolist() == [5]
+    # the prepared row 5 has the column mean (0 after z-scoring) where it had no value
+    prepared = p.prepare(Xn)
+    assert np.all(prepared[5, :32] == 0) and np.isnan(prepared[empty]).all()
+
+
+def test_prepare_matrix_is_zscore_times_weights():
+    from sklearn.preprocessing import StandardScaler
+
+    from explorer.projection import prepare_matrix
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(200, 6)) * [1, 10, 100, 0.1, 5, 2] + [0, 3, -7, 1, 2, 9]
+    X[:, 5] = 4.0  # a constant column stays finite (0)
+    w = np.array([1, 1, 0.5, 0.5, 0.25, 1.0])
+    prepared, ok = prepare_matrix(X, column_weights=w)
+    expected = StandardScaler().fit_transform(X) * w
+    assert ok.all()
+    np.testing.assert_allclose(prepared, expected, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="column_weights"):
+        prepare_matrix(X, column_weights=[1, 2])
+    raw, ok = prepare_matrix(np.vstack([X, np.full(6, np.nan)]), standardize=False)
+    assert not ok[-1] and np.array_equal(raw[:-1], X.astype(np.float32))
+
+
+def test_projection_standardises_with_the_same_weights():
+    from explorer.projection import prepare_matrix
+
+    X, _ = clustered(n=300, dim=8, seed=4)
+    X[:, 0] *= 1000.0
+    w = np.linspace(0.5, 2.0, 8)
+    by_hand = Projection(cache=False, standardize=False, **FAST).fit_transform(prepare_matrix(X, column_weights=w)[0])
+    built_in = Projection(cache=False, column_weights=w, **FAST).fit_transform(X)
+    np.testing.assert_allclose(built_in, by_hand, atol=1e-5)
+
+
+def test_labels_guide_the_map(tmp_path):
+    # two label groups that cut across the geometric clusters: with labels the map follows the labels
+    X, clusters = clustered(n=400, dim=16, k=4, seed=12, spread=3.0)
+    rng = np.random.default_rng(0)
+    y = np.where(rng.random(400) < 0.5, "a", "b").astype(object)
+    y[::4] = None  # unlabelled objects are free
+    plain = Projection(cache_dir=tmp_path, **FAST).fit(X)
+    guided = Projection(cache_dir=tmp_path, target_weight=0.9, **FAST).fit(X, y)
+    assert guided.supervised_ and not plain.supervised_
+    assert guided.cache_key_ != plain.cache_key_
+    labelled = np.array([v is not None for v in y])
+    purity_plain = knn_purity(plain.embedding_[labelled], y[labelled].astype(str))
+    purity_guided = knn_purity(guided.embedding_[labelled], y[labelled].astype(str))
+    assert purity_guided > purity_plain + 0.2
+    again = Projection(cache_dir=tmp_path, target_weight=0.9, **FAST).fit(X, y)
+    assert again.cache_hit_ == "memory" and np.array_equal(again.embedding_, guided.embedding_)
+    with pytest.raises(ValueError, match="y has"):
+        Projection(cache=False, **FAST).fit(X, y[:10])
 
 
 def test_tiny_inputs_still_map():

@@ -7,7 +7,8 @@ import importlib
 import sys
 
 # Each module exposes register(subparsers); kept as names so `lcexplorer --help` stays fast.
-_SUBCOMMAND_MODULES = ("explorer.cli.embed", "explorer.cli.models", "explorer.cli.simulate")
+_SUBCOMMAND_MODULES = ("explorer.cli.embed", "explorer.cli.models", "explorer.cli.simulate",
+                       "explorer.cli.map", "explorer.cli.quality")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -26,11 +26,15 @@ def register(subparsers) -> None:
                               description="Embed every object of CATALOG and write OUT.parquet "
                                           "(object_id, embedding; band/strategy when several).")
     p.add_argument("catalog", help="catalog path (folder, Parquet or CSV)")
-    p.add_argument("--model", required=True, help="store name, Hub alias (astromer1, astromer2, atcat) or .onnx path")
+    p.add_argument("--model", required=True,
+                   help="store name, Hub alias (astromer1, astromer2, atcat) or .onnx path; 'features' for the "
+                        "light_curve feature set; 'hybrid:<model>' for an embedding plus the features")
     p.add_argument("--reduction", default="non-overlapping-windows",
                    help="beginning, end, middle, random-subsample, non-overlapping-windows, or a comma list")
     p.add_argument("--output", default=None, help="mean|max|sequence (Astromer), last|mean|sequence (ATCAT)")
     p.add_argument("--bands", default=None, help="comma-separated bands, one embedding per band (Astromer)")
+    p.add_argument("--concat-bands", action="store_true",
+                   help="one row per object: the per-band vectors concatenated (always so for features/hybrid)")
     p.add_argument("--band-groups", default=None, help="ATCAT band map, e.g. u=0,g=1,r=2,i=3,z=4,Y=5")
     p.add_argument("--allow-extra-bands", action="store_true", help="ATCAT: skip observations in unmapped bands")
     p.add_argument("--mag-zp", type=float, default=31.4, help="ATCAT: zero point of the input fluxes (31.4 = nJy)")
@@ -44,14 +48,66 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
+def _progress_bar(desc: str):
+    """A tqdm bar on stderr and a ``progress(fraction, message)`` callback driving it."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=1000, unit="‰", file=sys.stderr, desc=desc, disable=None)
+
+    def progress(fraction: float, message: str) -> None:
+        bar.set_postfix_str(message, refresh=False)
+        bar.update(int(1000 * min(max(fraction, 0.0), 1.0)) - bar.n)
+
+    return bar, progress
+
+
+def run_representation(args: argparse.Namespace, catalog) -> int:
+    """Features, hybrid or concatenated bands: one row per object through ``explorer.representations``."""
+    from explorer.engine import load_model
+    from explorer.representations import FEATURES, HYBRID_PREFIX, Embedding, Features, Hybrid
+
+    bands = [b.strip() for b in args.bands.split(",") if b.strip()] if args.bands else None
+    if args.model == FEATURES:
+        rep = Features(bands=bands)
+    else:
+        hybrid = args.model.startswith(HYBRID_PREFIX)
+        name = args.model[len(HYBRID_PREFIX):] if hybrid else args.model
+        if not name:
+            from explorer.errors import ModelError
+
+            raise ModelError("--model hybrid: needs a model name, e.g. hybrid:astromer1-atlas")
+        model = load_model(name, threads=args.threads, quantize=args.int8, providers="cuda" if args.cuda else None)
+        options = {}
+        if model.kind == "atcat":
+            options.update(allow_extra_bands=args.allow_extra_bands, mag_zp=args.mag_zp)
+            if args.band_groups:
+                options["band_groups"] = _band_groups(args.band_groups)
+        rep = Embedding(model, output=args.output, reduction=args.reduction, bands=bands, seed=args.seed,
+                        batch_size=args.batch_size, model_options=options)
+        if hybrid:
+            rep = Hybrid(rep, Features(bands=bands))
+    bar, progress = _progress_bar(f"{args.model} {catalog.name}")
+    try:
+        result = rep.compute(catalog, progress=progress, cache=not args.no_cache)
+    finally:
+        bar.close()
+    path = result.to_parquet(args.out)
+    source = "cache" if result.meta.get("from_cache") else f"{result.meta.get('seconds') or 0:.1f} s"
+    print(f"{result.summary()} [{source}] -> {path}", file=sys.stderr)
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     """Execute ``lcexplorer embed``."""
     from tqdm import tqdm
 
     from explorer.catalog import load_catalog
     from explorer.engine import embed_catalog, load_model
+    from explorer.representations import FEATURES, HYBRID_PREFIX
 
     catalog = load_catalog(args.catalog)
+    if args.model == FEATURES or args.model.startswith(HYBRID_PREFIX) or args.concat_bands:
+        return run_representation(args, catalog)
     model = load_model(args.model, threads=args.threads, quantize=args.int8, providers="cuda" if args.cuda else None)
     output = args.output or ("last" if model.kind == "atcat" else "mean")
     options = {}
