@@ -8,7 +8,7 @@ import sys
 
 # Each module exposes register(subparsers); kept as names so `lcexplorer --help` stays fast.
 _SUBCOMMAND_MODULES = ("explorer.cli.embed", "explorer.cli.models", "explorer.cli.simulate",
-                       "explorer.cli.map", "explorer.cli.quality")
+                       "explorer.cli.map", "explorer.cli.quality", "explorer.cli.cache")
 
 
 def build_parser() -> argparse.ArgumentParser:
