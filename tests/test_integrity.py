@@ -344,8 +344,13 @@ def test_catalog_path_and_objects_table_outside_allowed_folders_are_refused(tmp_
     lc, obj = cat.to_parquet(outside / "s")
     (root / "s").mkdir()
     (root / "s" / "s.lightcurves.parquet").symlink_to(lc)
-    with pytest.raises(CatalogError, match="s.lightcurves.parquet leads outside"):
+    with pytest.raises(CatalogError, match="s.lightcurves.parquet leads outside") as existing:
         load_catalog(root / "s", allowed_roots=[root])
+    (root / "s" / "s.lightcurves.parquet").unlink()
+    (root / "s" / "s.lightcurves.parquet").symlink_to(outside / "s" / "none.parquet")
+    with pytest.raises(CatalogError) as missing:  # the same answer when the target does not exist
+        load_catalog(root / "s", allowed_roots=[root])
+    assert str(missing.value) == str(existing.value)
 
 
 # ---------------------------------------------------------------------- bands per object (item 9)

@@ -521,7 +521,7 @@ def load_shared_layout(folder: Path, *, objects=None, columns=None, value_kind=N
     """``<folder>/<name>.lightcurves.parquet`` + ``<name>.objects.parquet`` (objects table optional)."""
     ctx = _ctx or _context(limits, allowed_roots)
     folder = ctx.check_path(Path(folder))
-    lc_path = folder if folder.is_file() else _find_lightcurves(folder)
+    lc_path = folder if folder.is_file() else _find_lightcurves(folder, ctx)
     src = _Input.of(lc_path, ctx)
     stem = lc_path.name[: -len(LC_SUFFIX)]
     obj_path = lc_path.with_name(stem + OBJ_SUFFIX)
@@ -539,11 +539,14 @@ def load_shared_layout(folder: Path, *, objects=None, columns=None, value_kind=N
                                   name=name or stem, source=str(lc_path), ctx=ctx))
 
 
-def _find_lightcurves(folder: Path) -> Path:
+def _find_lightcurves(folder: Path, ctx: _Context | None = None) -> Path:
+    candidates = sorted(folder.glob(f"*{LC_SUFFIX}"))
+    for p in candidates:  # before exists(): a refusal must not depend on whether a link's target exists
+        (ctx or _Context()).check_path(p)
     own = folder / f"{folder.name}{LC_SUFFIX}"
     if own.exists():
         return own
-    found = sorted(p for p in folder.glob(f"*{LC_SUFFIX}") if p.exists())
+    found = [p for p in candidates if p.exists()]
     if len(found) == 1:
         return found[0]
     raise CatalogError(
@@ -885,7 +888,10 @@ def load_catalog(
 def _load_path(path: Path, ctx: _Context, *, objects, columns, value_kind, name) -> Catalog:
     kw = dict(objects=objects, columns=columns, value_kind=value_kind, name=name, _ctx=ctx)
     if path.is_dir():
-        if any(p.exists() for p in path.glob(f"*{LC_SUFFIX}")):
+        lc_files = list(path.glob(f"*{LC_SUFFIX}"))
+        for p in lc_files:
+            ctx.check_path(p)
+        if any(p.exists() for p in lc_files):
             return load_shared_layout(path, **kw)
         if any(_has_suffix(p, _CSV_SUFFIXES) and not is_sidecar(p) for p in path.iterdir()):
             return load_csv_folder(path, **kw)
