@@ -242,6 +242,18 @@ def test_parquet_bomb_is_refused_from_metadata_without_reading(tmp_path):
         load_catalog(tmp_path / "bomb.parquet", limits=CatalogLimits(max_cells=5_000_000))
 
 
+def test_parquet_of_few_huge_strings_is_refused_by_its_decoded_size(tmp_path):
+    table = pa.table({"object_id": ["a", "b"], "time": [1.0, 2.0], "mag": [18.0, 19.0],
+                      "note": ["x" * 3_000_000, "y" * 3_000_000]})
+    pq.write_table(table, tmp_path / "strings.parquet", compression="zstd")
+    data = (tmp_path / "strings.parquet").read_bytes()
+    assert len(data) < 100_000
+    with pytest.raises(CatalogError, match=r"'strings.parquet' is too large: it decodes to 5.7 MB, over 8 x the limit"):
+        load_catalog_bytes(data, "strings.parquet", limits=CatalogLimits(max_bytes=200_000))
+    assert list(load_catalog_bytes(data, "strings.parquet", limits=CatalogLimits(max_bytes=1_000_000)).object_ids) == \
+        ["a", "b"]
+
+
 def test_csv_rows_and_cells_are_checked_while_streaming(tmp_path):
     text = "object_id,time,mag\n" + "".join(f"o{i % 100},{i},18.0\n" for i in range(200_000))
     path = tmp_path / "big.csv"

@@ -92,7 +92,7 @@ class CatalogLimits:
     def refuse(self, where: str, what: str, count: int, limit_name: str) -> CatalogError:
         """The error for ``count`` over the limit ``limit_name`` (names the file and the limit)."""
         limit = getattr(self, limit_name)
-        shown = (lambda n: _human(n)) if limit_name == "max_bytes" else (lambda n: f"{n:,}")
+        shown = _human if limit_name == "max_bytes" else (lambda n: f"{n:,}")
         return CatalogError(
             f"{where} is too large: {what} {shown(count)}, over the limit of {shown(limit)} "
             f"(CatalogLimits.{limit_name}, environment {self.ENV[limit_name]})"
@@ -100,6 +100,8 @@ class CatalogLimits:
 
 
 _NO_LIMITS = CatalogLimits()
+# A Parquet file may decode to at most this many times CatalogLimits.max_bytes (compression ratio).
+DECODED_BYTES_FACTOR = 8
 
 
 @dataclass
@@ -239,6 +241,12 @@ def _read_parquet(src: _Input, ctx: _Context) -> pa.Table:
             _is_list(t) for t in pf.schema_arrow.types):
         raise lim.refuse(src.where, "its number of objects (nested rows, from its metadata) is", md.num_rows,
                          "max_objects")
+    # few rows of huge strings pass the row and value limits: bound the decoded size too
+    decoded = sum(md.row_group(i).total_byte_size for i in range(md.num_row_groups))
+    if lim.max_bytes is not None and decoded > DECODED_BYTES_FACTOR * lim.max_bytes:
+        raise CatalogError(
+            f"{src.where} is too large: it decodes to {_human(decoded)}, over {DECODED_BYTES_FACTOR} x the limit of "
+            f"{_human(lim.max_bytes)} (CatalogLimits.max_bytes, environment {lim.ENV['max_bytes']})")
     ctx.add(rows, 1, src.where)
     ctx.cells += int(per_leaf.sum()) - rows
     check_allocation(int(per_leaf.sum()), 8, what="values", source=src.where)
