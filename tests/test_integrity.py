@@ -377,6 +377,24 @@ def test_bands_present_and_band_counts():
 
 
 # ---------------------------------------------------------------------- the CLI reads the same way
+def test_cli_embeds_every_tricky_id_verbatim(tmp_path):
+    """`lcexplorer embed` on the CSV: one embedding row per id, ids exactly as written."""
+    from standin_models import build_astromer_standin
+
+    path = tmp_path / "ids.csv"
+    rows = [f"{oid},{j * 1.5 + k},{18 + 0.1 * j + k},0.05" for k, oid in enumerate(TRICKY_IDS) for j in range(12)]
+    path.write_text("object_id,time,mag,mag_err\n" + "\n".join(rows) + "\n")
+    model = build_astromer_standin(tmp_path / "standin.onnx")
+    out = tmp_path / "emb.parquet"
+    env = dict(os.environ, LCEXPLORER_HOME=str(tmp_path / "home"), HF_HUB_OFFLINE="1")
+    run = subprocess.run([sys.executable, "-m", "explorer.cli", "embed", str(path), "--model", str(model),
+                          "--no-cache", "-o", str(out)], capture_output=True, text=True, env=env, timeout=300)
+    assert run.returncode == 0, run.stderr
+    ids = pq.read_table(out).column("object_id").to_pylist()
+    assert sorted(set(ids)) == sorted(TRICKY_IDS) and len(ids) == len(TRICKY_IDS)
+
+
+
 def test_cli_embed_reads_ids_as_written(tmp_path):
     """The console script loads through load_catalog: an unknown model fails after the catalog is read."""
     path = tmp_path / "ids.csv"
