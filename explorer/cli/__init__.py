@@ -8,7 +8,8 @@ import sys
 
 # Each module exposes register(subparsers); kept as names so `lcexplorer --help` stays fast.
 _SUBCOMMAND_MODULES = ("explorer.cli.embed", "explorer.cli.models", "explorer.cli.simulate",
-                       "explorer.cli.map", "explorer.cli.quality", "explorer.cli.cache")
+                       "explorer.cli.map", "explorer.cli.quality", "explorer.cli.cache",
+                       "explorer.cli.finetune")
 
 
 def build_parser() -> argparse.ArgumentParser:
