@@ -2,21 +2,18 @@
 
 Opens ``$LCEXPLORER_CATALOG`` (default ``sample_catalogs/macho_like``) with the default model and
 computes the map in the background on first load, so the page shows a populated map with no
-user action. Allowed catalog folders: ``sample_catalogs/``, ``../shared/data`` and
-``$LCEXPLORER_DATA_DIRS``.
+user action.  Allowed catalog folders: ``sample_catalogs/``, ``../shared/data`` and
+``$LCEXPLORER_DATA_DIRS``.  The page loads nothing from other hosts (fonts included).
 """
 
 import panel as pn
 
 from explorer.dashboard.explorer import Explorer
+from explorer.dashboard.page import local_template
+from explorer.dashboard.warmup import start_warmup
 
-pn.extension("tabulator", notifications=False, sizing_mode="fixed")
+pn.extension("tabulator", notifications=True)
+start_warmup()  # once per process: numba compile and the default map, off the first page's path
 
 explorer = Explorer()
-template = pn.template.FastListTemplate(
-    title="Light-curve Explorer",
-    sidebar=[explorer.sidebar],
-    main=[explorer.main],
-    sidebar_width=360,
-)
-template.servable()
+local_template("Light-curve Explorer", sidebar=[explorer.sidebar], main=[explorer.main]).servable()

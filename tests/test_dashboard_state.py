@@ -68,7 +68,7 @@ def test_embeds_and_projects_with_umap(state):
     empty = state.catalog.objects["empty"].to_numpy()
     assert np.isfinite(state.map.coords[~empty]).all()
     assert np.isnan(state.map.coords[empty]).all()  # the empty object has no point, and no crash
-    assert state.progress == 100 and "Map ready" in state.status
+    assert state.jobs.progress == 100 and "Map ready" in state.status
     assert "user_label" in state.points_frame().columns
 
 
@@ -128,6 +128,8 @@ def test_neighbours_are_true_cosine_nearest(state):
 def test_colour_options_and_labels(state):
     opts = state.color_options
     assert opts[0] == USER_LABEL and {"label", "period", "amp_rank", "n_obs"}.issubset(opts)
+    assert "empty" not in opts and "object_id" not in opts  # internal columns are not colours
+    assert state.param.color_by.objects == opts
     values, kind = state.color_values("period")
     assert kind == "numeric" and values.shape == (len(state.catalog),)
     values, kind = state.color_values("label")
@@ -155,24 +157,39 @@ def test_switching_back_uses_the_cache_and_keeps_the_selection(state):
     state.select_ids(["obj0001", "obj0002", "obj0100"])
     state.selected_id = "obj0002"
     runs = state.inference_runs
-    first_key = state.embedding_key
+    first_key = state.embedding_key()
     state.reduction = "beginning"
-    assert not state.cached_combination()
+    assert not state.cached_combination() and "Press Embed" in state.status
     state.run()
     assert state.inference_runs == runs + 1 and not state.last_embed_cached
-    state.reduction = "non-overlapping-windows"
-    assert state.embedding_key == first_key and state.cached_combination()
-    state.run()
+    state.reduction = "non-overlapping-windows"  # cached: the state recomputes the view by itself
+    assert state.embedding_key() == first_key and state.cached_combination()
+    assert state.wait(60)
     assert state.inference_runs == runs + 1 and state.last_embed_cached and state.last_map_cached
+    assert state.map.spec.reduction == "non-overlapping-windows" and state.map.stage == "umap"
     # nothing the user made is lost
     assert state.selection_ids == ["obj0001", "obj0002", "obj0100"] and state.selected_id == "obj0002"
     assert state.labels["obj0003"] == "my class"
 
 
-def test_url_state_params_exist(state):
-    params = state.url_params
-    assert set(params) >= {"model", "reduction", "color_by", "selected_id"}
-    assert all(name in state.param for name in params)
+def test_url_query_round_trips_as_strings(state, env):
+    """A shared URL restores model, output, reduction, colour, UMAP parameters and the object; ids stay strings."""
+    state.selected_id = "obj0007"
+    query = state.url_query()
+    assert query["object"] == "obj0007" and query["model"] == MODEL and query["color"] == state.color_by
+    assert all(isinstance(v, str) for v in query.values())
+    other = ExplorerState(state.catalog, embed_cache=ResultCache(), map_cache=ResultCache(),
+                          labels_path=env / "labels" / "synthetic.labels.csv")
+    other.refresh_models()
+    problems = other.apply_url_query({**query, "n_neighbors": "12", "min_dist": "0.25"})
+    assert problems == []
+    assert (other.model, other.output, other.reduction, other.color_by, other.selected_id) == \
+        (state.model, state.output, state.reduction, state.color_by, "obj0007")
+    assert other.n_neighbors == 12 and other.min_dist == 0.25
+    # unknown values are named, never applied, and a model is never a path
+    problems = other.apply_url_query({"model": "/tmp/evil.onnx", "color": "<b>x</b>", "object": "nope"})
+    assert len(problems) == 3 and other.model == state.model and other.selected_id == "obj0007"
+    assert any("/tmp/evil.onnx" in p for p in problems)
 
 
 def test_lomb_scargle_recovers_period(state):
@@ -236,17 +253,18 @@ def test_catalog_paths_are_confined(tmp_path, monkeypatch):
 def test_map_is_keyed_by_the_embedding_it_projects(state):
     """Widgets changed between embed and project must not file one embedding's map under another's key."""
     state.reduction = "non-overlapping-windows"
+    state.wait(60)
     state.embed()
-    embedded_key = state.matrix_key
+    embedded = state.embedding
     state.reduction = "end"  # the user changes the reduction while the map is still being computed
-    state.project("pca")
-    assert state.matrix_key == embedded_key
+    m = state.project("pca")
+    assert state.embedding is embedded and m.spec.reduction == "non-overlapping-windows"
     state.run()  # now "end" is embedded and mapped: a different map, not the previous one from the cache
-    assert state.matrix_key[3] == "end"
-    assert not np.array_equal(state.map.coords, state._map_cache.get(embedded_key + (state.n_neighbors,
-                                                                                      float(state.min_dist), "pca")).coords)
+    assert state.embedding.spec.reduction == "end" and state.map.spec.reduction == "end"
+    pca_key = embedded.key + (state.n_neighbors, float(state.min_dist), "pca")
+    assert not np.array_equal(state.map.coords, state._map_cache.get(pca_key).coords)
     state.reduction = "non-overlapping-windows"
-    state.run()
+    state.wait(60)
 
 
 def test_a_typed_period_stays_with_its_object(state):
@@ -282,3 +300,18 @@ def test_a_model_replaced_in_the_store_is_not_served_from_memory(env, tmp_path):
     st.refresh_models()
     second = st.embed().embeddings
     assert st.inference_runs == runs + 1 and not np.allclose(first, second)
+
+
+def test_a_second_session_shows_the_cached_map_of_the_same_content(state, env):
+    """Caches are keyed by content: another Catalog object with the same content gets the map, bound to itself."""
+    state.reduction = "non-overlapping-windows"
+    state.wait(60)
+    twin = make_catalog()  # same content, a new object (another browser session, a re-upload)
+    assert twin is not state.catalog and twin.content_hash() == state.catalog.content_hash()
+    other = ExplorerState(twin, embed_cache=state._embed_cache, map_cache=state._map_cache,
+                          labels_path=env / "labels" / "synthetic.labels.csv")
+    other.refresh_models()
+    other.run()
+    assert other.inference_runs == 0 and other.last_embed_cached and other.last_map_cached
+    assert other.map is not None and other.map.catalog is twin and other.embedding.catalog is twin
+    assert len(other.points_frame()) == len(state.points_frame()) > 0

@@ -1,4 +1,4 @@
-"""The Explorer viewer without a browser: widgets wired to the state, streams, labels, export, robustness."""
+"""The Explorer page and its panes without a browser: widgets from the state, streams, labels, export, robustness."""
 
 from __future__ import annotations
 
@@ -8,20 +8,25 @@ import pytest
 
 from explorer.dashboard.export import read_export
 from explorer.dashboard.state import ExplorerState, ResultCache
+from explorer.errors import ExplorerError
 
 from test_dashboard_state import MODEL, env, make_catalog  # noqa: F401  (env is a fixture)
 
 CSS = ["lcx-map", "lcx-lightcurve", "lcx-neighbours", "lcx-selection-table", "lcx-label-input", "lcx-label-apply",
-       "lcx-export", "lcx-embed-button", "lcx-status", "lcx-model-select", "lcx-catalog-select", "lcx-color-select"]
+       "lcx-export", "lcx-embed-button", "lcx-status", "lcx-model-select", "lcx-catalog-select", "lcx-color-select",
+       "lcx-tapped", "lcx-objects-table", "lcx-label-select", "lcx-bands-select", "lcx-reduction-select"]
+
+
+def new_state(env, n=60, seed=3, name="labels.csv", catalog=None):  # noqa: F811
+    return ExplorerState(catalog if catalog is not None else make_catalog(n=n, seed=seed), model=MODEL,
+                         embed_cache=ResultCache(), map_cache=ResultCache(), labels_path=env / "view" / name)
 
 
 @pytest.fixture(scope="module")
 def explorer(env):  # noqa: F811
     from explorer.dashboard.explorer import Explorer
 
-    state = ExplorerState(make_catalog(n=60, seed=3), model=MODEL, embed_cache=ResultCache(),
-                          map_cache=ResultCache(), labels_path=env / "view" / "labels.csv")
-    ex = Explorer(state=state, autorun=False)
+    ex = Explorer(state=new_state(env), autorun=False)
     ex.state.embed()
     ex.state.project("pca")  # the view code is the same for PCA and UMAP maps; PCA keeps this fast
     ex.layout.get_root()  # builds every Bokeh model: the page renders without error
@@ -39,71 +44,109 @@ def test_stable_css_classes_exist(explorer):
     assert set(CSS) <= _classes(explorer.layout)
 
 
+def test_widgets_are_made_from_state_parameters(explorer):
+    s, c = explorer.state, explorer.controls
+    c.reduction_select.value = "end"
+    assert s.reduction == "end"
+    s.reduction = "non-overlapping-windows"
+    assert c.reduction_select.value == "non-overlapping-windows"
+    # the state updates the options: outputs follow the model kind, colours follow the catalog
+    assert list(c.output_select.options) == s.output_options() == ["mean", "max"]
+    assert "empty" not in explorer.map.color_select.options and "label" in explorer.map.color_select.options
+
+
 def test_tap_stream_updates_light_curve_and_neighbours(explorer):
-    tap, box, lasso = explorer._streams
+    tap, box, lasso = explorer.map._streams
     xy = explorer.state.map.coords[4]
     tap.event(x=float(xy[0]), y=float(xy[1]))
     assert explorer.state.selected_id == "obj0004"
-    assert explorer.lc_pane.object.title.text == "obj0004"
-    cards = explorer.neighbours.objects
+    assert explorer.lightcurve.lc_pane.object.title.text == "obj0004"
+    cards = explorer.neighbours.cards.objects
     assert len(cards) == explorer.state.k_neighbours
     nb = explorer.state.neighbours()
-    # clicking a neighbour card's button selects that object
-    cards[0].objects[1].clicks += 1
+    cards[0].objects[1].clicks += 1  # clicking a neighbour card's button selects that object
     assert explorer.state.selected_id == nb["object_id"][0]
 
 
 def test_box_and_lasso_streams_fill_the_selection(explorer):
-    tap, box, lasso = explorer._streams
+    tap, box, lasso = explorer.map._streams
     box.event(bounds=(-1e9, -1e9, 1e9, 1e9))
     n = len(explorer.state.map.index)
-    assert len(explorer.selection) == n == len(explorer.selection_table.value)
-    assert len(explorer.multiples.objects) == 13  # 12 light curves + "and N more"
+    assert len(explorer.selection) == n == len(explorer.selection_pane.table.value)
+    assert len(explorer.selection_pane.multiples.objects) == 13  # 12 light curves + "and N more"
     lasso.event(geometry=np.array([[-1e9, -1e9], [1e9, -1e9], [0, 1e9]]))
     assert 0 < len(explorer.selection) <= n
 
 
 def test_labelling_buttons_and_colour_option(explorer):
+    lp = explorer.labels_pane
     explorer.state.selected_id = "obj0007"
-    explorer.label_input.value = "odd one"
-    explorer.label_add.clicks += 1
-    assert explorer.label_select.value == "odd one"
-    explorer.label_apply.clicks += 1
+    lp.label_input.value = "odd one"
+    lp.label_add.clicks += 1
+    assert lp.label_select.value == "odd one" and lp.label_input.value == ""
+    lp.label_apply.clicks += 1
     explorer.state.select_ids(["obj0001", "obj0002"])
-    explorer.label_apply_sel.clicks += 1
+    lp.label_apply_sel.clicks += 1
     labels = explorer.labels
     assert labels["obj0007"] == "odd one" and labels["obj0001"] == "odd one"
-    explorer.color_select.value = "user_label"
+    assert "odd one" in explorer.lightcurve.tapped.object  # the header follows the label at once
+    explorer.map.color_select.value = "user_label"
     assert explorer.state.color_by == "user_label"
     frame = explorer.state.points_frame()
     assert frame.set_index("object_id").loc["obj0007", "user_label"] == "odd one"
 
 
-def test_exports_carry_provenance(explorer):
+def test_empty_label_is_refused_and_says_why(env):  # noqa: F811
+    """Failure 2: with no label chosen (e.g. after a catalog switch), labelling applies nothing and says so."""
+    from explorer.dashboard.explorer import Explorer
+
+    ex = Explorer(state=new_state(env, n=8, name="empty-label.csv"), autorun=False)
+    s = ex.state
+    s.selected_id = "obj0001"
+    s.param.label_choice.objects = []
+    s.label_choice = None  # what a blank chooser holds
+    ex.labels_pane.label_apply.clicks += 1
+    assert pd.isna(s.labels["obj0001"])
+    assert "no label chosen" in s.status and s.alert[0] >= 1
+    ex.labels_pane.label_add.clicks += 1  # nothing typed
+    assert "no label typed" in s.status
+    with pytest.raises(ExplorerError, match="no label chosen"):
+        s.assign_label("   ")
+    # after opening a catalog the chooser shows the label set and holds one of its labels
+    s.open_catalog(make_catalog(n=5, seed=9))
+    assert s.label_choice in s.param.label_choice.objects and ex.labels_pane.label_select.value == s.label_choice
+
+
+def test_exports_carry_provenance_and_no_internal_columns(explorer):
+    explorer.state.select_ids(["obj0001", "obj0002"])
     for what in ("labels", "selection", "embeddings", "coordinates"):
-        explorer.export_format.value = "parquet" if what == "embeddings" else "csv"
-        data = explorer.exports[what].callback().getvalue()
+        explorer.export.fmt = "parquet" if what == "embeddings" else "csv"
+        data = explorer.export.exports[what].callback().getvalue()
         table, prov = read_export(data)
         assert prov["model"] == MODEL and prov["catalog"] == "synthetic", what
         assert "object_id" in table.columns and len(table) > 0, what
+        assert "empty" not in table.columns, what
+    assert "empty" not in explorer.objects.table.value.columns
 
 
 def test_bad_light_curve_shows_a_message(explorer):
-    svg = explorer._thumbnail("empty0", title="empty0").object
+    from explorer.dashboard.panes.neighbours import thumbnail
+
+    svg = thumbnail(explorer.state, "empty0", title="empty0").object
     assert "no data" in svg or "cannot plot" in svg
-    fig = explorer._lc_figure("no-such-object", title="x")
+    fig = explorer.lightcurve.figure("no-such-object")
     texts = [str(t) for r in fig.renderers for t in r.data_source.data.get("text", [])]
     assert any("cannot plot no-such-object" in t for t in texts)
 
 
 def test_switching_back_to_cached_combination_is_automatic(explorer):
     s = explorer.state
-    s.project("umap") if s.map.stage != "umap" else None
+    s.project("umap")
     runs = s.inference_runs
-    explorer.reduction_select.value = "beginning"  # not cached: waits for Embed
-    assert "Embed" in s.status and s.inference_runs == runs
-    explorer.reduction_select.value = "non-overlapping-windows"  # cached: re-applied at once
-    explorer.wait(60)
+    explorer.controls.reduction_select.value = "beginning"  # not cached: waits for Embed
+    assert "Press Embed" in s.status and s.inference_runs == runs
+    explorer.controls.reduction_select.value = "non-overlapping-windows"  # cached: re-applied at once
+    assert explorer.wait(60)
     assert s.last_embed_cached and s.inference_runs == runs and s.map.stage == "umap"
 
 
@@ -114,16 +157,71 @@ def test_no_model_shows_how_to_get_one(env, tmp_path, monkeypatch):  # noqa: F81
     state = ExplorerState(make_catalog(n=5), embed_cache=ResultCache(), map_cache=ResultCache(),
                           labels_path=tmp_path / "labels.csv")
     ex = Explorer(state=state, autorun=False)
-    assert state.model == ""
-    assert ex.no_model.visible and not ex.map_pane.visible
-    assert "lcexplorer models import ../shared/models/checkpoints/macho.zip --name astromer1-macho" in ex.no_model.object
-    ex.objects_table.selection = [2]
-    assert state.selected_id == "obj0002" and ex.lc_pane.object.title.text == "obj0002"
+    assert not state.model
+    assert ex.map.no_model.visible and not ex.map.map_pane.visible
+    assert "lcexplorer models import ../shared/models/checkpoints/macho.zip --name astromer1-macho" in ex.map.no_model.object
+    ex.objects.table.selection = [2]
+    assert state.selected_id == "obj0002" and ex.lightcurve.lc_pane.object.title.text == "obj0002"
+
+
+def test_unavailable_model_is_marked_and_refused_never_replaced(env):  # noqa: F811
+    """Failure 1: choosing a Hub model that is not cached says why and never embeds with another model."""
+    from explorer.dashboard.explorer import Explorer
+
+    ex = Explorer(state=new_state(env, n=12, name="unavailable.csv"), autorun=False)
+    s = ex.state
+    options = ex.controls.model_select.options
+    unavailable = [name for label, name in options.items() if label.endswith("unavailable")]
+    assert "astromer2" in unavailable and f"{MODEL} [store]" in options  # listed, marked, choosable
+    runs = s.inference_runs
+    ex.controls.model_select.value = "astromer2"
+    assert s.model == "astromer2" and ex.controls.model_select.value == "astromer2"  # the chooser tells the truth
+    assert "astromer2" in s.status and "unavailable" in s.status and s.alert[0] >= 1
+    assert s.start() is False and "unavailable" in s.status
+    ex.controls.embed_button.clicks += 1
+    assert s.wait(30) and s.inference_runs == runs and s.map is None  # nothing was embedded with another model
+    with pytest.raises(ExplorerError, match="astromer2"):
+        s.run()
+    assert "unavailable" in ex.map.note.object
+
+
+def test_text_from_data_is_never_html(env):  # noqa: F811
+    """Object ids, labels and column names reach the page as text panes or escaped HTML only."""
+    import panel as pn
+
+    from explorer.catalog import Catalog
+    from explorer.dashboard.explorer import Explorer
+
+    evil = "<img src=x onerror=alert(1)>"
+    rng = np.random.default_rng(0)
+    ids = np.repeat([evil, "b&b", "c"], 50)
+    cat = Catalog.from_long(ids, np.tile(np.arange(50.0), 3), rng.normal(17, 0.2, 150), np.full(150, 0.05),
+                            objects=pd.DataFrame({"object_id": [evil, "b&b", "c"], evil: ["x", "y", "z"]}), name=evil)
+    ex = Explorer(state=new_state(env, catalog=cat, name="evil.csv"), autorun=False)
+    ex.state.selected_id = evil
+    ex.state.add_label(evil)
+    ex.state.assign_label(evil)
+    for pane in (ex.lightcurve.tapped, ex.controls.status, ex.map.note):
+        assert isinstance(pane, pn.pane.Str)
+    assert evil in ex.lightcurve.tapped.object
+    root = ex.layout.get_root()
+    for model in root.select({"type": pn.models.markup.HTML}) if hasattr(pn.models, "markup") else []:
+        assert "<img" not in str(model.text)
+
+
+def test_light_curve_does_not_take_the_mouse_wheel(explorer):
+    """Wheel zoom is active only on the map: scrolling the page over the light curve scrolls the page."""
+    import holoviews as hv
+
+    explorer.state.selected_id = "obj0004"
+    fig = explorer.lightcurve.lc_pane.object
+    assert fig.toolbar.active_scroll is None
+    assert any(type(t).__name__ == "WheelZoomTool" for t in fig.tools)  # offered, not active
+    plot = hv.render(explorer.map.map_pane.object)
+    assert type(plot.toolbar.active_scroll).__name__ == "WheelZoomTool"
 
 
 def test_large_map_is_datashaded_and_tap_is_fast():
-    import time
-
     from explorer.dashboard import plots
     from explorer.dashboard.spatial import PointIndex
 
@@ -134,6 +232,7 @@ def test_large_map_is_datashaded_and_tap_is_fast():
     xy = rng.normal(size=(n, 2))
     frame = pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1], "row": np.arange(n), "object_id": np.arange(n).astype(str),
                           "user_label": "(none)", "color": rng.normal(size=n)})
+    assert plots.DATASHADE_ABOVE < 100_000  # 100k glyphs are never handed to the browser
     element, source = plots.map_element(frame, "numeric", "value")
     assert type(source).__name__ == "DynamicMap"  # rasterised on the server, not 150k glyphs
     # a categorical map is shaded with visible pixels (one category included)

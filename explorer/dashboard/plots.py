@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-DATASHADE_ABOVE = 100_000  # points; above this the map is rasterised on the server
+DATASHADE_ABOVE = 20_000  # points; above this the map is rasterised on the server (software-rendered
+# browsers take seconds per redraw of 100k glyphs: taps at 100k took 17-43 s)
 MAX_LEGEND = 20  # categories shown in the legend; the rest are drawn as "other"
 
 _BAND_COLOURS = {
@@ -64,7 +65,8 @@ def _bokeh_backend():
     return hv
 
 
-def map_element(frame: pd.DataFrame, kind: str, color_label: str, *, width: int = 560, height: int = 480):
+def map_element(frame: pd.DataFrame, kind: str, color_label: str, *, width: int = 560, height: int = 480,
+                responsive: bool = False):
     """The projection scatter: WebGL points (hover, tap, box, lasso) or a datashader raster when large.
 
     ``frame`` comes from ``ExplorerState.points_frame`` (x, y, row, object_id, user_label, color).
@@ -76,6 +78,9 @@ def map_element(frame: pd.DataFrame, kind: str, color_label: str, *, width: int 
     # default_tools: HoloViews would add its own pan/wheel_zoom/reset again, doubling the toolbar
     common = dict(width=width, height=height, xaxis=None, yaxis=None, tools=tools, default_tools=["box_zoom", "save"],
                   active_tools=["wheel_zoom", "tap"], toolbar="above")
+    if responsive:  # fills the pane's width (the page decides), keeps its height
+        common.pop("width")
+        common.update(responsive=True, min_width=320)
     frame = frame.copy()
     if kind == "categorical":
         frame["color"], cmap = category_colours(frame["color"])
@@ -88,7 +93,8 @@ def map_element(frame: pd.DataFrame, kind: str, color_label: str, *, width: int 
                     backend_opts={"plot.output_backend": "webgl"})
         if kind == "categorical":
             opts.update(color="color", cmap=cmap, show_legend=True, legend_position="right")
-            opts["width"] = width + 160
+            if not responsive:
+                opts["width"] = width + 160
         else:
             opts.update(color="color", cmap="viridis", colorbar=True, clabel=color_label)
         return points.opts(**opts), points
@@ -153,8 +159,10 @@ def light_curve_figure(lc: pd.DataFrame, *, value_kind: str = "mag", title: str 
         fig.title.text_font_size = "9pt"
         fig.axis.major_label_text_font_size = "7pt"
     else:
-        fig = figure(width=520, height=380, title=title, tools="pan,wheel_zoom,box_zoom,reset,save",
-                     active_scroll="wheel_zoom")
+        # wheel zoom offered but not active: scrolling the page over the light curve scrolls the page
+        fig = figure(height=380, title=title, tools="pan,wheel_zoom,box_zoom,reset,save", sizing_mode="stretch_width",
+                     min_width=320)
+        fig.toolbar.active_scroll = None
         fig.xaxis.axis_label = "phase" if folded else "time (days)"
         fig.yaxis.axis_label = "magnitude" if value_kind == "mag" else "flux"
     fig.output_backend = "webgl" if len(lc) > 5000 else "canvas"
@@ -199,7 +207,8 @@ def message_figure(text: str, *, small: bool = False):
     """A blank figure carrying a message (used when an object cannot be plotted)."""
     from bokeh.plotting import figure
 
-    fig = figure(width=230 if small else 520, height=150 if small else 380, toolbar_location=None, tools="")
+    size = dict(width=230) if small else dict(sizing_mode="stretch_width", min_width=320)
+    fig = figure(height=150 if small else 380, toolbar_location=None, tools="", **size)
     fig.text(x=[0], y=[0], text=[text], text_align="center", text_baseline="middle", text_font_size="9pt")
     fig.axis.visible = False
     fig.grid.visible = False

@@ -1,16 +1,27 @@
-"""The dashboard state: a ``param.Parameterized`` that does all the work without a browser.
+"""The dashboard state: a browser-free ``param.Parameterized`` that owns every behaviour of the app.
 
-``ExplorerState`` holds one catalog, the chosen model / output / reduction / bands, the current
-embedding and its 2-D map, the tapped object and the selection.  Every interaction the dashboard
-offers is a plain method here (``embed``, ``project``, ``select_at``, ``select_box``,
-``select_lasso``, ``neighbours``, ``light_curve_frame``, ``assign_label``), so tests and
-benchmarks drive it directly and the Panel view only wires widgets to it.
+``ExplorerState`` holds one catalog, the chosen model / output / reduction / bands / UMAP parameters,
+the current embedding and its 2-D map, the tapped object, the selection and the labels.  Every
+interaction the dashboard offers is a plain method here (``open_catalog``, ``embed``, ``project``,
+``run``, ``select_at``, ``select_box``, ``select_lasso``, ``neighbours``, ``light_curve_frame``,
+``add_label``, ``assign_label``, ``export``, ``url_query`` / ``apply_url_query``), so tests,
+notebooks and benchmarks drive it directly and the Panel panes only show it.
 
-Results are kept in process-wide LRU caches keyed by
-``(catalog hash, model, output, reduction, bands)`` (embeddings) and that key plus the UMAP
-parameters (maps), so switching back to a combination already computed is instant and a second
-browser session on the same server does not recompute anything.  The engine's own disk cache
-covers restarts.
+Contract with the view (see docs/ARCHITECTURE.md):
+
+* *inputs* are plain parameters the view edits through widgets made with ``from_param``
+  (``catalog_choice``, ``model``, ``output``, ``reduction``, ``bands``, ``n_neighbors``, ``min_dist``,
+  ``color_by``, ``selected_id``, ``selection_ids``, ``fold``, ``period``, ``label_choice``,
+  ``new_label``); the state keeps their ``objects`` in step (model kind -> outputs, catalog -> bands and
+  colour columns, labels file -> label set);
+* *outputs* are constant parameters only the state sets (``catalog``, ``embedding``, ``map``,
+  ``status``, ``alert``, ``model_infos``, ``labels_version``); each is replaced as a whole, so a pane
+  that reads one gets a consistent snapshot even while a job replaces it;
+* long work (``run``, opening catalogs, restoring a URL) goes through ``jobs``, one ``JobRunner``.
+
+Caches are keyed by content: embeddings by (catalog content hash, model file sha256, output,
+reduction, bands, seed) in a small process-wide LRU in front of the engine's disk cache; maps by that
+key plus the projection parameters in front of the projection's own memory/disk cache.
 """
 
 from __future__ import annotations
@@ -22,26 +33,31 @@ import os
 import threading
 import time as _time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import pandas as pd
 import param
 
+from explorer.catalog import Catalog
 from explorer.catalog.loaders import is_sidecar
 from explorer.errors import CatalogError, ExplorerError, ModelError
 
+from .jobs import JobRunner
 from .spatial import NeighbourIndex, PointIndex
 
 log = logging.getLogger(__name__)
 
 USER_LABEL = "user_label"  # colour option / column holding the labels given in the dashboard
 NO_LABEL = "(none)"
+INTERNAL_COLUMNS = ("object_id", "empty")  # never offered as colours nor exported as metadata
 REDUCTIONS = ("non-overlapping-windows", "beginning", "middle", "end", "random-subsample", "beginning,middle,end")
 OUTPUTS_BY_KIND = {"astromer1": ("mean", "max"), "astromer2": ("mean", "max"), "atcat": ("last", "mean")}
 ALL_OUTPUTS = ("mean", "max", "last")
 PERIOD_COLUMNS = ("period", "Period", "PERIOD", "period_days", "P", "per")
+SEED = 0
 HOW_TO_GET_A_MODEL = (
     "No embedding model is available. Import one into the local store with:\n\n"
     "    lcexplorer models import ../shared/models/checkpoints/macho.zip --name astromer1-macho\n\n"
@@ -106,19 +122,54 @@ MAPS = ResultCache(maxsize=12)
 _CATALOGS = ResultCache(maxsize=4)
 
 
+@dataclass(frozen=True)
+class EmbeddingSpec:
+    """Everything an embedding depends on besides the catalog, taken from the state in one go."""
+
+    model: str
+    output: str
+    reduction: str
+    bands: tuple | None  # None: all bands (single-band catalogs)
+
+    def describe(self) -> str:
+        """``model / output / reduction`` for messages."""
+        return f"{self.model} / {self.output} / {self.reduction}"
+
+
+@dataclass
+class Embedding:
+    """One embedding of one catalog: the matrix rows aligned with catalog rows, and where it came from."""
+
+    catalog: Catalog
+    spec: EmbeddingSpec | None  # None for matrices given with ``use_embedding``
+    key: tuple
+    matrix: np.ndarray  # float32 [n_objects, dim], NaN rows for objects not embedded
+    result: object | None = None  # EmbeddingResult (observations fed to the model), None when given
+    neighbours: NeighbourIndex | None = None
+    cached: bool = False
+
+    @property
+    def meta(self) -> dict:
+        """The engine's metadata (model, sha256, seed, versions), {} for given matrices."""
+        return dict(getattr(self.result, "meta", {}) or {})
+
+
 @dataclass
 class MapResult:
     """A 2-D map of one embedding: coordinates aligned with catalog rows and their tap index."""
 
     coords: np.ndarray  # [n_objects, 2], NaN for objects without an embedding
-    stage: str  # "pca" (placeholder) or "umap"
+    stage: str  # "pca" (placeholder), "umap" or "given"
     index: PointIndex
     params: dict
+    catalog: Catalog | None = None
+    spec: EmbeddingSpec | None = None
+    cached: bool = field(default=False, compare=False)
 
 
 def open_catalog(source, **kwargs):
     """A Catalog from a Catalog, a DataFrame or a path inside the allowed folders (memoised per path+mtime)."""
-    from explorer.catalog import Catalog, load_catalog
+    from explorer.catalog import load_catalog
 
     if isinstance(source, Catalog):
         return source
@@ -166,86 +217,204 @@ def default_model(infos=None) -> str | None:
     return available[0].name if available else None
 
 
+def model_label(info) -> str:
+    """How a model is named in the chooser: name, source, and why it cannot be used when it cannot."""
+    label = f"{info.name} [{info.source}]"
+    return label if info.available else f"{label} - unavailable"
+
+
 def _fold(time: np.ndarray, period: float) -> np.ndarray:
     return np.mod(time - np.nanmin(time), period) / period
 
 
 class ExplorerState(param.Parameterized):
-    """Everything the dashboard shows, computable without a browser.
+    """Everything the dashboard shows and does, computable without a browser."""
 
-    Parameters that describe a view (``model``, ``output``, ``reduction``, ``color_by``,
-    ``selected_id``) are synced with the page URL when served.
-    """
-
-    catalog_path = param.String(default="", doc="Path of the open catalog (empty for in-memory catalogs).")
-    model = param.String(default="", doc="Model name as the engine knows it (store name, Hub alias or path).")
-    output = param.Selector(default="mean", objects=list(ALL_OUTPUTS), doc="Which model output to embed with.")
-    reduction = param.Selector(default="non-overlapping-windows", objects=list(REDUCTIONS),
+    # ---- inputs: the view edits these through widgets made with from_param
+    catalog_choice = param.Selector(default=None, objects=[], allow_None=True, label="Catalog",
+                                    doc="Name of the catalog to show (one of the allowed catalogs, or the open one).")
+    model = param.Selector(default=None, objects=[], allow_None=True, label="Model",
+                           doc="Model name as the engine lists it; unavailable ones are marked and refused.")
+    output = param.Selector(default="mean", objects=list(ALL_OUTPUTS), label="Output",
+                            doc="Which model output to embed with.")
+    reduction = param.Selector(default="non-overlapping-windows", objects=list(REDUCTIONS), label="Reduction",
                                doc="How long light curves are cut to the model's sequence length.")
-    bands = param.List(default=[], item_type=str, doc="Bands fed to the model (empty: all).")
-    n_neighbors = param.Integer(default=15, bounds=(2, 200), doc="UMAP n_neighbors.")
-    min_dist = param.Number(default=0.1, bounds=(0.0, 1.0), doc="UMAP min_dist.")
-    color_by = param.String(default="", doc="Column of the objects table colouring the map ('' = automatic).")
+    bands = param.ListSelector(default=[], objects=[], label="Bands", doc="Bands fed to the model.")
+    n_neighbors = param.Integer(default=15, bounds=(2, 100), label="UMAP n_neighbors", doc="UMAP n_neighbors.")
+    min_dist = param.Number(default=0.1, bounds=(0.0, 0.99), step=0.01, label="UMAP min_dist", doc="UMAP min_dist.")
+    color_by = param.Selector(default=USER_LABEL, objects=[USER_LABEL], label="Colour by",
+                              doc="Column colouring the map (user_label = the labels given here).")
     selected_id = param.String(default="", doc="object_id of the tapped object ('' for none).")
     selection_ids = param.List(default=[], doc="object_ids selected with box / lasso / table.")
     k_neighbours = param.Integer(default=8, bounds=(1, 100), doc="How many nearest neighbours to show.")
-    period = param.Number(default=None, allow_None=True, doc="Period (days) used to fold the tapped light curve.")
-    fold = param.Boolean(default=False, doc="Show the tapped light curve phase-folded.")
+    fold = param.Boolean(default=False, label="phase-fold", doc="Show the tapped light curve phase-folded.")
+    period = param.Number(default=None, allow_None=True, bounds=(0, None), label="Period (d)",
+                          doc="Period (days) used to fold the tapped light curve.")
+    label_choice = param.Selector(default=None, objects=[], allow_None=True, label="Label",
+                                  doc="The label the label buttons give.")
+    new_label = param.String(default="", label="New label", doc="A label to add to the label set.")
 
-    status = param.String(default="", doc="Last message for the user.")
-    progress = param.Integer(default=0, bounds=(0, 100), doc="Progress of the running job, percent.")
-    busy = param.Boolean(default=False, doc="True while embedding / projecting.")
-    map_version = param.Integer(default=0, doc="Bumped whenever the map coordinates change.")
-    labels_version = param.Integer(default=0, doc="Bumped whenever labels change.")
+    # ---- outputs: only the state sets these
+    catalog = param.ClassSelector(class_=Catalog, default=None, allow_None=True, constant=True,
+                                  doc="The open catalog.")
+    catalog_label = param.String(default="", constant=True, doc="Name of the open catalog in catalog_choice.")
+    embedding = param.ClassSelector(class_=Embedding, default=None, allow_None=True, constant=True,
+                                    doc="The embedding of the open catalog shown now.")
+    map = param.ClassSelector(class_=MapResult, default=None, allow_None=True, constant=True,
+                              doc="The 2-D map shown now.")
+    model_infos = param.List(default=[], constant=True, doc="ModelInfo of every model the engine lists.")
+    status = param.String(default="", constant=True, doc="Last message for the user (plain text).")
+    alert = param.Tuple(default=(0, ""), length=2, constant=True,
+                        doc="(count, text) of the last failure; a new tuple per failure, for notifications.")
+    labels_version = param.Integer(default=0, constant=True, doc="Bumped whenever labels change.")
+    jobs = param.ClassSelector(class_=JobRunner, constant=True, doc="The runner of background work.")
 
     def __init__(self, catalog=None, *, model: str | None = None, embed_cache: ResultCache | None = None,
                  map_cache: ResultCache | None = None, labels_path=None, **params):
-        super().__init__(**params)
+        super().__init__(jobs=JobRunner(on_error=self.fail), **params)
         self._embed_cache = EMBEDDINGS if embed_cache is None else embed_cache
         self._map_cache = MAPS if map_cache is None else map_cache
         self._labels_path = labels_path
         self._lock = threading.RLock()
-        self.catalog = None
-        self.result = None  # EmbeddingResult of the current combination
-        self.matrix: np.ndarray | None = None
-        self.matrix_key: tuple | None = None  # embedding key the matrix was computed for
-        self.map: MapResult | None = None
-        self._neighbours: NeighbourIndex | None = None
+        self._sources: dict[str, object] = {}  # catalog_choice name -> path / Catalog / DataFrame
         self._label_store = None
         self._period_cache: dict[str, float] = {}  # Lomb-Scargle periods, per object id
         self._user_periods: dict[str, float] = {}  # periods typed by the user, per object id
+        self._opening = False
         self.inference_runs = 0  # embed_catalog calls made by this state
         self.last_embed_cached = False
         self.last_map_cached = False
-        self.model_infos = []
+        self.refresh_catalog_list()
         if catalog is not None:
-            self.load_catalog(catalog)
+            self.open_catalog(catalog)
         if model is not None:
+            self._set_model_objects(extra=str(model))
             self.model = str(model)
 
-    # ------------------------------------------------------------------ catalog
-    def load_catalog(self, source, **kwargs) -> None:
-        """Open a catalog (Catalog, DataFrame or allowed path); selection and tapped object are kept by object_id."""
-        cat = open_catalog(source, **kwargs)
+    # ------------------------------------------------------------------ small helpers
+    def _out(self, **values) -> None:
+        """Set output (constant) parameters in one batch."""
+        with param.edit_constant(self):
+            self.param.update(**values)
+
+    def say(self, message: str) -> None:
+        """Set the status line (plain text; the view never renders it as HTML)."""
+        self._out(status=str(message))
+
+    def fail(self, what: str, exc: BaseException | str) -> str:
+        """Report a failure: status and a new ``alert`` naming what failed; returns the message."""
+        detail = exc if isinstance(exc, str) else (str(exc) if isinstance(exc, ExplorerError)
+                                                    else f"{type(exc).__name__}: {exc}")
+        message = f"Error: {what} failed: {detail}"
+        self._out(status=message, alert=(self.alert[0] + 1, message))
+        return message
+
+    def _report(self, fraction: float, message: str) -> None:
+        self.jobs.report(fraction, message)
+        self.say(message)
+
+    @property
+    def busy(self) -> bool:
+        """True while a background job runs or waits."""
+        return self.jobs.running
+
+    # ------------------------------------------------------------------ catalogs
+    def refresh_catalog_list(self) -> None:
+        """List the catalogs of the allowed folders as ``catalog_choice`` options (the open one kept)."""
+        from .sources import list_catalogs
+
+        found = dict(list_catalogs())
+        for name, src in self._sources.items():
+            if not isinstance(src, str) or name == self.catalog_label:
+                found.setdefault(name, src)
+        self._sources = found
+        names = list(found)
+        if self.catalog_label and self.catalog_label not in names:
+            names.append(self.catalog_label)
+        self.param.catalog_choice.objects = names
+
+    def _name_for(self, source, cat: Catalog) -> str:
+        if isinstance(source, (str, os.PathLike)):
+            try:
+                from .sources import resolve_catalog_path
+
+                resolved = resolve_catalog_path(source)
+            except CatalogError:
+                resolved = None
+            for name, src in self._sources.items():
+                if isinstance(src, str) and resolved is not None and Path(src).resolve() == resolved:
+                    return name
+            return str(source)
+        return f"(in memory) {cat.name}"
+
+    def open_catalog(self, source, *, label: str | None = None, what: str | None = None, **kwargs) -> Catalog:
+        """Open a catalog (Catalog, DataFrame, allowed path or a ``catalog_choice`` name) and show it.
+
+        The embedding and map of the previous catalog go; the selection and tapped object are kept
+        by object_id when they exist in the new catalog.  ``what`` names the source in errors.
+        """
+        if isinstance(source, str) and source in self._sources:
+            label, source = source, self._sources[source]
+        try:
+            cat = open_catalog(source, **kwargs)
+        except CatalogError as exc:
+            if what is None:
+                raise
+            raise CatalogError(f"{what}: {exc}") from exc
+        name = label or self._name_for(source, cat)
+        self._sources[name] = source if isinstance(source, (str, Catalog)) else cat
+        ids = set(cat.object_ids.astype(str))
         with self._lock:
-            self.catalog = cat
-            self.result = self.matrix = self.matrix_key = self.map = self._neighbours = None
             self._label_store = None
             self._period_cache, self._user_periods = {}, {}
-        ids = set(cat.object_ids.astype(str))
-        with param.parameterized.batch_call_watchers(self):
-            self.catalog_path = str(source) if isinstance(source, (str, os.PathLike)) else (cat.source or "")
-            self.bands = [b for b in self.bands if b in cat.bands] or list(cat.bands)
-            self.selection_ids = [i for i in self.selection_ids if i in ids]
-            if self.selected_id not in ids:
-                self.selected_id = ""
-            if self.color_by not in self.color_options:
-                self.color_by = self._default_color()
-            self.map_version += 1
-            self.labels_version += 1
-            self.status = f"Catalog {cat.name}: {len(cat)} objects, {cat.n_observations} observations."
+        bands = list(cat.bands)
+        colours = self._color_options_of(cat)
+        self._opening = True
+        try:
+            with param.parameterized.batch_call_watchers(self):
+                self._out(catalog=cat, catalog_label=name, embedding=None, map=None)
+                if name not in self.param.catalog_choice.objects:
+                    self.param.catalog_choice.objects = list(self.param.catalog_choice.objects) + [name]
+                self.catalog_choice = name
+                self.param.bands.objects = bands
+                self.bands = [b for b in self.bands if b in bands] or bands
+                self.param.color_by.objects = colours
+                if self.color_by not in colours:
+                    self.color_by = self._default_color(cat)
+                self.selection_ids = [i for i in self.selection_ids if i in ids]
+                if self.selected_id not in ids:
+                    self.selected_id = ""
+                self._refresh_label_choices()
+                self.say(f"Catalog {cat.name}: {len(cat)} objects, {cat.n_observations} observations.")
+        finally:
+            self._opening = False
+        return cat
 
-    def _require_catalog(self):
+    def open_upload(self, filename: str, data: bytes) -> Catalog:
+        """Open an uploaded Parquet/CSV file (size-limited; errors name the file)."""
+        from .sources import MAX_UPLOAD_BYTES, read_upload
+
+        what = f"uploaded file {filename!r}"
+        try:
+            frame = read_upload(filename, data, max_bytes=MAX_UPLOAD_BYTES)
+        except CatalogError as exc:
+            raise CatalogError(str(exc)) from exc
+        return self.open_catalog(frame, label=f"upload: {Path(filename).name}", what=what, name=Path(filename).stem)
+
+    @param.depends("catalog_choice", watch=True)
+    def _on_catalog_choice(self):
+        choice = self.catalog_choice
+        if self._opening or not choice or choice == self.catalog_label:
+            return  # the state itself moved the chooser, or nothing changed
+        self.jobs.submit(f"Opening catalog {choice}", self._open_and_run, choice)
+
+    def _open_and_run(self, source, **kwargs) -> None:
+        self.say("Opening catalog...")
+        self.open_catalog(source, **kwargs)
+        if self.model_available():
+            self.run()
+
+    def _require_catalog(self) -> Catalog:
         if self.catalog is None:
             raise CatalogError("no catalog is open")
         return self.catalog
@@ -260,84 +429,143 @@ class ExplorerState(param.Parameterized):
         return int(cat.index_of(str(key)))
 
     # ------------------------------------------------------------------ models
+    def _set_model_objects(self, extra: str | None = None) -> None:
+        names = {model_label(info): info.name for info in self.model_infos}
+        for name in (extra, self.model):
+            if name and name not in names.values():
+                names[f"{name} - unavailable (not listed)"] = name
+        self.param.model.objects = names
+
     def refresh_models(self) -> list:
         """Re-list the models the engine can load; picks the default model when none is chosen."""
-        self.model_infos = model_choices()
+        self._out(model_infos=model_choices())
+        self._set_model_objects()
         if not self.model:
-            self.model = default_model(self.model_infos) or ""
-        # the kind of a model named before the listing (constructor, URL) is only known now
+            self.model = default_model(self.model_infos)
         self._fit_output_to_model()
         return self.model_infos
 
-    def model_kind(self, name: str | None = None) -> str | None:
-        """Kind of a model ("astromer1", "astromer2", "atcat") from the listing, None when unknown."""
+    def model_info(self, name: str | None = None):
+        """The engine's ModelInfo of a model (default: the chosen one), None when it is not listed."""
         name = name or self.model
         for info in self.model_infos:
             if info.name == name:
-                return info.kind
+                return info
         return None
+
+    def model_kind(self, name: str | None = None) -> str | None:
+        """Kind of a model ("astromer1", "astromer2", "atcat") from the listing, None when unknown."""
+        info = self.model_info(name)
+        return info.kind if info is not None else None
+
+    def model_available(self, name: str | None = None) -> bool:
+        """True when the model is listed and usable without network."""
+        info = self.model_info(name)
+        return bool(info is not None and info.available)
+
+    def check_model(self, name: str | None = None) -> str:
+        """The model name when it can be used; ModelError saying why not otherwise."""
+        name = name or self.model
+        if not name:
+            raise ModelError(HOW_TO_GET_A_MODEL)
+        info = self.model_info(name)
+        if info is None:
+            known = ", ".join(i.name for i in self.model_infos if i.available) or "none"
+            raise ModelError(f"model {name!r} is not one of the listed models (available: {known})")
+        if not info.available:
+            known = ", ".join(i.name for i in self.model_infos if i.available) or "none"
+            raise ModelError(f"model {name!r} is unavailable: {info.detail}. Choose an available model "
+                             f"(available: {known}).")
+        return name
 
     def output_options(self) -> list[str]:
         """Outputs valid for the chosen model's kind."""
         return list(OUTPUTS_BY_KIND.get(self.model_kind() or "", ALL_OUTPUTS))
 
-    @param.depends("model", "output", watch=True)
+    @param.depends("model", watch=True)
     def _fit_output_to_model(self):
         options = self.output_options()
+        self.param.output.objects = options
         if self.output not in options:
             self.output = options[0]
 
+    @param.depends("model", watch=True)
+    def _say_model_state(self):
+        if self.model and self.model_infos and not self.model_available():
+            try:
+                self.check_model()
+            except ModelError as exc:
+                self.fail(f"choosing model {self.model!r}", exc)
+
+    @param.depends("model", "output", "reduction", "bands", "n_neighbors", "min_dist", watch=True)
+    def _combination_changed(self):
+        if self._opening or self.catalog is None or not self.model_available():
+            return
+        if self.cached_combination():
+            # switching back to a combination already computed is instant: no Embed press needed
+            self.start()
+        elif self.map is not None:
+            self.say(f"Press Embed to compute {self.embedding_spec().describe()} "
+                     f"(the map shows {self.map.spec.describe() if self.map.spec else 'a given embedding'}).")
+
     # ------------------------------------------------------------------ embedding
-    def _bands_arg(self):
-        cat = self._require_catalog()
+    def _bands_arg(self, cat: Catalog | None = None):
+        cat = cat or self._require_catalog()
         if len(cat.bands) <= 1:
             return None
         chosen = [b for b in cat.bands if b in self.bands]
-        return chosen or list(cat.bands)
+        return tuple(chosen or cat.bands)
 
-    def _model_stamp(self) -> tuple | None:
-        """(mtime, size) of the chosen model's local file: a model replaced in the store is not served from memory."""
-        paths = [info.detail for info in self.model_infos if info.name == self.model] + [self.model]
-        for path in paths:
-            if path and os.path.isfile(path):
-                st = os.stat(path)
-                return (st.st_mtime_ns, st.st_size)
-        return None
+    def embedding_spec(self) -> EmbeddingSpec:
+        """The chosen combination, read once (the widgets may change while a job runs)."""
+        return EmbeddingSpec(model=self.model or "", output=self.output, reduction=self.reduction,
+                             bands=self._bands_arg())
 
-    @property
-    def embedding_key(self) -> tuple:
-        """Cache key of the current combination: (catalog hash, model, output, reduction, bands, model file stamp)."""
-        cat = self._require_catalog()
-        bands = self._bands_arg()
-        return (cat.content_hash(), self.model, self.output, self.reduction, tuple(bands) if bands else None,
-                self._model_stamp())
+    def embedding_key(self, spec: EmbeddingSpec | None = None, cat: Catalog | None = None) -> tuple:
+        """Content key of an embedding: (catalog hash, model file sha256, output, reduction, bands, seed)."""
+        from explorer.engine import load_model
 
-    def embed(self, progress: Callable[[int, int], None] | None = None):
-        """Embed the catalog with the current combination (cached); returns the EmbeddingResult."""
+        cat = cat or self._require_catalog()
+        spec = spec or self.embedding_spec()
+        model = load_model(self.check_model(spec.model))
+        return (cat.content_hash(), model.sha256, spec.output, spec.reduction, spec.bands, SEED)
+
+    def compute_vectors(self, cat: Catalog, spec: EmbeddingSpec,
+                        progress: Callable[[int, int], None] | None = None):
+        """The vectors the map is made of: ``(matrix [n_objects, dim] float32, EmbeddingResult | None)``.
+
+        The one place that turns a catalog into vectors (a representation chooser plugs in here); the
+        result, when given, tells which observations were fed to the model.
+        """
         from explorer.engine import embed_catalog, load_model
 
+        model = load_model(self.check_model(spec.model))
+        result = embed_catalog(cat, model, output=spec.output, reduction=spec.reduction, progress=progress,
+                               seed=SEED, **self._band_options(cat, model.kind, spec.bands))
+        return np.asarray(result.matrix(), dtype=np.float32), result
+
+    def embed(self, progress: Callable[[int, int], None] | None = None) -> object:
+        """Embed the catalog with the chosen combination (cached by content); returns the EmbeddingResult."""
         cat = self._require_catalog()
-        if not self.model:
-            raise ModelError(HOW_TO_GET_A_MODEL)
-        key = self.embedding_key
-        # the UI may change model/output/... while this runs: compute exactly the combination of `key`
-        _, model_name, output, reduction, bands, _ = key
+        spec = self.embedding_spec()
+        key = self.embedding_key(spec, cat)
 
         def compute():
-            model = load_model(model_name)
-            out = embed_catalog(cat, model, output=output, reduction=reduction, progress=progress,
-                                **self._band_options(cat, model.kind, bands))
-            self.inference_runs += 1
-            return out
+            matrix, result = self.compute_vectors(cat, spec, progress)
+            if matrix.ndim != 2 or len(matrix) != len(cat):
+                raise ExplorerError(f"embedding matrix has shape {matrix.shape}; expected ({len(cat)}, dim)")
+            from_disk = bool(getattr(result, "meta", {}).get("from_cache"))
+            if not from_disk:
+                self.inference_runs += 1
+            return Embedding(cat, spec, key, matrix, result, NeighbourIndex(matrix), cached=from_disk)
 
-        result, self.last_embed_cached = self._embed_cache.get_or_compute(key, compute)
-        matrix = np.asarray(result.matrix(), dtype=np.float32)
-        if matrix.ndim != 2 or len(matrix) != len(cat):
-            raise ExplorerError(f"embedding matrix has shape {matrix.shape}; expected ({len(cat)}, dim)")
-        with self._lock:
-            self.result, self.matrix, self.matrix_key = result, matrix, key
-            self._neighbours = NeighbourIndex(matrix)
-        return result
+        emb, in_memory = self._embed_cache.get_or_compute(key, compute)
+        if emb.catalog is not cat:  # same content, another Catalog object (another session, a re-upload)
+            emb = replace(emb, catalog=cat)
+        self.last_embed_cached = bool(in_memory or emb.cached)
+        if cat is self.catalog:  # the catalog may have been switched while this ran
+            self._out(embedding=emb)
+        return emb.result
 
     @staticmethod
     def _band_options(cat, kind: str, bands) -> dict:
@@ -370,40 +598,55 @@ class ExplorerState(param.Parameterized):
         coords = np.asarray(coords, dtype=np.float64)
         if coords.shape != (len(cat), 2):
             raise ExplorerError(f"map coordinates must have shape ({len(cat)}, 2), got {coords.shape}")
-        with self._lock:
-            self.result, self.matrix = None, matrix
-            self.matrix_key = ("given", hashlib.sha1(matrix.tobytes()).hexdigest())
-            self._neighbours = NeighbourIndex(matrix)
-            self.map = MapResult(coords=coords, stage="given", index=PointIndex(coords), params={"method": "given"})
-        self.map_version += 1
+        key = ("given", hashlib.sha256(matrix.tobytes()).hexdigest())
+        emb = Embedding(cat, None, key, matrix, None, NeighbourIndex(matrix))
+        m = MapResult(coords=coords, stage="given", index=PointIndex(coords), params={"method": "given"},
+                      catalog=cat, spec=None)
+        self._out(embedding=emb, map=m)
+
+    # convenience views of the current embedding (tests, notebooks)
+    @property
+    def result(self):
+        """The EmbeddingResult shown now (None before an embedding or for given matrices)."""
+        return self.embedding.result if self.embedding is not None else None
+
+    @property
+    def matrix(self) -> np.ndarray | None:
+        """The embedding matrix shown now."""
+        return self.embedding.matrix if self.embedding is not None else None
 
     # ------------------------------------------------------------------ projection
-    def _map_key(self, embedding_key: tuple | None = None) -> tuple:
-        return (embedding_key or self.embedding_key) + (int(self.n_neighbors), float(self.min_dist))
-
     def project(self, method: str = "umap") -> MapResult:
-        """Project the current embedding to 2-D with UMAP (cached) or the instant PCA preview."""
-        with self._lock:
-            matrix, matrix_key = self.matrix, self.matrix_key
-        if matrix is None:
+        """Project the current embedding to 2-D with UMAP (cached by content) or the instant PCA preview."""
+        emb = self.embedding
+        if emb is None:
             raise ExplorerError("nothing to project: embed the catalog first")
-        # keyed by the embedding actually projected, not by what the widgets show now
         n_neighbors, min_dist = int(self.n_neighbors), float(self.min_dist)
-        key = matrix_key + (n_neighbors, min_dist, method)
-        cached, self.last_map_cached = self._map_cache.get_or_compute(
-            key, lambda: self._compute_map(matrix, method, n_neighbors, min_dist))
-        with self._lock:
-            self.map = cached
-        self.map_version += 1
-        return cached
+        # keyed by the embedding actually projected, not by what the widgets show now
+        key = emb.key + (n_neighbors, min_dist, method)
+        m, in_memory = self._map_cache.get_or_compute(
+            key, lambda: self._compute_map(emb, method, n_neighbors, min_dist))
+        if m.catalog is not emb.catalog or m.spec != emb.spec:
+            m = replace(m, catalog=emb.catalog, spec=emb.spec)
+        self.last_map_cached = bool(in_memory or m.cached)
+        if emb.catalog is self.catalog:
+            self._out(map=m)
+        return m
 
-    def _compute_map(self, matrix: np.ndarray, method: str, n_neighbors: int, min_dist: float) -> MapResult:
+    def map_key(self, method: str = "umap") -> tuple:
+        """Cache key of the map of the chosen combination."""
+        return self.embedding_key() + (int(self.n_neighbors), float(self.min_dist), method)
+
+    @staticmethod
+    def _compute_map(emb: Embedding, method: str, n_neighbors: int, min_dist: float) -> MapResult:
         from explorer.projection import Projection, pca_preview
 
+        matrix = emb.matrix
         valid = np.isfinite(matrix).all(axis=1)
         coords = np.full((len(matrix), 2), np.nan)
         n_valid = int(valid.sum())
         params = {"method": method}
+        cached = False
         if n_valid >= 3:
             X = matrix[valid]
             if method == "pca":
@@ -412,68 +655,82 @@ class ExplorerState(param.Parameterized):
                 nn = int(min(n_neighbors, n_valid - 1))
                 proj = Projection(n_neighbors=nn, min_dist=min_dist, random_state=42)
                 coords[valid] = proj.fit_transform(X)
+                cached = proj.cache_hit_ is not None
                 params.update(n_neighbors=nn, min_dist=min_dist, metric=proj.metric,
                               random_state=proj.random_state, pca=proj.pca, pca_components=proj.pca_components)
         elif n_valid:  # too few points for a projection: a line keeps them tappable
             coords[valid] = np.column_stack([np.arange(n_valid, dtype=float), np.zeros(n_valid)])
-        return MapResult(coords=coords, stage=method, index=PointIndex(coords), params=params)
+        return MapResult(coords=coords, stage=method, index=PointIndex(coords), params=params,
+                         catalog=emb.catalog, spec=emb.spec, cached=cached)
 
     def cached_combination(self) -> bool:
-        """True when the current combination's embedding and UMAP map are both in memory."""
+        """True when the chosen combination's embedding and UMAP map are both in memory."""
         try:
-            return self.embedding_key in self._embed_cache and (self._map_key() + ("umap",)) in self._map_cache
-        except ExplorerError:
+            return self.embedding_key() in self._embed_cache and self.map_key() in self._map_cache
+        except (ExplorerError, KeyError):
             return False
 
-    def run(self, progress: Callable[[float, str], None] | None = None) -> MapResult:
-        """Embed, show the PCA preview, then UMAP; ``progress(fraction, message)`` reports along the way."""
-        def report(frac, msg):
-            self.progress = int(round(100 * min(max(frac, 0.0), 1.0)))
-            self.status = msg
-            if progress is not None:
-                progress(frac, msg)
+    def run(self) -> MapResult:
+        """Embed, show the PCA preview, then UMAP; progress goes to ``jobs`` and ``status``."""
+        cat = self._require_catalog()
+        spec = self.embedding_spec()
+        self.check_model(spec.model)
+        t0 = _time.perf_counter()
 
         def embed_progress(done, total):
-            report(0.8 * done / max(total, 1), f"Embedding with {self.model}: {done}/{total} windows")
+            self._report(0.8 * done / max(total, 1), f"Embedding {cat.name} with {spec.model}: "
+                                                     f"{done}/{total} windows")
 
-        self.busy = True
+        self._report(0.0, f"Embedding {cat.name} with {spec.describe()}...")
+        self.embed(progress=embed_progress)
+        if self.map_key() not in self._map_cache:
+            self._report(0.82, "Computing the PCA preview...")
+            self.project("pca")
+            self._report(0.85, "PCA preview shown; computing UMAP...")
+        m = self.project("umap")
+        how = "from cache" if self.last_embed_cached else "computed"
+        self._report(1.0, f"Map ready ({how}, {_time.perf_counter() - t0:.1f} s): {len(m.index)} objects "
+                          f"embedded with {spec.describe()}.")
+        return m
+
+    def start(self) -> bool:
+        """Compute the map of the chosen combination in the background (queued while a job runs)."""
         try:
-            t0 = _time.perf_counter()
-            report(0.0, f"Embedding {self.catalog.name} with {self.model} ({self.output}, {self.reduction})...")
-            self.embed(progress=embed_progress)
-            umap_key = self._map_key(self.matrix_key) + ("umap",)
-            if umap_key not in self._map_cache:
-                self.project("pca")
-                report(0.85, "PCA preview shown; computing UMAP...")
-            self.project("umap")
-            how = "from cache" if self.last_embed_cached else "computed"
-            report(1.0, f"Map ready ({how}, {_time.perf_counter() - t0:.1f} s): {len(self.map.index)} objects "
-                        f"embedded with {self.model} / {self.output} / {self.reduction}.")
-            return self.map
-        finally:
-            self.busy = False
+            self._require_catalog()
+            self.check_model()
+        except ExplorerError as exc:
+            self.fail("computing the map", exc)
+            return False
+        return self.jobs.submit("Computing the map", self.run)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until background work is done; False on timeout."""
+        return self.jobs.wait(timeout)
 
     # ------------------------------------------------------------------ selection
     def select_at(self, x: float, y: float, max_distance: float | None = None) -> int | None:
         """Tap at map position (x, y): the nearest object becomes ``selected_id``; returns its row."""
-        if self.map is None:
+        m = self.map
+        if m is None or m.catalog is not self.catalog:
             return None
-        row = self.map.index.nearest(x, y, max_distance)
+        row = m.index.nearest(x, y, max_distance)
         if row is not None:
-            self.selected_id = str(self.catalog.object_ids[row])
+            self.selected_id = str(m.catalog.object_ids[row])
         return row
 
     def select_box(self, x0: float, y0: float, x1: float, y1: float) -> list[str]:
         """Box select: objects inside the box become the selection (object_ids returned)."""
-        if self.map is None:
+        m = self.map
+        if m is None or m.catalog is not self.catalog:
             return []
-        return self._set_selection_rows(self.map.index.in_box(x0, y0, x1, y1))
+        return self._set_selection_rows(m.index.in_box(x0, y0, x1, y1))
 
     def select_lasso(self, xs, ys) -> list[str]:
         """Lasso select: objects inside the polygon become the selection (object_ids returned)."""
-        if self.map is None:
+        m = self.map
+        if m is None or m.catalog is not self.catalog:
             return []
-        return self._set_selection_rows(self.map.index.in_polygon(xs, ys))
+        return self._set_selection_rows(m.index.in_polygon(xs, ys))
 
     def select_ids(self, object_ids) -> list[str]:
         """Make ``object_ids`` the selection (unknown ids raise KeyError naming them)."""
@@ -494,11 +751,13 @@ class ExplorerState(param.Parameterized):
         """The selected objects' rows of ``catalog.objects`` (selection order) plus their ``user_label``."""
         cat = self._require_catalog()
         rows = [cat.index_of(i) for i in self.selection_ids]
-        frame = cat.objects.iloc[rows].reset_index(drop=True)
+        frame = cat.objects.iloc[rows].drop(columns=[c for c in INTERNAL_COLUMNS[1:] if c in cat.objects.columns])
+        frame = frame.reset_index(drop=True)
         labels = self.labels
         frame[USER_LABEL] = labels.reindex(frame["object_id"].astype(str)).to_numpy() if len(labels) else pd.NA
-        if self.map is not None and len(rows):
-            frame["x"], frame["y"] = self.map.coords[rows, 0], self.map.coords[rows, 1]
+        m = self.map
+        if m is not None and m.catalog is cat and len(rows):
+            frame["x"], frame["y"] = m.coords[rows, 0], m.coords[rows, 1]
         return frame
 
     # ------------------------------------------------------------------ neighbours
@@ -506,11 +765,12 @@ class ExplorerState(param.Parameterized):
         """k nearest objects (cosine, full embedding space) to ``key`` (default: the tapped object)."""
         key = self.selected_id if key is None else key
         cols = ["object_id", "row", "distance"]
-        if key in (None, "") or self._neighbours is None:
+        emb = self.embedding
+        if key in (None, "") or emb is None or emb.neighbours is None or emb.catalog is not self.catalog:
             return pd.DataFrame(columns=cols)
         row = self.row_of(key)
-        rows, dist = self._neighbours.query(row, int(k or self.k_neighbours))
-        return pd.DataFrame({"object_id": self.catalog.object_ids[rows].astype(str), "row": rows, "distance": dist})
+        rows, dist = emb.neighbours.query(row, int(k or self.k_neighbours))
+        return pd.DataFrame({"object_id": emb.catalog.object_ids[rows].astype(str), "row": rows, "distance": dist})
 
     # ------------------------------------------------------------------ light curves
     def light_curve_frame(self, key=None) -> pd.DataFrame:
@@ -520,10 +780,10 @@ class ExplorerState(param.Parameterized):
         cat = self.catalog
         lc = cat.light_curve(row).reset_index(drop=True)
         used = np.zeros(len(lc), dtype=bool)
-        result = self.result
-        if result is not None:
+        emb = self.embedding
+        if emb is not None and emb.result is not None and emb.catalog is cat:
             try:
-                obs = np.asarray(result.observations_used(row), dtype=np.int64) - int(cat.offsets[row])
+                obs = np.asarray(emb.result.observations_used(row), dtype=np.int64) - int(cat.offsets[row])
                 used[obs[(obs >= 0) & (obs < len(lc))]] = True
             except (IndexError, KeyError, ValueError) as exc:  # object not embedded
                 log.debug("no observations used for row %s: %s", row, exc)
@@ -544,7 +804,7 @@ class ExplorerState(param.Parameterized):
         return None
 
     def period_of(self, key) -> float | None:
-        """Period used for folding: the user's value for the tapped object, else catalog, else a computed one."""
+        """Period used for folding: the user's value for the object, else catalog, else a computed one."""
         row = self.row_of(key)
         oid = str(self.catalog.object_ids[row])
         if oid in self._user_periods:
@@ -569,6 +829,8 @@ class ExplorerState(param.Parameterized):
         from astropy.timeseries import LombScargle
 
         key = self.selected_id if key is None else key
+        if key in (None, ""):
+            raise ExplorerError("no object is tapped: tap one before searching its period")
         row = self.row_of(key)
         oid = str(self.catalog.object_ids[row])
         if oid in self._period_cache:
@@ -592,6 +854,14 @@ class ExplorerState(param.Parameterized):
         self._period_cache[oid] = best
         return best
 
+    def search_period(self) -> float:
+        """Lomb-Scargle period of the tapped object, set as its period and folded."""
+        period = self.lomb_scargle_period()
+        self.period = round(period, 6)
+        self.fold = True
+        self.say(f"Lomb-Scargle period of {self.selected_id}: {period:.6g} d")
+        return period
+
     # ------------------------------------------------------------------ labels
     @property
     def label_store(self):
@@ -612,13 +882,35 @@ class ExplorerState(param.Parameterized):
         """The label vocabulary the user picks from (extendable with ``add_label``)."""
         return self.label_store.label_set
 
-    def add_label(self, name: str) -> None:
-        """Add a label to the vocabulary (saved)."""
-        self.label_store.add_label(name)
-        self.labels_version += 1
+    def _refresh_label_choices(self) -> None:
+        try:
+            names = list(self.label_set)
+        except ExplorerError as exc:
+            self.fail("reading the labels file", exc)
+            names = []
+        self.param.label_choice.objects = names
+        if self.label_choice not in names:
+            # never keep a label the chooser does not show: the buttons would apply an invisible value
+            self.label_choice = names[0] if names else None
 
-    def assign_label(self, label: str, target: str = "tapped") -> list[str]:
-        """Give ``label`` to the tapped object (``target="tapped"``) or the whole selection; returns the ids."""
+    def add_label(self, name: str | None = None) -> str:
+        """Add a label (default: ``new_label``) to the vocabulary (saved) and choose it."""
+        name = (self.new_label if name is None else name) or ""
+        name = str(name).strip()
+        if not name:
+            raise ExplorerError("no label typed: type the new label first")
+        self.label_store.add_label(name)
+        self._refresh_label_choices()
+        self.label_choice = name
+        self.new_label = ""
+        self._out(labels_version=self.labels_version + 1)
+        return name
+
+    def assign_label(self, label: str | None = None, target: str = "tapped") -> list[str]:
+        """Give ``label`` (default: ``label_choice``) to the tapped object or the selection; returns the ids."""
+        label = self.label_choice if label is None else label
+        if label is None or not str(label).strip():
+            raise ExplorerError("no label chosen: choose or add a label first")
         if target == "tapped":
             ids = [self.selected_id] if self.selected_id else []
         elif target == "selection":
@@ -627,30 +919,36 @@ class ExplorerState(param.Parameterized):
             raise ValueError(f"target must be 'tapped' or 'selection', got {target!r}")
         if not ids:
             raise ExplorerError(f"nothing to label: no {'tapped object' if target == 'tapped' else 'selection'}")
-        self.label_store.assign(ids, label)
-        self.labels_version += 1
-        self.status = f"Label {label!r} given to {len(ids)} object(s)."
+        self.label_store.assign(ids, str(label))
+        self._refresh_label_choices()
+        self._out(labels_version=self.labels_version + 1)
+        self.say(f"Label {label!r} given to {len(ids)} object(s).")
         return ids
 
-    def _label_array(self) -> np.ndarray:
+    def _label_array(self, cat: Catalog | None = None) -> np.ndarray:
         """User labels aligned with catalog rows, NO_LABEL where unlabelled (object array)."""
         labels = self.labels
-        ids = self.catalog.object_ids.astype(str)
+        ids = (cat or self.catalog).object_ids.astype(str)
         if len(labels) != len(ids) or not np.array_equal(labels.index.to_numpy(dtype=str), ids):
             labels = labels.reindex(ids)
         arr = labels.to_numpy(dtype=object, na_value=None)
         return np.where(pd.isna(arr), NO_LABEL, arr)
 
     # ------------------------------------------------------------------ colours and the map table
+    @staticmethod
+    def _color_options_of(cat: Catalog | None) -> list[str]:
+        if cat is None:
+            return [USER_LABEL]
+        return [USER_LABEL] + [str(c) for c in cat.objects.columns if c not in INTERNAL_COLUMNS]
+
     @property
     def color_options(self) -> list[str]:
-        """Colour-by choices: the user labels, then every column of the objects table but object_id."""
-        if self.catalog is None:
-            return [USER_LABEL]
-        return [USER_LABEL] + [c for c in self.catalog.objects.columns if c != "object_id"]
+        """Colour-by choices: the user labels, then every metadata column of the objects table."""
+        return self._color_options_of(self.catalog)
 
-    def _default_color(self) -> str:
-        cols = self.catalog.objects.columns if self.catalog is not None else []
+    @staticmethod
+    def _default_color(cat: Catalog | None) -> str:
+        cols = cat.objects.columns if cat is not None else []
         for cand in ("label", "class", "type", "label_coarse"):
             if cand in cols:
                 return cand
@@ -661,10 +959,10 @@ class ExplorerState(param.Parameterized):
         column = column or self.color_by
         cat = self._require_catalog()
         if column == USER_LABEL:
-            return self._label_array(), "categorical"
-        if column not in cat.objects.columns:
-            raise CatalogError(f"cannot colour by {column!r}: not a column of the objects table of {cat.name!r} "
-                               f"(columns: {', '.join(map(str, cat.objects.columns))})")
+            return self._label_array(cat), "categorical"
+        if column not in cat.objects.columns or column in INTERNAL_COLUMNS:
+            raise CatalogError(f"cannot colour by {column!r}: not a metadata column of the objects table of "
+                               f"{cat.name!r} (columns: {', '.join(self.color_options[1:])})")
         series = cat.objects[column]
         if pd.api.types.is_bool_dtype(series) or not pd.api.types.is_numeric_dtype(series):
             return series.astype("string").fillna(NO_LABEL).astype(str).to_numpy(), "categorical"
@@ -672,32 +970,139 @@ class ExplorerState(param.Parameterized):
 
     def points_frame(self, column: str | None = None) -> pd.DataFrame:
         """Map table of embedded objects: x, y, row, object_id, user_label and the colour column as ``color``."""
-        if self.map is None:
+        m = self.map
+        if m is None or m.catalog is not self.catalog:
             return pd.DataFrame(columns=["x", "y", "row", "object_id", USER_LABEL, "color"])
-        rows = self.map.index.valid_rows
-        cat = self.catalog
+        rows = m.index.valid_rows
+        cat = m.catalog
         values, _ = self.color_values(column)
-        labels = self._label_array()[rows]
+        labels = self._label_array(cat)[rows]
         return pd.DataFrame({
-            "x": self.map.coords[rows, 0], "y": self.map.coords[rows, 1], "row": rows,
+            "x": m.coords[rows, 0], "y": m.coords[rows, 1], "row": rows,
             "object_id": cat.object_ids[rows].astype(str), USER_LABEL: labels, "color": values[rows],
         })
 
-    # ------------------------------------------------------------------ export support
+    # ------------------------------------------------------------------ export
     def provenance(self) -> dict:
-        """Provenance record of the current view (model, reduction, bands, UMAP parameters, catalog hash)."""
+        """Provenance record of the view shown (the embedding's own model/output/reduction, UMAP parameters)."""
         from .export import build_provenance
 
-        meta = dict(getattr(self.result, "meta", {}) or {})
+        emb, m = self.embedding, self.map
+        meta = emb.meta if emb is not None else {}
+        spec = emb.spec if emb is not None and emb.spec is not None else None
         umap = None
-        if self.map is not None and self.map.stage == "umap":
-            umap = {k: v for k, v in self.map.params.items() if k != "method"}
-        return build_provenance(self.catalog, embedding_meta=meta, projection=umap, model=self.model or None,
-                                output=self.output, reduction=self.reduction, bands=self._bands_arg(),
-                                seed=meta.get("seed", 0))
+        if m is not None and m.stage == "umap":
+            umap = {k: v for k, v in m.params.items() if k != "method"}
+        return build_provenance(
+            self.catalog, embedding_meta=meta, projection=umap,
+            model=(spec.model if spec else self.model) or None,
+            output=spec.output if spec else self.output, reduction=spec.reduction if spec else self.reduction,
+            bands=list(spec.bands) if spec and spec.bands else self._bands_arg(), seed=meta.get("seed", SEED))
 
-    @property
-    def url_params(self) -> dict[str, str]:
-        """Parameters synced with the page URL: {param name: query key}."""
-        return {"model": "model", "output": "output", "reduction": "reduction", "color_by": "color",
-                "selected_id": "object"}
+    def export(self, what: str, fmt: str = "csv") -> tuple[bytes, str]:
+        """``(bytes, filename)`` of an export: ``labels``, ``selection``, ``embeddings`` or ``coordinates``."""
+        from . import export as ex
+
+        prov = self.provenance()
+        if what == "labels":
+            return ex.export_labels(self.labels, prov, fmt)
+        if what == "selection":
+            return ex.export_selection(self.selection, prov, fmt)
+        emb, m = self.embedding, self.map
+        if m is None or emb is None or m.catalog is not self.catalog or emb.catalog is not self.catalog:
+            raise ExplorerError("nothing to export yet: the map is not computed")
+        rows = m.index.valid_rows
+        ids = self.catalog.object_ids[rows]
+        if what == "embeddings":
+            return ex.export_embeddings(ids, emb.matrix[rows], prov, fmt, xy=m.coords[rows])
+        if what == "coordinates":
+            return ex.export_coordinates(ids, m.coords[rows], prov, fmt, labels=self.labels)
+        raise ExplorerError(f"unknown export {what!r} (labels, selection, embeddings, coordinates)")
+
+    # ------------------------------------------------------------------ URL
+    URL_KEYS = ("catalog", "model", "output", "reduction", "bands", "color", "n_neighbors", "min_dist", "object")
+
+    def url_query(self) -> dict[str, str]:
+        """The view as URL query values (all strings); uploads and in-memory catalogs have no ``catalog``."""
+        query = {}
+        src = self._sources.get(self.catalog_label)
+        if self.catalog is not None and isinstance(src, str):
+            query["catalog"] = self.catalog_label
+        if self.model:
+            query["model"] = self.model
+        query.update(output=self.output, reduction=self.reduction, color=self.color_by,
+                     n_neighbors=str(int(self.n_neighbors)), min_dist=f"{float(self.min_dist):g}")
+        if self.catalog is not None and len(self.catalog.bands) > 1:
+            query["bands"] = ",".join(self.bands)
+        if self.selected_id:
+            query["object"] = self.selected_id
+        return query
+
+    def apply_url_query(self, query: dict) -> list[str]:
+        """Restore a view from URL query values (strings, never parsed as numbers); returns the problems.
+
+        The catalog must be one of the listed catalogs or a path inside the allowed folders; the model
+        one of the listed models (never a path).  Values that cannot be applied are named in the result
+        and left as they were.
+        """
+        problems = []
+        q = {k: str(v) for k, v in query.items() if k in self.URL_KEYS and v is not None}
+        self._opening = True  # one restore, one computation: no auto-start per restored value
+        try:
+            self._apply_query(q, problems)
+        finally:
+            self._opening = False
+        return problems
+
+    def _apply_query(self, q: dict, problems: list) -> None:
+
+        def attempt(what, fn):
+            try:
+                fn()
+            except (ExplorerError, ValueError, KeyError, TypeError) as exc:
+                problems.append(f"{what}: {exc}")
+
+        if "catalog" in q and q["catalog"] != self.catalog_label:
+            attempt(f"catalog {q['catalog']!r}", lambda: self.open_catalog(q["catalog"]))
+            self._opening = True  # open_catalog resets it
+        if "model" in q:
+            if self.model_info(q["model"]) is None:
+                problems.append(f"model {q['model']!r}: not one of the listed models")
+            else:
+                self.model = q["model"]
+        with param.parameterized.batch_call_watchers(self):
+            for key, name in (("output", "output"), ("reduction", "reduction"), ("color", "color_by")):
+                if key in q:
+                    if q[key] in self.param[name].objects:
+                        setattr(self, name, q[key])
+                    else:
+                        problems.append(f"{key} {q[key]!r}: not one of {', '.join(map(str, self.param[name].objects))}")
+            if "bands" in q and self.catalog is not None:
+                wanted = [b for b in q["bands"].split(",") if b]
+                unknown = [b for b in wanted if b not in self.catalog.bands]
+                if unknown:
+                    problems.append(f"bands {', '.join(unknown)}: not in catalog {self.catalog.name!r}")
+                chosen = [b for b in wanted if b in self.catalog.bands]
+                if chosen:
+                    self.bands = chosen
+            if "n_neighbors" in q:
+                attempt("n_neighbors", lambda: setattr(self, "n_neighbors", int(q["n_neighbors"])))
+            if "min_dist" in q:
+                attempt("min_dist", lambda: setattr(self, "min_dist", float(q["min_dist"])))
+        if "object" in q:
+            oid = q["object"]
+            if self.catalog is not None and oid in set(self.catalog.object_ids.astype(str)):
+                self.selected_id = oid
+            else:
+                problems.append(f"object {oid!r}: not in the open catalog")
+
+    def restore(self, query: dict) -> list[str]:
+        """Apply a URL query, report what could not be applied, then compute the map when a model is usable."""
+        problems = self.apply_url_query(query)
+        if problems:
+            self.fail("restoring the shared view", "; ".join(problems))
+        if self.catalog is not None and self.model_available():
+            self.run()
+        elif self.catalog is not None and self.model:
+            self.check_model()  # says why the chosen model cannot be used
+        return problems

@@ -245,9 +245,6 @@ def test_catalog_select_switches_catalog(ui_server, ui_data_root, beta_catalog, 
     shot(dash.page, "catalog-select-back")
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "known bug: after switching to a catalog without the current colour column, taps on the new map "
-    "often reach no Tap stream on the server (no error logged); the first map and re-embeds are fine"))
 def test_map_tap_works_after_catalog_switch(ui_server, ui_data_root, beta_catalog, dash, shot):
     """After a switch, tapping a point of the new map shows that object's light curve."""
     dash.open(ui_server)

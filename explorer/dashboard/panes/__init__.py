@@ -1,0 +1,17 @@
+"""The dashboard's view: small Panel viewers over one shared :class:`ExplorerState`, one per file.
+
+Each pane only shows the state and forwards user actions to its methods; none holds behaviour.
+"""
+
+from .base import StatePane
+from .controls import ControlsPane
+from .export import ExportPane
+from .labels import LabelsPane
+from .lightcurve import LightCurvePane
+from .map import MapPane
+from .neighbours import NeighboursPane
+from .objects import ObjectsPane
+from .selection import SelectionPane
+
+__all__ = ["StatePane", "ControlsPane", "ExportPane", "LabelsPane", "LightCurvePane", "MapPane", "NeighboursPane",
+           "ObjectsPane", "SelectionPane"]

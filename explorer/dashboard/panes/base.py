@@ -1,0 +1,73 @@
+"""What every pane shares: the state, UI-thread dispatch, guarded actions and plain-text panes."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from functools import partial
+
+import panel as pn
+import param
+
+from explorer.errors import ExplorerError
+
+from ..state import ExplorerState
+
+log = logging.getLogger(__name__)
+
+TEXT_STYLE = {"font-family": "inherit", "white-space": "pre-wrap", "margin": "0"}
+
+
+def text_pane(css: str, text: str = "", **kwargs) -> pn.pane.Str:
+    """A plain-text pane (escaped by Panel: object ids, labels and file names never run as HTML)."""
+    kwargs.setdefault("sizing_mode", "stretch_width")
+    return pn.pane.Str(text, css_classes=[css], name=css, styles=dict(TEXT_STYLE), **kwargs)
+
+
+def with_css(widget, css: str):
+    """Give a widget its stable CSS class for UI tests (see explorer.py for the list)."""
+    widget.css_classes = list(widget.css_classes or []) + [css]
+    return widget
+
+
+class StatePane(pn.viewable.Viewer):
+    """A view of the shared state; its updates run on the session's event loop when served."""
+
+    state = param.ClassSelector(class_=ExplorerState, doc="The browser-free state this pane shows.")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        curdoc = pn.state.curdoc
+        self._doc = curdoc if curdoc is not None and curdoc.session_context else None
+        self._closed = False
+
+    def ui(self, fn, *args, **kwargs) -> None:
+        """Run ``fn`` now when on the event loop (or not served), else on the session's next tick."""
+        call = partial(fn, *args, **kwargs)
+        if self._doc is None or threading.current_thread() is threading.main_thread():
+            call()
+        elif not self._closed:
+            try:
+                self._doc.add_next_tick_callback(call)
+            except Exception:  # the tab was closed while a job ran: nothing left to update
+                self._closed = True
+
+    def watch(self, fn, names, obj=None) -> None:
+        """Call ``fn()`` on the UI side whenever any of the state's parameters ``names`` change."""
+        (obj or self.state).param.watch(lambda *events: self.ui(self.guarded, f"updating {type(self).__name__}", fn),
+                                        list(names))
+
+    def guarded(self, what: str, fn, *args, **kwargs):
+        """Run a user action; a failure becomes a visible error naming ``what`` (the session goes on)."""
+        try:
+            return fn(*args, **kwargs)
+        except (ExplorerError, ValueError, KeyError) as exc:
+            self.state.fail(what, exc)
+        except Exception as exc:  # noqa: BLE001  never let one callback kill the session
+            log.exception("%s failed", what)
+            self.state.fail(what, exc)
+        return None
+
+    def action(self, what: str, fn, *args):
+        """An ``on_click`` handler that runs ``fn(*args)`` guarded."""
+        return lambda *_: self.guarded(what, fn, *args)

@@ -1,0 +1,95 @@
+"""Controls: catalog (list, path, upload), model / output / reduction / bands, UMAP, Embed, progress, status."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import panel as pn
+
+from .base import StatePane, text_pane, with_css
+
+
+class ControlsPane(StatePane):
+    """The sidebar controls; every widget is made from a state parameter except upload and path."""
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        s = self.state
+        w = pn.widgets
+        self.catalog_select = with_css(w.Select.from_param(s.param.catalog_choice, sizing_mode="stretch_width"),
+                                       "lcx-catalog-select")
+        self.catalog_path = w.TextInput(label="Catalog path", placeholder="path inside the allowed folders",
+                                        css_classes=["lcx-catalog-path"], sizing_mode="stretch_width")
+        self.catalog_open = w.Button(label="Open path", css_classes=["lcx-catalog-open"], align="end", width=90)
+        self.catalog_upload = w.FileInput(label="Upload Parquet/CSV", accept=".parquet,.csv", multiple=False,
+                                          css_classes=["lcx-catalog-upload"], sizing_mode="stretch_width")
+        self.model_select = with_css(w.Select.from_param(s.param.model, sizing_mode="stretch_width"),
+                                     "lcx-model-select")
+        self.output_select = with_css(w.Select.from_param(s.param.output, sizing_mode="stretch_width"),
+                                      "lcx-output-select")
+        self.reduction_select = with_css(w.Select.from_param(s.param.reduction, sizing_mode="stretch_width"),
+                                         "lcx-reduction-select")
+        self.bands_select = with_css(w.MultiChoice.from_param(s.param.bands, sizing_mode="stretch_width"),
+                                     "lcx-bands-select")
+        self.nn_slider = with_css(w.IntSlider.from_param(s.param.n_neighbors, sizing_mode="stretch_width"),
+                                  "lcx-umap-neighbors")
+        self.md_slider = with_css(w.FloatSlider.from_param(s.param.min_dist, step=0.01, sizing_mode="stretch_width"),
+                                  "lcx-umap-min-dist")
+        self.embed_button = w.Button(label="Embed", color="primary", css_classes=["lcx-embed-button"],
+                                     sizing_mode="stretch_width")
+        self.progress = pn.indicators.Progress(value=0, max=100, active=False, css_classes=["lcx-progress"],
+                                               sizing_mode="stretch_width", height=12)
+        self.status = text_pane("lcx-status", s.status)
+
+        self.catalog_open.on_click(self.action("opening the catalog path", self._open_path))
+        self.catalog_upload.param.watch(lambda e: self.guarded("opening the uploaded file", self._upload, e.new),
+                                        "value")
+        self.embed_button.on_click(self.action("computing the map", s.start))
+        self.watch(self._show_job, ["busy", "progress", "message"], obj=s.jobs)
+        self.watch(self._show_status, ["status"])
+        self.watch(self._show_bands, ["catalog"])
+        self._show_job()
+        self._show_bands()
+
+    def _open_path(self) -> None:
+        path = (self.catalog_path.value or "").strip()
+        if not path:
+            raise ValueError("type a path inside the allowed folders first")
+        self.state.jobs.submit(f"Opening {path}", self.state._open_and_run, path)
+
+    def _upload(self, data) -> None:
+        if data is None:
+            return
+        filename = self.catalog_upload.filename or "upload"
+        self.state.jobs.submit(f"Opening uploaded file {Path(filename).name}", self._open_upload, filename, data)
+
+    def _open_upload(self, filename, data) -> None:
+        self.state.say("Opening catalog...")
+        self.state.open_upload(filename, data)
+        if self.state.model_available():
+            self.state.run()
+
+    def _show_job(self) -> None:
+        jobs = self.state.jobs
+        self.progress.value = jobs.progress if jobs.busy else 0
+        self.progress.active = bool(jobs.busy) and jobs.progress == 0
+        self.embed_button.disabled = bool(jobs.busy)
+        self.embed_button.label = "Working..." if jobs.busy else "Embed"
+
+    def _show_status(self) -> None:
+        self.status.object = self.state.status
+
+    def _show_bands(self) -> None:
+        cat = self.state.catalog
+        self.bands_select.disabled = cat is None or len(cat.bands) <= 1
+
+    def __panel__(self):
+        return pn.Column(
+            pn.pane.Markdown("### Catalog", margin=(0, 5)), self.catalog_select,
+            pn.Row(self.catalog_path, self.catalog_open, sizing_mode="stretch_width"), self.catalog_upload,
+            pn.pane.Markdown("### Model", margin=(0, 5)), self.model_select, self.output_select,
+            self.reduction_select, self.bands_select,
+            pn.pane.Markdown("### UMAP", margin=(0, 5)), self.nn_slider, self.md_slider,
+            self.embed_button, self.progress, self.status,
+            sizing_mode="stretch_width",
+        )

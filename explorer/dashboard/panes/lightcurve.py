@@ -1,0 +1,89 @@
+"""The tapped object: a plain-text header, fold / period / Lomb-Scargle, and its light curve."""
+
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+import panel as pn
+
+from .. import plots
+from ..state import INTERNAL_COLUMNS
+from .base import StatePane, text_pane, with_css
+
+log = logging.getLogger(__name__)
+HINT = "Tap a point (or a table row) to see its light curve."
+
+
+class LightCurvePane(StatePane):
+    """Light curve of ``state.selected_id``; observations fed to the model are ringed."""
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        s = self.state
+        self.tapped = text_pane("lcx-tapped", HINT)
+        self.fold = with_css(pn.widgets.Checkbox.from_param(s.param.fold), "lcx-fold")
+        self.period_input = with_css(pn.widgets.FloatInput.from_param(s.param.period, step=0.01, width=130,
+                                                                      placeholder="period (days)"), "lcx-period")
+        self.period_search = pn.widgets.Button(label="Lomb-Scargle period", width=160, align="end",
+                                               css_classes=["lcx-period-search"])
+        self.period_search.on_click(self.action("the Lomb-Scargle period search", s.search_period))
+        self.lc_pane = pn.pane.Bokeh(plots.message_figure("no object selected"), css_classes=["lcx-lightcurve"],
+                                     name="lcx-lightcurve", sizing_mode="stretch_width", min_height=380)
+        # the embedding matters too: after a URL restore the object comes first, its rings with the embedding
+        self.watch(self.refresh, ["selected_id", "fold", "period", "embedding", "catalog"])
+        self.watch(self.refresh_header, ["labels_version"])
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Redraw header and figure for the tapped object."""
+        s = self.state
+        oid = s.selected_id
+        if not oid or s.catalog is None:
+            self.tapped.object = HINT
+            self.lc_pane.object = plots.message_figure("no object selected")
+            return
+        try:
+            s.row_of(oid)
+        except KeyError:
+            self.tapped.object = f"Unknown object {oid} in this catalog."
+            self.lc_pane.object = plots.message_figure("unknown object")
+            return
+        self.refresh_header()
+        self.lc_pane.object = self.figure(oid)
+
+    def refresh_header(self) -> None:
+        """The tapped object's id, label, metadata and period (plain text)."""
+        s = self.state
+        oid = s.selected_id
+        if not oid or s.catalog is None:
+            return
+        try:
+            row = s.row_of(oid)
+        except KeyError:
+            return
+        meta = s.catalog.objects.iloc[row]
+        label = s.labels.get(oid, pd.NA)
+        cols = [c for c in s.catalog.objects.columns if c not in INTERNAL_COLUMNS][:5]
+        extra = ", ".join(f"{c}: {meta[c]}" for c in cols)
+        period = s.period_of(row)
+        self.tapped.object = (f"{oid} - your label: {'-' if pd.isna(label) else label}; {extra}"
+                              + (f"; period {period:.6g} d" if period else ""))
+
+    def figure(self, key):
+        """The light-curve figure of ``key``; a bad light curve becomes a message, never an exception."""
+        s = self.state
+        try:
+            lc = s.light_curve_frame(key)
+            if len(lc) == 0:
+                return plots.message_figure(f"{key}: no valid observation")
+            period = s.period_of(s.row_of(key))
+            return plots.light_curve_figure(lc, value_kind=s.catalog.value_kind, title=str(key),
+                                            folded=s.fold and period is not None, period=period)
+        except Exception as exc:  # noqa: BLE001  one bad light curve never kills the session
+            log.warning("cannot plot %s: %s", key, exc)
+            return plots.message_figure(f"cannot plot {key}: {type(exc).__name__}: {exc}"[:120])
+
+    def __panel__(self):
+        return pn.Column(self.tapped, pn.Row(self.fold, self.period_input, self.period_search), self.lc_pane,
+                         sizing_mode="stretch_width", min_width=380)

@@ -1,0 +1,133 @@
+"""The map: colour chooser, the projection (tap / box / lasso), and a plain-text note saying what it shows."""
+
+from __future__ import annotations
+
+import numpy as np
+import panel as pn
+
+from .. import plots
+from ..state import HOW_TO_GET_A_MODEL
+from .base import StatePane, text_pane, with_css
+
+MAP_HEIGHT = 520
+
+
+class MapPane(StatePane):
+    """The projection of the current embedding; taps and selections go to the state."""
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        s = self.state
+        self.color_select = with_css(pn.widgets.Select.from_param(s.param.color_by, width=260), "lcx-color-select")
+        self.no_model = pn.pane.Alert(HOW_TO_GET_A_MODEL, alert_type="warning", visible=False,
+                                      css_classes=["lcx-no-model"], sizing_mode="stretch_width")
+        self.map_pane = pn.pane.HoloViews(None, css_classes=["lcx-map"], name="lcx-map", sizing_mode="stretch_width",
+                                          min_height=MAP_HEIGHT, min_width=360)
+        self.legend = pn.pane.HTML("", sizing_mode="stretch_width", visible=False)
+        self.note = text_pane("lcx-map-note")
+        self._streams = ()
+        self._drawn = None  # (map, colour, labels version) now on screen
+        self.watch(self.refresh, ["map", "color_by", "labels_version", "model_infos", "model"])
+        self.watch(self._show_placeholder, ["busy", "message"], obj=s.jobs)
+        self.refresh()
+
+    # ---------------------------------------------------------------- drawing
+    def refresh(self) -> None:
+        """Redraw the map from the state's current map snapshot (or say why there is none)."""
+        s = self.state
+        no_model = s.catalog is not None and not any(i.available for i in s.model_infos)
+        self.no_model.visible = no_model
+        self.map_pane.visible = not no_model
+        m = s.map
+        if m is None or m.catalog is not s.catalog:
+            self._drawn = None
+            self.map_pane.object = None
+            self.legend.visible = False
+            self._show_placeholder()
+            return
+        key = (id(m), s.color_by, s.labels_version if s.color_by == "user_label" else None)
+        if key == self._drawn:
+            return
+        frame = s.points_frame()
+        _, kind = s.color_values()
+        element, source = plots.map_element(frame, kind, s.color_by, height=MAP_HEIGHT, responsive=True)
+        self._attach_streams(source)
+        marks = self._marks_element(m)
+        self.map_pane.object = element * marks
+        self._drawn = key
+        stage = {"pca": "PCA preview (UMAP running...)", "umap": "UMAP", "given": "Map"}.get(m.stage, "Map")
+        what = m.spec.describe() if m.spec is not None else "a given embedding"
+        note = f"{stage} of {len(frame)} objects; {what}. Tap: one object; box/lasso: a selection."
+        if len(frame) > plots.DATASHADE_ABOVE:
+            note += " Large catalog: the map is rasterised on the server, taps and selections resolved there."
+            self.legend.object = plots.legend_html(frame["color"], s.color_by) if kind == "categorical" else ""
+            self.legend.visible = kind == "categorical"
+        else:
+            self.legend.visible = False
+        self.note.object = note
+
+    def _show_placeholder(self) -> None:
+        s = self.state
+        if s.map is not None and s.map.catalog is s.catalog:
+            return
+        if s.jobs.busy:
+            self.note.object = f"Computing the map: {s.jobs.message}"
+        elif s.model and s.model_infos and not s.model_available():
+            self.note.object = f"No map: model {s.model} is unavailable. Choose an available model."
+        elif s.catalog is not None and s.model_available():
+            self.note.object = "No map yet: press Embed to compute it."
+        else:
+            self.note.object = "No map: no model is available."
+
+    def _attach_streams(self, source) -> None:
+        import holoviews as hv
+
+        tap = hv.streams.Tap(source=source, x=None, y=None)
+        tap.add_subscriber(self._on_tap)
+        box = hv.streams.BoundsXY(source=source, bounds=None)
+        box.add_subscriber(self._on_box)
+        lasso = hv.streams.Lasso(source=source, geometry=None)
+        lasso.add_subscriber(self._on_lasso)
+        self._streams = (tap, box, lasso)
+
+    def _marks_element(self, m):
+        import holoviews as hv
+
+        s = self.state
+
+        def marks(selected_id="", selection_ids=()):
+            rows, tapped = [], []
+            if m.catalog is s.catalog:  # a stale map (catalog switched meanwhile) gets no marks
+                for oid in list(selection_ids)[:5000]:
+                    try:
+                        rows.append(m.catalog.index_of(oid))
+                    except KeyError:
+                        pass
+                try:
+                    tapped = [m.catalog.index_of(selected_id)] if selected_id else []
+                except KeyError:
+                    tapped = []
+            sel = m.coords[rows] if rows else np.empty((0, 2))
+            tap = m.coords[tapped] if tapped else np.empty((0, 2))
+            return (plots.marker_element(sel[:, 0], sel[:, 1], kind="selection")
+                    * plots.marker_element(tap[:, 0], tap[:, 1], kind="tapped"))
+
+        return hv.DynamicMap(marks, streams=[hv.streams.Params(s, ["selected_id", "selection_ids"])])
+
+    # ---------------------------------------------------------------- streams -> state
+    def _on_tap(self, x=None, y=None):
+        if x is not None and y is not None:
+            self.guarded("tapping the map", self.state.select_at, x, y)
+
+    def _on_box(self, bounds=None):
+        if bounds is not None:
+            self.guarded("box selection", self.state.select_box, *bounds)
+
+    def _on_lasso(self, geometry=None):
+        if geometry is not None and len(geometry) >= 3:
+            geometry = np.asarray(geometry, dtype=float)
+            self.guarded("lasso selection", self.state.select_lasso, geometry[:, 0], geometry[:, 1])
+
+    def __panel__(self):
+        return pn.Column(self.color_select, self.no_model, self.map_pane, self.legend, self.note,
+                         sizing_mode="stretch_width", min_width=380)

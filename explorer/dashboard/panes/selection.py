@@ -1,0 +1,44 @@
+"""The selection: a table of the selected objects and small light curves of the first ones."""
+
+from __future__ import annotations
+
+import pandas as pd
+import panel as pn
+
+from .base import StatePane, text_pane
+from .neighbours import thumbnail
+
+N_MULTIPLES = 12
+
+
+class SelectionPane(StatePane):
+    """Table and thumbnails of ``state.selection_ids``."""
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.table = pn.widgets.Tabulator(pd.DataFrame(), pagination="local", page_size=10, disabled=True,
+                                          show_index=False, css_classes=["lcx-selection-table"],
+                                          sizing_mode="stretch_width", height=330)
+        self.clear = pn.widgets.Button(label="Clear selection", width=140, css_classes=["lcx-selection-clear"])
+        self.clear.on_click(self.action("clearing the selection", self.state.clear_selection))
+        self.multiples = pn.FlexBox(css_classes=["lcx-selection-multiples"], name="lcx-selection-multiples",
+                                    sizing_mode="stretch_width")
+        self.watch(self.refresh, ["selection_ids", "labels_version", "map", "catalog"])
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Refill table and thumbnails."""
+        s = self.state
+        if s.catalog is None:
+            return
+        frame = s.selection
+        self.table.value = frame
+        figs = [thumbnail(s, oid, title=str(oid)) for oid in frame["object_id"].astype(str).head(N_MULTIPLES)]
+        more = len(frame) - N_MULTIPLES
+        if more > 0:
+            figs.append(text_pane("lcx-selection-more", f"... and {more} more (see the table).", width=200,
+                                  sizing_mode="fixed"))
+        self.multiples.objects = figs
+
+    def __panel__(self):
+        return pn.Column(self.clear, self.table, self.multiples, sizing_mode="stretch_width")
