@@ -10,8 +10,9 @@
 Inference uses the ONNX Runtime engine; training uses PyTorch, imported only by ``fit``.
 """
 
+from explorer.astromer.data import PretrainingData, make_pretraining
 from explorer.astromer.encoder import SingleBandEncoder, lightcurve_arrays
 from explorer.astromer.weights import AstromerWeights, read_checkpoint_weights, weights_from_store
 
-__all__ = ["SingleBandEncoder", "AstromerWeights", "read_checkpoint_weights", "weights_from_store",
+__all__ = ["SingleBandEncoder", "make_pretraining", "PretrainingData", "AstromerWeights", "read_checkpoint_weights", "weights_from_store",
            "lightcurve_arrays"]
