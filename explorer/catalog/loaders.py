@@ -116,8 +116,12 @@ class _Context:
 
     def add(self, rows: int, columns: int, where: str) -> None:
         """Count ``rows`` x ``columns`` more values read; CatalogError as soon as a limit is passed."""
+        self.count(rows, int(rows) * int(columns), where)
+
+    def count(self, rows: int, cells: int, where: str) -> None:
+        """Count ``rows`` more rows and ``cells`` more values read; CatalogError as soon as a limit is passed."""
         self.rows += int(rows)
-        self.cells += int(rows) * int(columns)
+        self.cells += int(cells)
         lim = self.limits
         if lim.max_rows is not None and self.rows > lim.max_rows:
             raise CatalogError(f"{where} is too large: over {lim.max_rows:,} rows (CatalogLimits.max_rows, "
@@ -216,44 +220,80 @@ class _NotUtf8(Exception):
 
 
 def _read_parquet(src: _Input, ctx: _Context) -> pa.Table:
-    """A Parquet file; its size, rows and values are checked from the metadata before reading."""
+    """A Parquet file; its size, rows and values are checked from the metadata before reading.
+
+    Only file- and row-group-level metadata is used: pyarrow 26 aborts the whole process (C++
+    ``std::terminate``) on some corrupt column-chunk statistics, so ``row_group(i).column(j)`` is never
+    touched. Nested files (list columns) are read in batches, counting list elements as they come.
+    """
     ctx.check_bytes(src.size, src.where)
     try:
         pf = pq.ParquetFile(src.raw())
         md = pf.metadata
-        names = pf.schema_arrow.names
+        schema = pf.schema_arrow
+        names = schema.names
+        decoded = sum(md.row_group(i).total_byte_size for i in range(md.num_row_groups))
     except Exception as exc:  # pyarrow raises several types; all mean "cannot read this file"
         raise CatalogError(f"cannot read Parquet file {src.where}: {exc}") from exc
     _check_unique_names(names, src.where)
-    per_leaf = np.zeros(md.num_columns, dtype=np.int64)
-    for i in range(md.num_row_groups):
-        rg = md.row_group(i)
-        for j in range(rg.num_columns):
-            per_leaf[j] += rg.column(j).num_values
-    # nested files: a row is an object and its list elements are the observations
-    rows = max(int(md.num_rows), int(per_leaf.max()) if per_leaf.size else 0)
     lim = ctx.limits
-    if lim.max_rows is not None and ctx.rows + rows > lim.max_rows:
-        raise lim.refuse(src.where, "its number of rows (from its metadata) is", rows, "max_rows")
-    if lim.max_cells is not None and ctx.cells + int(per_leaf.sum()) > lim.max_cells:
-        raise lim.refuse(src.where, "its number of values (from its metadata) is", int(per_leaf.sum()), "max_cells")
-    if lim.max_objects is not None and md.num_rows > lim.max_objects and any(
-            _is_list(t) for t in pf.schema_arrow.types):
-        raise lim.refuse(src.where, "its number of objects (nested rows, from its metadata) is", md.num_rows,
-                         "max_objects")
     # few rows of huge strings pass the row and value limits: bound the decoded size too
-    decoded = sum(md.row_group(i).total_byte_size for i in range(md.num_row_groups))
     if lim.max_bytes is not None and decoded > DECODED_BYTES_FACTOR * lim.max_bytes:
         raise CatalogError(
             f"{src.where} is too large: it decodes to {_human(decoded)}, over {DECODED_BYTES_FACTOR} x the limit of "
             f"{_human(lim.max_bytes)} (CatalogLimits.max_bytes, environment {lim.ENV['max_bytes']})")
-    ctx.add(rows, 1, src.where)
-    ctx.cells += int(per_leaf.sum()) - rows
-    check_allocation(int(per_leaf.sum()), 8, what="values", source=src.where)
+    nested = any(_is_list(t) or pa.types.is_struct(t) for t in schema.types)
     try:
-        return pf.read()
+        if not nested:
+            rows, cells = int(md.num_rows), int(md.num_rows) * len(names)
+            if lim.max_rows is not None and ctx.rows + rows > lim.max_rows:
+                raise lim.refuse(src.where, "its number of rows (from its metadata) is", rows, "max_rows")
+            if lim.max_cells is not None and ctx.cells + cells > lim.max_cells:
+                raise lim.refuse(src.where, "its number of values (from its metadata) is", cells, "max_cells")
+            check_allocation(cells, 8, what="values", source=src.where)
+            ctx.add(rows, len(names), src.where)
+            return pf.read()
+        # one row per object here: the object limit is known before reading
+        if lim.max_objects is not None and md.num_rows > lim.max_objects:
+            raise lim.refuse(src.where, "its number of objects (nested rows, from its metadata) is", md.num_rows,
+                             "max_objects")
+        if lim.max_rows is None and lim.max_cells is None:
+            table = pf.read()
+            ctx.count(*_nested_counts(table), src.where)
+            return table
+        batches = []
+        for batch in pf.iter_batches(batch_size=1024):
+            ctx.count(*_nested_counts(batch), src.where)
+            batches.append(batch)
+        return pa.Table.from_batches(batches, schema=schema)
+    except CatalogError:
+        raise
     except Exception as exc:
         raise CatalogError(f"cannot read Parquet file {src.where}: {exc}") from exc
+
+
+def _nested_counts(data) -> tuple[int, int]:
+    """(observations, values) of a nested table or batch: the longest list column, and every value."""
+    longest, values = data.num_rows, 0
+    for col in data.columns:
+        n = _leaf_count(col)
+        longest = max(longest, n)
+        values += n
+    return longest, values
+
+
+def _leaf_count(col) -> int:
+    t = col.type
+    if _is_list(t):
+        return int(pc.sum(pc.list_value_length(col)).as_py() or 0) * max(_width(t.value_type), 1)
+    if pa.types.is_struct(t):
+        arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+        return sum(_leaf_count(arr.field(i)) for i in range(t.num_fields))
+    return len(col)
+
+
+def _width(t) -> int:
+    return t.num_fields if pa.types.is_struct(t) else 1
 
 
 def _read_csv(src: _Input, ctx: _Context, pick=None) -> pa.Table:
@@ -287,10 +327,11 @@ def _read_csv_as(src: _Input, ctx: _Context, pick, encoding: str) -> pa.Table:
     try:
         with src.stream() as fh:
             first = pacsv.open_csv(fh, read_options=read, parse_options=parse).schema
-    except (pa.ArrowException, OSError, ValueError, UnicodeDecodeError) as exc:
+            names = list(first.names)  # decodes the header: not UTF-8 shows here
+    except (pa.ArrowException, OSError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
         raise fail(exc) from exc
-    _check_unique_names(first.names, src.where)
-    include, types = pick(first.names, first) if pick is not None else (None, {})
+    _check_unique_names(names, src.where)
+    include, types = pick(names, first) if pick is not None else (None, {})
     if encoding == "utf8" and any(pa.types.is_binary(first.field(c).type) for c in (include or first.names)):
         raise _NotUtf8()
     convert = pacsv.ConvertOptions(include_columns=include, column_types=types)
