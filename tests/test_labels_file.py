@@ -196,3 +196,30 @@ def test_killed_writers_lose_no_acknowledged_label(catalog_file, tmp_path):
     remove_orphan_temp_files(store.path, older_than_s=0)
     assert not [p for p in catalog_file.parent.iterdir() if p.name.endswith(".tmp")]
     assert np.all(labels.notna().to_numpy()[[list(store.catalog.object_ids).index(o) for o in acknowledged]])
+
+
+def test_byte_flipped_labels_files_never_fail_to_open(catalog):
+    """Random damage: LabelStore always opens, every row is either read or reported."""
+    import io
+    import random
+    import warnings
+
+    store = LabelStore(catalog)
+    for i, oid in enumerate(IDS):
+        store.assign([oid], f"label {i}")
+    good = store.path.read_bytes()
+    rng = random.Random(0)
+    for _ in range(200):
+        data = bytearray(good)
+        for _ in range(rng.randint(1, 4)):
+            data[rng.randrange(len(data))] = rng.choice([0, 10, 13, 34, 44, 0xE9, rng.randrange(256)])
+        if rng.random() < 0.3:
+            data = data[: rng.randrange(1, len(data) + 1)]
+        store.path.write_bytes(bytes(data))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            opened = LabelStore(catalog)
+        text = bytes(data).decode("utf-8", "surrogateescape")
+        n_lines = len(io.StringIO(text, newline="").readlines())  # \r, \n and \r\n end a line
+        assert len(opened._records) + len(opened.problems) <= n_lines
+        assert store.path.read_bytes() == bytes(data)  # opening never rewrites the file
