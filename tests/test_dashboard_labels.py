@@ -138,11 +138,13 @@ def test_bad_row_is_reported_kept_aside_and_never_costs_the_other_labels(catalog
         fresh = LabelStore(catalog)
     assert fresh.problems == ["line 2: bad updated_at 'not-a-date' for object 'obj-001'"]
     assert fresh.labels["obj-003"] == "Cepheid" and pd.isna(fresh.labels["obj-001"])
+    assert "1 bad row(s) skipped" in fresh.notice
     assert not list(store.path.parent.glob("toy.labels.csv.bak-*"))  # never moved away
     assert "not-a-date" in store.path.read_text()  # untouched until the next save
     fresh.assign(["obj-002"], "Cepheid")
     rejected = fresh.rejected_path.read_text()
     assert "obj-001,RR Lyrae,not-a-date" in rejected and "bad updated_at" in rejected
+    assert fresh.notice is None  # the bad row is kept aside now
     again = LabelStore(catalog)
     assert again.problems == []
     assert again.labels["obj-002"] == "Cepheid" and again.labels["obj-003"] == "Cepheid"

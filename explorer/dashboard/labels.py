@@ -132,7 +132,8 @@ class LabelStore:
 
     def __init__(self, catalog_or_path, path: str | os.PathLike | None = None):
         self.catalog = _load_catalog(catalog_or_path)
-        self.notice: str | None = None
+        self._path_notice: str | None = None  # why labels are not beside the catalog
+        self._rows_notice: str | None = None  # bad rows of the file at the last read
         self.path = Path(path) if path is not None else self._default_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._ids = pd.Index(np.asarray(self.catalog.object_ids).astype(str))
@@ -175,8 +176,8 @@ class LabelStore:
                 reason = f"the catalog folder {folder} is not writable"
         else:
             reason = "the catalog has no source folder"
-        self.notice = f"Labels are saved to {fallback} because {reason}."
-        log.info(self.notice)
+        self._path_notice = f"Labels are saved to {fallback} because {reason}."
+        log.info(self._path_notice)
         return fallback
 
     # ------------------------------------------------------------------ reading
@@ -186,6 +187,12 @@ class LabelStore:
         except FileNotFoundError:
             return None
         return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+    @property
+    def notice(self) -> str | None:
+        """What the user should know about the labels file (fallback folder, bad rows), or None."""
+        parts = [p for p in (self._path_notice, self._rows_notice if self.problems else None) if p]
+        return " ".join(parts) or None
 
     @property
     def rejected_path(self) -> Path:
@@ -210,7 +217,7 @@ class LabelStore:
             msg = (f"Labels file {self.path}: {len(problems)} bad row(s) skipped ({shown}); the other "
                    f"{len(records)} object(s) are read. The bad rows stay in the file until the next save, "
                    f"then move to {self.rejected_path}.")
-            self.notice = msg
+            self._rows_notice = msg
             warnings.warn(msg, RuntimeWarning, stacklevel=3)
             log.warning(msg)
         self.problems = problems
