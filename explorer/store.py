@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,6 +95,7 @@ def install_model(name: str, onnx_source: Path | str | bytes, card: dict, *, ove
 
     root = models_dir()
     root.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporaries(root)
     final = root / name
     if final.exists() and not overwrite:
         raise ModelError(f"model {name!r} is already installed at {final}; pass overwrite=True (--overwrite) to replace it")
@@ -124,6 +126,23 @@ def install_model(name: str, onnx_source: Path | str | bytes, card: dict, *, ove
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     return StoreEntry(name=name, onnx_path=final / MODEL_FILE, card=card)
+
+
+# An install takes seconds; a temporary folder this old was left by a killed process.
+STALE_TEMP_S = 3600.0
+
+
+def _remove_stale_temporaries(root: Path) -> None:
+    """Remove ``.tmp-*`` / ``.old-*`` folders that killed installs left in ``root`` (older than STALE_TEMP_S)."""
+    now = time.time()
+    for folder in root.glob(".*-*"):
+        if not folder.name.startswith((".tmp-", ".old-")) or not folder.is_dir() or folder.is_symlink():
+            continue
+        try:
+            if now - folder.stat().st_mtime > STALE_TEMP_S:
+                shutil.rmtree(folder, ignore_errors=True)
+        except OSError:  # removed meanwhile by another install
+            continue
 
 
 @dataclass(frozen=True)

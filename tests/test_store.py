@@ -140,3 +140,16 @@ def test_only_broken_entries_do_not_read_as_an_empty_store(lcx_home):
     _break(lcx_home, "only", "unknown-kind")
     with pytest.raises(ModelError, match="none usable; broken: only"):
         store.get_entry("missing")
+
+
+def test_install_removes_temporaries_of_killed_installs(lcx_home):
+    models = lcx_home / "models"
+    stale, young = models / ".tmp-m-abc123", models / ".old-m-def456"
+    for folder in (stale, young):
+        folder.mkdir(parents=True)
+        (folder / "model.onnx").write_bytes(b"x" * 10)
+    past = os.path.getmtime(stale) - 2 * store.STALE_TEMP_S
+    os.utime(stale, (past, past))
+    store.install_model("m", b"x", _card())
+    assert not stale.exists() and young.exists()
+    assert [e.name for e in store.list_store()] == ["m"]
