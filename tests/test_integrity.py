@@ -408,6 +408,12 @@ def test_links_leading_outside_allowed_folders_are_refused_without_revealing_the
 
 def test_catalog_path_and_objects_table_outside_allowed_folders_are_refused(tmp_path):
     root, folder, outside = _folder_with_links(tmp_path)
+    answers = []
+    for probe in (outside / "s.csv", outside / "missing.csv", outside):  # a file, nothing, a folder
+        with pytest.raises(CatalogError) as err:
+            load_catalog(probe, allowed_roots=[root])
+        answers.append(str(err.value).replace(str(probe), "<path>"))
+    assert answers == ["<path> leads outside the allowed folders; it was not opened"] * 3
     with pytest.raises(CatalogError, match="leads outside the allowed folders"):
         load_catalog(outside / "s.csv", allowed_roots=[root])
     (root / "lc.csv").write_text("object_id,time,mag\na,1,18\n")
