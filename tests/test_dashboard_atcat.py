@@ -206,12 +206,17 @@ def test_tapped_light_curve_is_flux_and_neighbours_are_cosine_nearest(state, cat
     cy = np.array([float(v) for v in re.findall(r'<circle cx="[^"]+" cy="([^"]+)"', svg)])
     assert len(cy) == len(values) and np.corrcoef(values, cy)[0, 1] < -0.9  # larger flux drawn higher
 
-    # neighbours: brute-force cosine on the state's matrix
+    # neighbours: brute-force cosine on the state's standardised matrix (metric chosen: cosine)
     k = 8
+    state.metric = "cosine"
+    state.wait(120)
+    state.embed()
     nb = state.neighbours(k=k)
     X = state.matrix.astype(np.float64)
     ok = np.isfinite(X).all(axis=1)
-    unit = np.where(ok[:, None], X, 0.0) / np.where(ok, np.linalg.norm(np.where(ok[:, None], X, 0.0), axis=1), 1.0)[:, None]
+    Z = np.zeros_like(X)
+    Z[ok] = (X[ok] - X[ok].mean(axis=0)) / np.where(X[ok].std(axis=0) > 0, X[ok].std(axis=0), 1.0)
+    unit = Z / np.where(ok, np.linalg.norm(Z, axis=1), 1.0)[:, None]
     dist = 1.0 - unit @ unit[row]
     dist[~ok] = np.inf
     dist[row] = np.inf

@@ -110,19 +110,37 @@ def test_box_and_lasso_select_match_brute_force(state):
     assert set(ids) == set(state.catalog.object_ids[expected]) and 0 < len(ids) < ok.sum()
 
 
-def test_neighbours_are_true_cosine_nearest(state):
+def test_neighbours_are_true_nearest_in_the_standardised_space(state):
+    from sklearn.preprocessing import StandardScaler
+
     X = state.matrix.astype(np.float64)
     ok = np.isfinite(X).all(axis=1)
+    Z = np.zeros_like(X)
+    Z[ok] = StandardScaler().fit_transform(X[ok])  # the space the map is drawn from
     q = 5
+    assert state.metric == "euclidean"
     nb = state.neighbours("obj0005", k=7)
-    unit = X / np.linalg.norm(X, axis=1, keepdims=True)
-    dist = 1 - unit @ unit[q]
+    dist = np.sqrt(((Z - Z[q]) ** 2).sum(axis=1))
     dist[~ok] = np.inf
     dist[q] = np.inf
     brute = np.argsort(dist, kind="stable")[:7]
     assert list(nb["row"]) == list(brute)
-    np.testing.assert_allclose(nb["distance"], dist[brute], atol=1e-5)
+    np.testing.assert_allclose(nb["distance"], dist[brute], rtol=1e-4, atol=1e-4)
     assert list(nb["object_id"]) == list(state.catalog.object_ids[brute])
+
+
+def test_cosine_neighbour_index():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 6)).astype(np.float32)
+    from explorer.dashboard.spatial import NeighbourIndex as Index
+
+    rows, dist = Index(X, metric="cosine").query(5, 7)
+    unit = X / np.linalg.norm(X, axis=1, keepdims=True)
+    d = 1 - unit @ unit[5]
+    d[5] = np.inf
+    brute = np.argsort(d, kind="stable")[:7]
+    assert list(rows) == list(brute)
+    np.testing.assert_allclose(dist, d[brute], atol=1e-5)
 
 
 def test_colour_options_and_labels(state):
@@ -261,7 +279,7 @@ def test_map_is_keyed_by_the_embedding_it_projects(state):
     assert state.embedding is embedded and m.spec.reduction == "non-overlapping-windows"
     state.run()  # now "end" is embedded and mapped: a different map, not the previous one from the cache
     assert state.embedding.spec.reduction == "end" and state.map.spec.reduction == "end"
-    pca_key = embedded.key + (state.n_neighbors, float(state.min_dist), "pca")
+    pca_key = embedded.key + state._settings_key(state._map_settings("pca"), "pca")
     assert not np.array_equal(state.map.coords, state._map_cache.get(pca_key).coords)
     state.reduction = "non-overlapping-windows"
     state.wait(60)
@@ -306,11 +324,17 @@ def test_a_second_session_shows_the_cached_map_of_the_same_content(state, env):
     """Caches are keyed by content: another Catalog object with the same content gets the map, bound to itself."""
     state.reduction = "non-overlapping-windows"
     state.wait(60)
+    state.run()  # the chosen combination is in the caches now, whatever earlier tests left
     twin = make_catalog()  # same content, a new object (another browser session, a re-upload)
     assert twin is not state.catalog and twin.content_hash() == state.catalog.content_hash()
     other = ExplorerState(twin, embed_cache=state._embed_cache, map_cache=state._map_cache,
                           labels_path=env / "labels" / "synthetic.labels.csv")
     other.refresh_models()
+    for name, value in state.param.values().items():  # the same combination, whatever earlier tests chose
+        if name not in ("catalog_choice", "name") and not state.param[name].constant and name in other.param:
+            setattr(other, name, value)
+    other.wait(60)
+    assert other.embedding_key() == state.embedding_key(), (other.embedding_key(), state.embedding_key())
     other.run()
     assert other.inference_runs == 0 and other.last_embed_cached and other.last_map_cached
     assert other.map is not None and other.map.catalog is twin and other.embedding.catalog is twin

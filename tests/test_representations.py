@@ -93,6 +93,9 @@ def test_periodogram_grid_follows_span_and_cadence_with_a_cap():
     dense = np.arange(0, 10, 0.001)  # 1.4-minute cadence: periods down to twice the interval
     g2 = PeriodogramGrid.for_observations(dense, np.array([0, len(dense)]))
     assert g2.min_period == pytest.approx(0.002, rel=0.01)
+    # empty objects first and last (the flat arrays hold no observation for them)
+    edge = PeriodogramGrid.for_observations(dense, np.array([0, 0, len(dense), len(dense)]))
+    assert edge.min_period == pytest.approx(0.002, rel=0.01)
     huge = PeriodogramGrid.for_observations(np.array([0.0, 1e-6, 1e6]), np.array([0, 3]), max_log2=12)
     assert huge.capped and len(huge.freqs) == 2 ** 12 + 1
 

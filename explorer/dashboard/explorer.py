@@ -28,6 +28,12 @@ Stable names for UI tests (CSS classes):
     lcx-label-select       Select of the label set;  lcx-label-input: TextInput for a new label
     lcx-label-add          Button adding the typed label to the set
     lcx-label-apply        Button "Label tapped object";  lcx-label-apply-selection: "Label selection"
+    lcx-representation-select  Select: model embedding / light_curve features / hybrid;  lcx-concat-bands: Checkbox
+    lcx-metric-select      Select of the distance (map and neighbours, standardised vectors)
+    lcx-quality-column     Select of the label column the map is rated by;  lcx-quality: the figures (text)
+    lcx-guided             Checkbox "Label-guided map";  lcx-target-weight: FloatSlider of the label weight
+    lcx-suggest            Button "Suggest labels";  lcx-min-confidence: FloatSlider;  lcx-accept-shown: Button
+    lcx-suggestions        FlexBox of suggestion cards (lcx-suggestion-card; lcx-accept-suggestion, lcx-suggestion-tap)
     lcx-export             Column of FileDownload buttons: lcx-export-labels, lcx-export-selection,
                            lcx-export-embeddings, lcx-export-coordinates;  lcx-export-format: Select
 """
@@ -43,7 +49,7 @@ import panel as pn
 import param
 
 from .panes import (ControlsPane, ExportPane, LabelsPane, LightCurvePane, MapPane, NeighboursPane, ObjectsPane,
-                    SelectionPane)
+                    QualityPane, SelectionPane, SuggestionsPane)
 from .state import ExplorerState
 
 log = logging.getLogger(__name__)
@@ -83,13 +89,15 @@ class Explorer(pn.viewable.Viewer):
         self.objects = ObjectsPane(state=state)
         self.labels_pane = LabelsPane(state=state)
         self.export = ExportPane(state=state)
+        self.quality = QualityPane(state=state)
+        self.suggestions = SuggestionsPane(state=state)
         curdoc = pn.state.curdoc
         self._served = curdoc is not None and curdoc.session_context is not None
         state.param.watch(self._notify, "alert")
         if self._served:
             query = self._read_url()
             pn.state.onload(lambda: self._first_load(query, autorun))
-        elif autorun and state.catalog is not None and state.model_available():
+        elif autorun and state.catalog is not None and state.can_compute():
             state.start()
         elif state.model and not state.model_available() and state.model_infos:
             state.fail("choosing the model", state.model_info(state.model).detail
@@ -119,7 +127,8 @@ class Explorer(pn.viewable.Viewer):
     def sidebar(self) -> pn.Column:
         """The controls, labels and export (the template sidebar in app.py)."""
         if not hasattr(self, "_sidebar"):
-            self._sidebar = pn.Column(self.controls, self.labels_pane, self.export, sizing_mode="stretch_width")
+            self._sidebar = pn.Column(self.controls, self.quality, self.labels_pane, self.export,
+                                      sizing_mode="stretch_width")
         return self._sidebar
 
     @property
@@ -127,7 +136,8 @@ class Explorer(pn.viewable.Viewer):
         """The map and light curve side by side, the linked tabs below."""
         if not hasattr(self, "_main"):
             tabs = pn.Tabs(("Neighbours", self.neighbours), ("Selection", self.selection_pane),
-                           ("Objects", self.objects), dynamic=False, sizing_mode="stretch_width")
+                           ("Objects", self.objects), ("Suggestions", self.suggestions), dynamic=False,
+                           sizing_mode="stretch_width")
             top = pn.Row(self.map, self.lightcurve, sizing_mode="stretch_width")
             self._main = pn.Column(top, tabs, sizing_mode="stretch_width")
         return self._main
@@ -155,13 +165,14 @@ class Explorer(pn.viewable.Viewer):
         relevant = {k: v for k, v in query.items() if k in s.URL_KEYS}
         if relevant:
             s.jobs.submit("Restoring the shared view", s.restore, relevant)
-        elif autorun and s.catalog is not None and s.model_available():
+        elif autorun and s.catalog is not None and s.can_compute():
             s.start()
         elif s.model and s.model_infos and not s.model_available():
             s._say_model_state()
         s.param.watch(lambda *_: self.map.ui(self._write_url),
                       ["catalog_label", "model", "output", "reduction", "bands", "color_by", "n_neighbors",
-                       "min_dist", "selected_id"])
+                       "min_dist", "selected_id", "representation", "concat_bands", "metric", "guided",
+                       "target_weight", "quality_column"])
         if not relevant:
             self._write_url()
 

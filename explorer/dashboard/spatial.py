@@ -75,33 +75,45 @@ class PointIndex:
 
 
 class NeighbourIndex:
-    """Cosine nearest neighbours in the full embedding space.
+    """Nearest neighbours in the full vector space, euclidean or cosine.
 
-    Rows are normalised once; a query is one matrix-vector product plus an
-    ``argpartition``, so it stays linear in the number of objects.
+    Rows are prepared once (unit rows for cosine, squared norms for euclidean); a query is one
+    matrix-vector product plus an ``argpartition``, so it stays linear in the number of objects.
     """
 
-    def __init__(self, matrix: np.ndarray):
+    def __init__(self, matrix: np.ndarray, metric: str = "cosine"):
         m = np.asarray(matrix, dtype=np.float32)
         if m.ndim != 2:
             raise ExplorerError(f"embedding matrix must be 2-D, got shape {m.shape}")
+        if metric not in ("cosine", "euclidean"):
+            raise ExplorerError(f"metric must be 'cosine' or 'euclidean', got {metric!r}")
+        self.metric = metric
         valid = np.isfinite(m).all(axis=1)
-        norms = np.linalg.norm(np.where(valid[:, None], m, 0.0), axis=1)
-        valid &= norms > 0
+        clean = np.where(valid[:, None], m, 0.0).astype(np.float32)
+        norms = np.linalg.norm(clean, axis=1)
+        if metric == "cosine":
+            valid &= norms > 0
+            self._rows = np.zeros_like(m)
+            self._rows[valid] = clean[valid] / norms[valid, None]
+        else:
+            self._rows = clean
+            self._sq = (norms.astype(np.float64) ** 2)
         self.valid = valid
-        self._unit = np.zeros_like(m)
-        self._unit[valid] = m[valid] / norms[valid, None]
 
     def query(self, row: int, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """The k rows nearest to ``row`` (itself excluded): (rows, cosine distances), nearest first."""
+        """The k rows nearest to ``row`` (itself excluded): (rows, distances), nearest first."""
         if not self.valid[row]:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
-        sims = self._unit @ self._unit[row]
-        sims[~self.valid] = -np.inf
-        sims[row] = -np.inf
+        dots = (self._rows @ self._rows[row]).astype(np.float64)
+        if self.metric == "cosine":
+            dist = 1.0 - dots
+        else:
+            dist = np.sqrt(np.maximum(self._sq + self._sq[row] - 2.0 * dots, 0.0))
+        dist[~self.valid] = np.inf
+        dist[row] = np.inf
         k = int(min(k, int(self.valid.sum()) - 1))
         if k <= 0:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
-        part = np.argpartition(-sims, k - 1)[:k]
-        order = part[np.argsort(-sims[part], kind="stable")]
-        return order.astype(np.int64), (1.0 - sims[order]).astype(np.float32)
+        part = np.argpartition(dist, k - 1)[:k]
+        order = part[np.argsort(dist[part], kind="stable")]
+        return order.astype(np.int64), dist[order].astype(np.float32)

@@ -44,6 +44,7 @@ import param
 from explorer.catalog import Catalog
 from explorer.catalog.loaders import is_sidecar
 from explorer.errors import CatalogError, ExplorerError, ModelError
+from explorer.quality import MapQuality
 
 from .jobs import JobRunner
 from .spatial import NeighbourIndex, PointIndex
@@ -58,6 +59,12 @@ OUTPUTS_BY_KIND = {"astromer1": ("mean", "max"), "astromer2": ("mean", "max"), "
 ALL_OUTPUTS = ("mean", "max", "last")
 PERIOD_COLUMNS = ("period", "Period", "PERIOD", "period_days", "P", "per")
 SEED = 0
+SUGGESTION = "suggestion"  # colour option holding the label suggestions, once computed
+# what the vectors of the map are: the model's embedding, the light_curve features, or both balanced
+REPRESENTATIONS = {"embedding": "model embedding", "features": "light_curve features",
+                   "hybrid": "hybrid: embedding + features"}
+METRICS = ("euclidean", "cosine")
+MAX_LABEL_CLASSES = 60  # a column with more distinct values is not offered as a label column to rate by
 HOW_TO_GET_A_MODEL = (
     "No embedding model is available. Import one into the local store with:\n\n"
     "    lcexplorer models import ../shared/models/checkpoints/macho.zip --name astromer1-macho\n\n"
@@ -130,10 +137,27 @@ class EmbeddingSpec:
     output: str
     reduction: str
     bands: tuple | None  # None: all bands (single-band catalogs)
+    representation: str = "embedding"  # "embedding", "features" or "hybrid"
+    concat: bool = True  # single-band models on several bands: per-band vectors side by side
+
+    @property
+    def needs_model(self) -> bool:
+        """False for the features alone (no model is run)."""
+        return self.representation != "features"
+
+    @property
+    def name(self) -> str:
+        """The representation spec: ``features``, the model name, or ``hybrid:<model>``."""
+        if self.representation == "features":
+            return "features"
+        return f"hybrid:{self.model}" if self.representation == "hybrid" else self.model
 
     def describe(self) -> str:
-        """``model / output / reduction`` for messages."""
-        return f"{self.model} / {self.output} / {self.reduction}"
+        """``model / output / reduction`` (or ``light_curve features``) for messages."""
+        if self.representation == "features":
+            return "light_curve features"
+        text = f"{self.model} / {self.output} / {self.reduction}"
+        return f"{text} + features" if self.representation == "hybrid" else text
 
 
 @dataclass
@@ -147,6 +171,8 @@ class Embedding:
     result: object | None = None  # EmbeddingResult (observations fed to the model), None when given
     neighbours: NeighbourIndex | None = None
     cached: bool = False
+    weights: np.ndarray | None = None  # column weights after standardisation (hybrid blocks), None = all 1
+    representation: object | None = None  # the RepresentationResult (blocks, objects lacking a block)
 
     @property
     def meta(self) -> dict:
@@ -240,6 +266,22 @@ class ExplorerState(param.Parameterized):
     reduction = param.Selector(default="non-overlapping-windows", objects=list(REDUCTIONS), label="Reduction",
                                doc="How long light curves are cut to the model's sequence length.")
     bands = param.ListSelector(default=[], objects=[], label="Bands", doc="Bands fed to the model.")
+    representation = param.Selector(default="embedding", objects=list(REPRESENTATIONS), label="Representation",
+                                    doc="What the map is made of: the model's embedding, the light_curve "
+                                        "features, or both (each part balanced).")
+    concat_bands = param.Boolean(default=True, label="Bands side by side (R‖B)",
+                                 doc="Single-band models on several bands: embed each band alone and concatenate "
+                                     "(much better maps); off feeds the bands as one light curve.")
+    metric = param.Selector(default="euclidean", objects=list(METRICS), label="Distance",
+                            doc="Distance of the map and of the neighbours (on standardised vectors).")
+    quality_column = param.Selector(default=None, objects=[], allow_None=True, label="Rate the map by",
+                                    doc="Label column the map quality figures are computed for.")
+    guided = param.Boolean(default=False, label="Label-guided map (your labels)",
+                           doc="Let your labels pull the map (supervised UMAP); unlabelled objects are free.")
+    target_weight = param.Number(default=0.5, bounds=(0.0, 1.0), label="Label weight",
+                                 doc="How strongly labels pull a label-guided map.")
+    min_confidence = param.Number(default=0.8, bounds=(0.0, 1.0), label="Min. confidence",
+                                  doc="Suggestions shown and accepted at or above this confidence.")
     n_neighbors = param.Integer(default=15, bounds=(2, 100), label="UMAP n_neighbors", doc="UMAP n_neighbors.")
     min_dist = param.Number(default=0.1, bounds=(0.0, 0.99), step=0.01, label="UMAP min_dist", doc="UMAP min_dist.")
     color_by = param.Selector(default=USER_LABEL, objects=[USER_LABEL], label="Colour by",
@@ -267,6 +309,10 @@ class ExplorerState(param.Parameterized):
     alert = param.Tuple(default=(0, ""), length=2, constant=True,
                         doc="(count, text) of the last failure; a new tuple per failure, for notifications.")
     labels_version = param.Integer(default=0, constant=True, doc="Bumped whenever labels change.")
+    quality = param.ClassSelector(class_=MapQuality, default=None, allow_None=True, constant=True,
+                                  doc="Quality figures of the map shown, for quality_column.")
+    suggestions = param.DataFrame(default=None, allow_None=True, constant=True,
+                                  doc="Label suggestions (row, object_id, suggestion, confidence, support).")
     jobs = param.ClassSelector(class_=JobRunner, constant=True, doc="The runner of background work.")
 
     def __init__(self, catalog=None, *, model: str | None = None, embed_cache: ResultCache | None = None,
@@ -281,6 +327,7 @@ class ExplorerState(param.Parameterized):
         self._period_cache: dict[str, float] = {}  # Lomb-Scargle periods, per object id
         self._user_periods: dict[str, float] = {}  # periods typed by the user, per object id
         self._opening = False
+        self._scores: dict = {}  # catalog hash -> {(representation, column): 2-D kNN}, to name the best
         self.inference_runs = 0  # embed_catalog calls made by this state
         self.last_embed_cached = False
         self.last_map_cached = False
@@ -372,7 +419,7 @@ class ExplorerState(param.Parameterized):
         self._opening = True
         try:
             with param.parameterized.batch_call_watchers(self):
-                self._out(catalog=cat, catalog_label=name, embedding=None, map=None)
+                self._out(catalog=cat, catalog_label=name, embedding=None, map=None, quality=None, suggestions=None)
                 if name not in self.param.catalog_choice.objects:
                     self.param.catalog_choice.objects = list(self.param.catalog_choice.objects) + [name]
                 self.catalog_choice = name
@@ -381,6 +428,11 @@ class ExplorerState(param.Parameterized):
                 self.param.color_by.objects = colours
                 if self.color_by not in colours:
                     self.color_by = self._default_color(cat)
+                rating = self._label_columns_of(cat)
+                self.param.quality_column.objects = rating
+                if self.quality_column not in rating:
+                    default = self._default_color(cat)
+                    self.quality_column = default if default in rating else USER_LABEL
                 self.selection_ids = [i for i in self.selection_ids if i in ids]
                 if self.selected_id not in ids:
                     self.selected_id = ""
@@ -411,7 +463,7 @@ class ExplorerState(param.Parameterized):
     def _open_and_run(self, source, **kwargs) -> None:
         self.say("Opening catalog...")
         self.open_catalog(source, **kwargs)
-        if self.model_available():
+        if self.can_compute():
             self.run()
 
     def _require_catalog(self) -> Catalog:
@@ -463,6 +515,10 @@ class ExplorerState(param.Parameterized):
         info = self.model_info(name)
         return bool(info is not None and info.available)
 
+    def can_compute(self) -> bool:
+        """True when the chosen representation can be computed now (features need no model)."""
+        return self.representation == "features" or self.model_available()
+
     def check_model(self, name: str | None = None) -> str:
         """The model name when it can be used; ModelError saying why not otherwise."""
         name = name or self.model
@@ -497,9 +553,10 @@ class ExplorerState(param.Parameterized):
             except ModelError as exc:
                 self.fail(f"choosing model {self.model!r}", exc)
 
-    @param.depends("model", "output", "reduction", "bands", "n_neighbors", "min_dist", watch=True)
+    @param.depends("model", "output", "reduction", "bands", "n_neighbors", "min_dist", "representation",
+                   "concat_bands", "metric", "guided", "target_weight", watch=True)
     def _combination_changed(self):
-        if self._opening or self.catalog is None or not self.model_available():
+        if self._opening or self.catalog is None or not self.can_compute():
             return
         if self.cached_combination():
             # switching back to a combination already computed is instant: no Embed press needed
@@ -519,45 +576,68 @@ class ExplorerState(param.Parameterized):
     def embedding_spec(self) -> EmbeddingSpec:
         """The chosen combination, read once (the widgets may change while a job runs)."""
         return EmbeddingSpec(model=self.model or "", output=self.output, reduction=self.reduction,
-                             bands=self._bands_arg())
+                             bands=self._bands_arg(), representation=self.representation,
+                             concat=bool(self.concat_bands))
 
     def embedding_key(self, spec: EmbeddingSpec | None = None, cat: Catalog | None = None) -> tuple:
-        """Content key of an embedding: (catalog hash, model file sha256, output, reduction, bands, seed)."""
+        """Content key of the vectors: (catalog hash, model file sha256, output, reduction, bands, seed,
+        representation, concatenation); the model part is empty for the features alone."""
         from explorer.engine import load_model
 
         cat = cat or self._require_catalog()
         spec = spec or self.embedding_spec()
+        if not spec.needs_model:  # the metric is part of the key: the neighbour index is built for it
+            return (cat.content_hash(), "", "", "", spec.bands, SEED, spec.representation, True, self.metric)
         model = load_model(self.check_model(spec.model))
-        return (cat.content_hash(), model.sha256, spec.output, spec.reduction, spec.bands, SEED)
+        return (cat.content_hash(), model.sha256, spec.output, spec.reduction, spec.bands, SEED,
+                spec.representation, spec.concat, self.metric)
 
-    def compute_vectors(self, cat: Catalog, spec: EmbeddingSpec,
-                        progress: Callable[[int, int], None] | None = None):
-        """The vectors the map is made of: ``(matrix [n_objects, dim] float32, EmbeddingResult | None)``.
+    def compute_vectors(self, cat: Catalog, spec: EmbeddingSpec, progress: Callable[[float, str], None] | None = None):
+        """The vectors the map is made of, as a ``RepresentationResult`` (``.embedding``: the EmbeddingResult
+        telling which observations were fed to the model, None for the features alone).
 
-        The one place that turns a catalog into vectors (a representation chooser plugs in here); the
-        result, when given, tells which observations were fed to the model.
+        The one place that turns a catalog into vectors: the embedding of the chosen model (bands side
+        by side for single-band models), the light_curve features, or the balanced hybrid.
         """
-        from explorer.engine import embed_catalog, load_model
+        from explorer.representations import Embedding as EmbeddingRep
+        from explorer.representations import Features, Hybrid
+
+        bands = list(spec.bands) if spec.bands else None
+        if not spec.needs_model:
+            return Features(bands=bands).compute(cat, progress=progress)
+        from explorer.engine import load_model
 
         model = load_model(self.check_model(spec.model))
-        result = embed_catalog(cat, model, output=spec.output, reduction=spec.reduction, progress=progress,
-                               seed=SEED, **self._band_options(cat, model.kind, spec.bands))
-        return np.asarray(result.matrix(), dtype=np.float32), result
+        rep = EmbeddingRep(model, output=spec.output, reduction=spec.reduction, bands=bands, seed=SEED,
+                           concat_bands=spec.concat)
+        if spec.representation == "hybrid":
+            rep = Hybrid(rep, Features(bands=bands))
+        return rep.compute(cat, progress=progress)
 
-    def embed(self, progress: Callable[[int, int], None] | None = None) -> object:
-        """Embed the catalog with the chosen combination (cached by content); returns the EmbeddingResult."""
+    def embed(self, progress: Callable[[float, str], None] | None = None) -> object:
+        """Compute the chosen representation (cached by content); returns the EmbeddingResult (None for
+        the features alone). ``progress(fraction, message)``."""
         cat = self._require_catalog()
         spec = self.embedding_spec()
         key = self.embedding_key(spec, cat)
 
         def compute():
-            matrix, result = self.compute_vectors(cat, spec, progress)
+            from explorer.projection import prepare_matrix
+
+            rep = self.compute_vectors(cat, spec, progress)
+            matrix = np.asarray(rep.matrix, dtype=np.float32)
             if matrix.ndim != 2 or len(matrix) != len(cat):
                 raise ExplorerError(f"embedding matrix has shape {matrix.shape}; expected ({len(cat)}, dim)")
-            from_disk = bool(getattr(result, "meta", {}).get("from_cache"))
-            if not from_disk:
+            result = rep.embedding
+            from_disk = bool(rep.meta.get("from_cache"))
+            if not from_disk and spec.needs_model:
                 self.inference_runs += 1
-            return Embedding(cat, spec, key, matrix, result, NeighbourIndex(matrix), cached=from_disk)
+            weights = rep.column_weights()
+            weights = None if np.all(weights == 1.0) else weights
+            # neighbours live in the space the map is drawn from (standardised, block-weighted)
+            prepared, _ = prepare_matrix(matrix, column_weights=weights)
+            return Embedding(cat, spec, key, matrix, result, NeighbourIndex(prepared, metric=self.metric),
+                             cached=from_disk, weights=weights, representation=rep)
 
         emb, in_memory = self._embed_cache.get_or_compute(key, compute)
         if emb.catalog is not cat:  # same content, another Catalog object (another session, a re-upload)
@@ -566,18 +646,6 @@ class ExplorerState(param.Parameterized):
         if cat is self.catalog:  # the catalog may have been switched while this ran
             self._out(embedding=emb)
         return emb.result
-
-    @staticmethod
-    def _band_options(cat, kind: str, bands) -> dict:
-        """Astromer: one embedding per chosen band; ATCAT: the chosen bands together, as one group of channels."""
-        if kind != "atcat":
-            return {"bands": list(bands) if bands else None}
-        if not bands or len(bands) == len(cat.bands):
-            return {}
-        from explorer.engine.models import default_band_groups
-
-        # observations in the other bands stay in the catalog (for plots) but are not fed to the model
-        return {"band_groups": default_band_groups(bands), "allow_extra_bands": True}
 
     def use_embedding(self, matrix: np.ndarray, coords: np.ndarray | None = None) -> None:
         """Show a precomputed embedding matrix [n_objects, dim] (and optionally its 2-D map) for this catalog.
@@ -599,7 +667,9 @@ class ExplorerState(param.Parameterized):
         if coords.shape != (len(cat), 2):
             raise ExplorerError(f"map coordinates must have shape ({len(cat)}, 2), got {coords.shape}")
         key = ("given", hashlib.sha256(matrix.tobytes()).hexdigest())
-        emb = Embedding(cat, None, key, matrix, None, NeighbourIndex(matrix))
+        from explorer.projection import prepare_matrix
+
+        emb = Embedding(cat, None, key, matrix, None, NeighbourIndex(prepare_matrix(matrix)[0], metric=self.metric))
         m = MapResult(coords=coords, stage="given", index=PointIndex(coords), params={"method": "given"},
                       catalog=cat, spec=None)
         self._out(embedding=emb, map=m)
@@ -616,16 +686,36 @@ class ExplorerState(param.Parameterized):
         return self.embedding.matrix if self.embedding is not None else None
 
     # ------------------------------------------------------------------ projection
+    def _map_settings(self, method: str) -> tuple:
+        """The map parameters read once: (n_neighbors, min_dist, metric, guide) with guide = (weight,
+        label codes) for a label-guided UMAP, else None."""
+        guide = None
+        if self.guided and method == "umap" and self.catalog is not None:
+            from explorer.projection import encode_labels
+
+            labels = self._label_array(self.catalog)
+            codes = encode_labels(np.where(labels == NO_LABEL, None, labels), len(labels))
+            if (codes >= 0).any():
+                guide = (float(self.target_weight), codes)
+        return int(self.n_neighbors), float(self.min_dist), self.metric, guide
+
+    @staticmethod
+    def _settings_key(settings: tuple, method: str) -> tuple:
+        n_neighbors, min_dist, metric, guide = settings
+        labels = None
+        if guide is not None:
+            labels = (guide[0], hashlib.sha256(guide[1].tobytes()).hexdigest())
+        return (n_neighbors, min_dist, method, metric, labels)
+
     def project(self, method: str = "umap") -> MapResult:
-        """Project the current embedding to 2-D with UMAP (cached by content) or the instant PCA preview."""
+        """Project the current vectors to 2-D with UMAP (cached by content) or the instant PCA preview."""
         emb = self.embedding
         if emb is None:
             raise ExplorerError("nothing to project: embed the catalog first")
-        n_neighbors, min_dist = int(self.n_neighbors), float(self.min_dist)
+        settings = self._map_settings(method)
         # keyed by the embedding actually projected, not by what the widgets show now
-        key = emb.key + (n_neighbors, min_dist, method)
-        m, in_memory = self._map_cache.get_or_compute(
-            key, lambda: self._compute_map(emb, method, n_neighbors, min_dist))
+        key = emb.key + self._settings_key(settings, method)
+        m, in_memory = self._map_cache.get_or_compute(key, lambda: self._compute_map(emb, method, *settings))
         if m.catalog is not emb.catalog or m.spec != emb.spec:
             m = replace(m, catalog=emb.catalog, spec=emb.spec)
         self.last_map_cached = bool(in_memory or m.cached)
@@ -635,29 +725,32 @@ class ExplorerState(param.Parameterized):
 
     def map_key(self, method: str = "umap") -> tuple:
         """Cache key of the map of the chosen combination."""
-        return self.embedding_key() + (int(self.n_neighbors), float(self.min_dist), method)
+        return self.embedding_key() + self._settings_key(self._map_settings(method), method)
 
     @staticmethod
-    def _compute_map(emb: Embedding, method: str, n_neighbors: int, min_dist: float) -> MapResult:
-        from explorer.projection import Projection, pca_preview
+    def _compute_map(emb: Embedding, method: str, n_neighbors: int, min_dist: float, metric: str = "euclidean",
+                     guide: tuple | None = None) -> MapResult:
+        from explorer.projection import Projection, pca_preview, prepare_matrix
 
-        matrix = emb.matrix
-        valid = np.isfinite(matrix).all(axis=1)
-        coords = np.full((len(matrix), 2), np.nan)
+        prepared, valid = prepare_matrix(emb.matrix, column_weights=emb.weights)
+        coords = np.full((len(prepared), 2), np.nan)
         n_valid = int(valid.sum())
         params = {"method": method}
         cached = False
         if n_valid >= 3:
-            X = matrix[valid]
             if method == "pca":
-                coords[valid] = pca_preview(X)
+                coords[valid] = pca_preview(prepared[valid])
             else:
                 nn = int(min(n_neighbors, n_valid - 1))
-                proj = Projection(n_neighbors=nn, min_dist=min_dist, random_state=42)
-                coords[valid] = proj.fit_transform(X)
+                proj = Projection(n_neighbors=nn, min_dist=min_dist, metric=metric, random_state=42,
+                                  column_weights=emb.weights, target_weight=guide[0] if guide else 0.5)
+                coords = proj.fit_transform(emb.matrix, None if guide is None else guide[1]).astype(np.float64)
                 cached = proj.cache_hit_ is not None
-                params.update(n_neighbors=nn, min_dist=min_dist, metric=proj.metric,
-                              random_state=proj.random_state, pca=proj.pca, pca_components=proj.pca_components)
+                params.update(n_neighbors=nn, min_dist=min_dist, metric=proj.metric, standardize=True,
+                              random_state=proj.random_state, pca=proj.pca, pca_components=proj.pca_components,
+                              label_guided=proj.supervised_,
+                              target_weight=float(proj.target_weight) if proj.supervised_ else None,
+                              objects_lacking_a_block=int(proj.imputed_.sum()))
         elif n_valid:  # too few points for a projection: a line keeps them tappable
             coords[valid] = np.column_stack([np.arange(n_valid, dtype=float), np.zeros(n_valid)])
         return MapResult(coords=coords, stage=method, index=PointIndex(coords), params=params,
@@ -671,37 +764,166 @@ class ExplorerState(param.Parameterized):
             return False
 
     def run(self) -> MapResult:
-        """Embed, show the PCA preview, then UMAP; progress goes to ``jobs`` and ``status``."""
+        """Compute the vectors, show the PCA preview, then UMAP and its quality; progress goes to ``jobs``
+        and ``status``, which names every object left without a position."""
         cat = self._require_catalog()
         spec = self.embedding_spec()
-        self.check_model(spec.model)
+        if spec.needs_model:
+            self.check_model(spec.model)
         t0 = _time.perf_counter()
 
-        def embed_progress(done, total):
-            self._report(0.8 * done / max(total, 1), f"Embedding {cat.name} with {spec.model}: "
-                                                     f"{done}/{total} windows")
+        def embed_progress(fraction, message):
+            self._report(0.8 * fraction, f"{cat.name}: {message}")
 
-        self._report(0.0, f"Embedding {cat.name} with {spec.describe()}...")
+        self._report(0.0, f"Computing {spec.describe()} for {cat.name}...")
         self.embed(progress=embed_progress)
         if self.map_key() not in self._map_cache:
             self._report(0.82, "Computing the PCA preview...")
             self.project("pca")
             self._report(0.85, "PCA preview shown; computing UMAP...")
         m = self.project("umap")
+        self._report(0.95, "Rating the map...")
+        self.update_quality()
         how = "from cache" if self.last_embed_cached else "computed"
-        self._report(1.0, f"Map ready ({how}, {_time.perf_counter() - t0:.1f} s): {len(m.index)} objects "
-                          f"embedded with {spec.describe()}.")
+        self._report(1.0, f"Map ready ({how}, {_time.perf_counter() - t0:.1f} s): {len(m.index)} of {len(cat)} "
+                          f"objects mapped with {spec.describe()}.{self.missing_text()}")
         return m
+
+    def missing_text(self) -> str:
+        """What the map lacks, in words: objects without a position (named) and objects lacking a block."""
+        emb = self.embedding
+        rep = getattr(emb, "representation", None) if emb is not None else None
+        if rep is None:
+            return ""
+        text = ""
+        unmapped = rep.unmapped()
+        if len(unmapped):
+            names = ", ".join(f"{o} ({r})" for o, r in zip(unmapped["object_id"].head(5), unmapped["reason"].head(5)))
+            text += f" {len(unmapped)} without a position: {names}{', ...' if len(unmapped) > 5 else ''}."
+        partial = rep.partial()
+        if len(partial):
+            n = partial["object_id"].nunique()
+            blocks = ", ".join(partial["block"].value_counts().head(3).index)
+            text += f" {n} lack a block ({blocks}) and are placed on the blocks they have."
+        return text
 
     def start(self) -> bool:
         """Compute the map of the chosen combination in the background (queued while a job runs)."""
         try:
             self._require_catalog()
-            self.check_model()
+            if self.representation != "features":
+                self.check_model()
         except ExplorerError as exc:
             self.fail("computing the map", exc)
             return False
         return self.jobs.submit("Computing the map", self.run)
+
+    # ------------------------------------------------------------------ map quality and label suggestions
+    def _label_columns_of(self, cat: Catalog | None) -> list[str]:
+        """Columns a map can be rated by: the user labels and the catalog's categorical columns."""
+        if cat is None:
+            return [USER_LABEL]
+        cols = []
+        for c in cat.objects.columns:
+            if c in INTERNAL_COLUMNS or c == "n_obs":
+                continue
+            series = cat.objects[c]
+            if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+                continue
+            if 2 <= series.nunique(dropna=True) <= MAX_LABEL_CLASSES:
+                cols.append(str(c))
+        return cols + [USER_LABEL]
+
+    def quality_labels(self, column: str | None = None) -> np.ndarray:
+        """Labels of a rating column for every catalog row (None where unlabelled)."""
+        column = column or self.quality_column
+        cat = self._require_catalog()
+        if column == USER_LABEL:
+            labels = self._label_array(cat)
+            return np.where(labels == NO_LABEL, None, labels).astype(object)
+        if column not in cat.objects.columns:
+            raise CatalogError(f"cannot rate the map by {column!r}: not a column of the objects table")
+        return cat.objects[column].astype("string").to_numpy(dtype=object, na_value=None)
+
+    def update_quality(self) -> MapQuality | None:
+        """Recompute the quality figures of the map shown for ``quality_column`` (None when not possible)."""
+        from explorer.quality import map_quality
+
+        emb, m, column = self.embedding, self.map, self.quality_column
+        q = None
+        if column and emb is not None and m is not None and m.stage == "umap" and m.catalog is self.catalog:
+            labels = self.quality_labels(column)
+            q = map_quality(labels, emb.matrix, m.coords, column_weights=emb.weights, column=column)
+            self._scores.setdefault(self.catalog.content_hash(), {})[(emb.spec.name if emb.spec else "given",
+                                                                     column)] = q.knn_2d
+        self._out(quality=q)
+        return q
+
+    @param.depends("quality_column", watch=True)
+    def _rate_again(self):
+        if self.map is not None and not self._opening:
+            self.jobs.submit("Rating the map", self.update_quality)
+
+    def quality_text(self) -> str:
+        """The quality figures in words, with the best representation rated so far for this column."""
+        q = self.quality
+        if q is None:
+            return ""
+        text = q.summary()
+        scores = {rep: v for (rep, col), v in self._scores.get(self.catalog.content_hash(), {}).items()
+                  if col == q.column and v is not None}
+        if len(scores) > 1:
+            best = max(scores, key=scores.get)
+            text += f"\nBest 2-D kNN so far for '{q.column}': {best} ({scores[best]:.3f})."
+        return text
+
+    def suggest(self, k: int = 10) -> pd.DataFrame:
+        """Propose labels for unlabelled objects from their labelled neighbours in the full space."""
+        from explorer.suggest import suggest_labels
+
+        emb = self.embedding
+        if emb is None or emb.catalog is not self.catalog:
+            raise ExplorerError("no map yet: compute the map before asking for suggestions")
+        labels = self._label_array(emb.catalog)
+        labels = np.where(labels == NO_LABEL, None, labels)
+        if sum(v is not None for v in labels) == 0:
+            raise ExplorerError("no labelled object yet: label a few objects of each class first")
+        table = suggest_labels(emb.matrix, labels, k=k, column_weights=emb.weights, metric=self.metric,
+                               object_ids=emb.catalog.object_ids)
+        self._out(suggestions=table)
+        self._refresh_colour_options()
+        self.say(f"{len(table)} label suggestions; {int((table['confidence'] >= self.min_confidence).sum())} at "
+                 f"confidence >= {self.min_confidence:.2f}. Review them in the Suggestions tab.")
+        return table
+
+    def suggestion_gallery(self, n: int) -> pd.DataFrame:
+        """The ``n`` most confident suggestions at or above ``min_confidence``."""
+        table = self.suggestions
+        if table is None:
+            return pd.DataFrame(columns=["row", "object_id", "suggestion", "confidence", "support"])
+        return table[table["confidence"] >= self.min_confidence].head(int(n))
+
+    def accept_suggestions(self, object_ids) -> list[str]:
+        """Save the suggested labels of these objects as labels with origin ``suggested``."""
+        table = self.suggestions
+        if table is None:
+            raise ExplorerError("no suggestions to accept")
+        chosen = table[table["object_id"].isin([str(o) for o in object_ids])]
+        if chosen.empty:
+            raise ExplorerError("none of these objects has a suggestion")
+        for label, group in chosen.groupby("suggestion"):
+            self.label_store.assign(list(group["object_id"]), str(label), origin="suggested")
+        self._out(suggestions=table.drop(chosen.index).reset_index(drop=True),
+                  labels_version=self.labels_version + 1)
+        self._refresh_label_choices()
+        self.say(f"Accepted {len(chosen)} suggested label(s) (saved with origin 'suggested').")
+        return list(chosen["object_id"])
+
+    def _refresh_colour_options(self) -> None:
+        options = self._color_options_of(self.catalog)
+        if self.suggestions is not None and self.catalog is not None:
+            options = options + [SUGGESTION]
+        self.param.color_by.objects = options
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until background work is done; False on timeout."""
@@ -762,7 +984,8 @@ class ExplorerState(param.Parameterized):
 
     # ------------------------------------------------------------------ neighbours
     def neighbours(self, key=None, k: int | None = None) -> pd.DataFrame:
-        """k nearest objects (cosine, full embedding space) to ``key`` (default: the tapped object)."""
+        """k nearest objects to ``key`` (default: the tapped object) in the full vector space, standardised
+        and block-weighted as the map, with the map's distance (``metric``)."""
         key = self.selected_id if key is None else key
         cols = ["object_id", "row", "distance"]
         emb = self.embedding
@@ -960,6 +1183,10 @@ class ExplorerState(param.Parameterized):
         cat = self._require_catalog()
         if column == USER_LABEL:
             return self._label_array(cat), "categorical"
+        if column == SUGGESTION and self.suggestions is not None:
+            values = np.full(len(cat), NO_LABEL, dtype=object)
+            values[self.suggestions["row"].to_numpy()] = self.suggestions["suggestion"].to_numpy()
+            return values, "categorical"
         if column not in cat.objects.columns or column in INTERNAL_COLUMNS:
             raise CatalogError(f"cannot colour by {column!r}: not a metadata column of the objects table of "
                                f"{cat.name!r} (columns: {', '.join(self.color_options[1:])})")
@@ -1020,7 +1247,8 @@ class ExplorerState(param.Parameterized):
         raise ExplorerError(f"unknown export {what!r} (labels, selection, embeddings, coordinates)")
 
     # ------------------------------------------------------------------ URL
-    URL_KEYS = ("catalog", "model", "output", "reduction", "bands", "color", "n_neighbors", "min_dist", "object")
+    URL_KEYS = ("catalog", "model", "output", "reduction", "bands", "color", "n_neighbors", "min_dist", "object",
+                "rep", "concat", "metric", "guided", "tw", "rate")
 
     def url_query(self) -> dict[str, str]:
         """The view as URL query values (all strings); uploads and in-memory catalogs have no ``catalog``."""
@@ -1034,6 +1262,12 @@ class ExplorerState(param.Parameterized):
                      n_neighbors=str(int(self.n_neighbors)), min_dist=f"{float(self.min_dist):g}")
         if self.catalog is not None and len(self.catalog.bands) > 1:
             query["bands"] = ",".join(self.bands)
+            query["concat"] = "1" if self.concat_bands else "0"
+        query.update(rep=self.representation, metric=self.metric)
+        if self.guided:
+            query.update(guided="1", tw=f"{float(self.target_weight):g}")
+        if self.quality_column:
+            query["rate"] = self.quality_column
         if self.selected_id:
             query["object"] = self.selected_id
         return query
@@ -1071,7 +1305,8 @@ class ExplorerState(param.Parameterized):
             else:
                 self.model = q["model"]
         with param.parameterized.batch_call_watchers(self):
-            for key, name in (("output", "output"), ("reduction", "reduction"), ("color", "color_by")):
+            for key, name in (("output", "output"), ("reduction", "reduction"), ("color", "color_by"),
+                              ("rep", "representation"), ("metric", "metric"), ("rate", "quality_column")):
                 if key in q:
                     if q[key] in self.param[name].objects:
                         setattr(self, name, q[key])
@@ -1085,6 +1320,14 @@ class ExplorerState(param.Parameterized):
                 chosen = [b for b in wanted if b in self.catalog.bands]
                 if chosen:
                     self.bands = chosen
+            for key, name in (("concat", "concat_bands"), ("guided", "guided")):
+                if key in q:
+                    if q[key] in ("0", "1"):
+                        setattr(self, name, q[key] == "1")
+                    else:
+                        problems.append(f"{key} {q[key]!r}: not 0 or 1")
+            if "tw" in q:
+                attempt("tw", lambda: setattr(self, "target_weight", float(q["tw"])))
             if "n_neighbors" in q:
                 attempt("n_neighbors", lambda: setattr(self, "n_neighbors", int(q["n_neighbors"])))
             if "min_dist" in q:
@@ -1101,7 +1344,7 @@ class ExplorerState(param.Parameterized):
         problems = self.apply_url_query(query)
         if problems:
             self.fail("restoring the shared view", "; ".join(problems))
-        if self.catalog is not None and self.model_available():
+        if self.catalog is not None and self.can_compute():
             self.run()
         elif self.catalog is not None and self.model:
             self.check_model()  # says why the chosen model cannot be used

@@ -19,6 +19,19 @@ __all__ = ["Embedding", "MULTIBAND_KINDS"]
 MULTIBAND_KINDS = ("atcat",)  # models that take all bands at once (no per-band concatenation)
 
 
+def _reindex_observations(result, catalog, subset, bands):
+    """Point ``window_obs`` of an embedding of ``catalog.band_subset(bands)`` at ``catalog``'s observations."""
+    from dataclasses import replace
+
+    codes = [catalog.bands.index(b) for b in bands]
+    # band_subset keeps objects and the time order within each: its observations are these, in order
+    full_index = np.flatnonzero(np.isin(catalog.band, codes))
+    if len(full_index) != subset.n_observations:
+        return result  # cleaning differed (should not happen): keep indices of the subset rather than lie
+    obs = result.window_obs
+    return replace(result, window_obs=np.where(obs >= 0, full_index[np.maximum(obs, 0)], -1))
+
+
 class Embedding(Params):
     """Embeddings of ``model`` (store name, Hub alias, .onnx path or an OnnxModel).
 
@@ -77,12 +90,16 @@ class Embedding(Params):
             if unknown:
                 raise ModelError(f"band(s) {unknown} are not in catalog {catalog.name!r} (it has {list(catalog.bands)})")
         data, engine_bands = catalog, None
+        options = dict(self.model_options or {})
         if kind in MULTIBAND_KINDS:
-            if bands is not None:
-                data = catalog.band_subset(bands)
+            if bands is not None and len(bands) < len(catalog.bands) and "band_groups" not in options:
+                from explorer.engine.models import default_band_groups
+
+                # the other bands' observations stay in the catalog (plots, indices) but are not fed
+                options.update(band_groups=default_band_groups(bands), allow_extra_bands=True)
         elif self.concat_bands:
             engine_bands = bands if bands is not None else [str(b) for b in catalog.bands]
-        elif bands is not None:
+        elif bands is not None and len(bands) < len(catalog.bands):
             data = catalog.band_subset(bands)
 
         def report(done, total):
@@ -90,8 +107,9 @@ class Embedding(Params):
                 progress(done / max(total, 1), f"embedding with {model.name}: {done}/{total} windows")
 
         result = embed_catalog(data, model, output=output, reduction=self.reduction, bands=engine_bands,
-                               seed=self.seed, batch_size=self.batch_size, progress=report, cache=cache,
-                               **(self.model_options or {}))
+                               seed=self.seed, batch_size=self.batch_size, progress=report, cache=cache, **options)
+        if data is not catalog:
+            result = _reindex_observations(result, catalog, data, bands)
         return self._from_embedding(result, catalog, model.name, output)
 
     def _from_embedding(self, result, catalog, model_name: str, output: str) -> RepresentationResult:

@@ -75,7 +75,8 @@ class PeriodogramGrid:
             dt = np.diff(time)
             # intervals inside objects only (the flat array also holds jumps between objects)
             inside = np.ones(len(dt), bool)
-            inside[offsets[1:-1] - 1] = False
+            joins = offsets[1:-1] - 1
+            inside[joins[(joins >= 0) & (joins < len(dt))]] = False  # empty objects at either end
             dt = dt[inside & (dt > 0)]
             dense = 2 * float(np.median(dt)) if len(dt) else 0.05
             min_period = min(0.05, dense) if dense > 0 else 0.05

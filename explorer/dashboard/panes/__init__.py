@@ -11,7 +11,9 @@ from .lightcurve import LightCurvePane
 from .map import MapPane
 from .neighbours import NeighboursPane
 from .objects import ObjectsPane
+from .quality import QualityPane
 from .selection import SelectionPane
+from .suggestions import SuggestionsPane
 
 __all__ = ["StatePane", "ControlsPane", "ExportPane", "LabelsPane", "LightCurvePane", "MapPane", "NeighboursPane",
-           "ObjectsPane", "SelectionPane"]
+           "ObjectsPane", "QualityPane", "SelectionPane", "SuggestionsPane"]

@@ -1,4 +1,5 @@
-"""Controls: catalog (list, path, upload), model / output / reduction / bands, UMAP, Embed, progress, status."""
+"""Controls: catalog (list, path, upload), representation / model / output / reduction / bands, UMAP, Embed,
+progress, status."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from pathlib import Path
 
 import panel as pn
 
+from ..state import REPRESENTATIONS
 from .base import StatePane, text_pane, with_css
 
 
@@ -23,6 +25,12 @@ class ControlsPane(StatePane):
         self.catalog_open = w.Button(label="Open path", css_classes=["lcx-catalog-open"], align="end", width=90)
         self.catalog_upload = w.FileInput(label="Upload Parquet/CSV", accept=".parquet,.csv", multiple=False,
                                           css_classes=["lcx-catalog-upload"], sizing_mode="stretch_width")
+        self.representation_select = with_css(
+            w.Select.from_param(s.param.representation, options={v: k for k, v in REPRESENTATIONS.items()},
+                                sizing_mode="stretch_width"), "lcx-representation-select")
+        self.concat_box = with_css(w.Checkbox.from_param(s.param.concat_bands), "lcx-concat-bands")
+        self.metric_select = with_css(w.Select.from_param(s.param.metric, sizing_mode="stretch_width"),
+                                      "lcx-metric-select")
         self.model_select = with_css(w.Select.from_param(s.param.model, sizing_mode="stretch_width"),
                                      "lcx-model-select")
         self.output_select = with_css(w.Select.from_param(s.param.output, sizing_mode="stretch_width"),
@@ -47,7 +55,7 @@ class ControlsPane(StatePane):
         self.embed_button.on_click(self.action("computing the map", s.start))
         self.watch(self._show_job, ["busy", "progress", "message"], obj=s.jobs)
         self.watch(self._show_status, ["status"])
-        self.watch(self._show_bands, ["catalog"])
+        self.watch(self._show_bands, ["catalog", "representation", "bands"])
         self._show_job()
         self._show_bands()
 
@@ -66,7 +74,7 @@ class ControlsPane(StatePane):
     def _open_upload(self, filename, data) -> None:
         self.state.say("Opening catalog...")
         self.state.open_upload(filename, data)
-        if self.state.model_available():
+        if self.state.can_compute():
             self.state.run()
 
     def _show_job(self) -> None:
@@ -80,16 +88,23 @@ class ControlsPane(StatePane):
         self.status.object = self.state.status
 
     def _show_bands(self) -> None:
-        cat = self.state.catalog
+        s = self.state
+        cat = s.catalog
         self.bands_select.disabled = cat is None or len(cat.bands) <= 1
+        # side by side only means something for a single-band model on several bands
+        self.concat_box.disabled = (cat is None or len(cat.bands) <= 1 or s.representation == "features"
+                                    or s.model_kind() == "atcat")
+        model_free = s.representation == "features"
+        for widget in (self.model_select, self.output_select, self.reduction_select):
+            widget.disabled = model_free
 
     def __panel__(self):
         return pn.Column(
             pn.pane.Markdown("### Catalog", margin=(0, 5)), self.catalog_select,
             pn.Row(self.catalog_path, self.catalog_open, sizing_mode="stretch_width"), self.catalog_upload,
-            pn.pane.Markdown("### Model", margin=(0, 5)), self.model_select, self.output_select,
-            self.reduction_select, self.bands_select,
-            pn.pane.Markdown("### UMAP", margin=(0, 5)), self.nn_slider, self.md_slider,
+            pn.pane.Markdown("### Representation", margin=(0, 5)), self.representation_select,
+            self.model_select, self.output_select, self.reduction_select, self.bands_select, self.concat_box,
+            pn.pane.Markdown("### UMAP", margin=(0, 5)), self.metric_select, self.nn_slider, self.md_slider,
             self.embed_button, self.progress, self.status,
             sizing_mode="stretch_width",
         )

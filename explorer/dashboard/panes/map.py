@@ -72,6 +72,8 @@ class MapPane(StatePane):
             return
         if s.jobs.busy:
             self.note.object = f"Computing the map: {s.jobs.message}"
+        elif s.catalog is not None and s.can_compute():
+            self.note.object = "No map yet: press Embed to compute it."
         elif s.model and s.model_infos and not s.model_available():
             self.note.object = f"No map: model {s.model} is unavailable. Choose an available model."
         elif s.catalog is not None and s.model_available():
