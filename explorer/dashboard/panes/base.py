@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from functools import partial
+from html import escape
 
 import panel as pn
 import param
@@ -15,13 +16,26 @@ from ..state import ExplorerState
 
 log = logging.getLogger(__name__)
 
-TEXT_STYLE = {"font-family": "inherit", "white-space": "pre-wrap", "margin": "0"}
+# Str renders a <pre>: wrap long lines and use the page's font instead of a fixed-width one
+TEXT_CSS = "pre { white-space: pre-wrap; word-break: break-word; font-family: inherit; font-size: 0.95em; margin: 0; }"
 
 
-def text_pane(css: str, text: str = "", **kwargs) -> pn.pane.Str:
-    """A plain-text pane (escaped by Panel: object ids, labels and file names never run as HTML)."""
+class PlainText(pn.pane.Str):
+    """A Str pane whose text is escaped before it becomes HTML.
+
+    Panel's own Str only escapes for transport: the browser un-escapes and renders the markup, so an
+    object id like ``<img onerror=...>`` would run.  Here the text itself is escaped first.
+    """
+
+    def _transform_object(self, obj) -> dict:
+        text = "" if obj is None else str(obj)
+        return dict(object=escape("<pre>" + (escape(text) or " ") + "</pre>"))
+
+
+def text_pane(css: str, text: str = "", **kwargs) -> PlainText:
+    """A plain-text pane: object ids, labels, column and file names are shown as text, never run as HTML."""
     kwargs.setdefault("sizing_mode", "stretch_width")
-    return pn.pane.Str(text, css_classes=[css], name=css, styles=dict(TEXT_STYLE), **kwargs)
+    return PlainText(text, css_classes=[css], name=css, stylesheets=[TEXT_CSS], **kwargs)
 
 
 def with_css(widget, css: str):
