@@ -219,3 +219,14 @@ def test_make_pretraining_options_and_errors(eros40):
         make_pretraining(eros40, bands="R", msk_frac=1.5)
     with pytest.raises(ModelError, match="max_obs = 300"):
         make_pretraining(eros40, bands="R", max_obs=300)
+
+
+def test_inference_and_cli_import_without_torch():
+    # torch is an optional extra: only fit/finetune import it
+    import subprocess
+    import sys
+
+    code = ("import sys, explorer.astromer, explorer.astromer.training, explorer.cli.finetune; "
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"

@@ -36,6 +36,7 @@ class _Block(nn.Module):
         self.heads, self.head_size = spec.num_heads, spec.head_size
 
     def forward(self, x: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+        """One encoder block on [B, N, d] with an optional attention bias [B, 1, N, N]."""
         b, n, d = x.shape
         qkv = self.wqkv(x).view(b, n, 3, self.heads, self.head_size).permute(2, 0, 3, 1, 4)
         q, k, v = qkv[0], qkv[1], qkv[2]
