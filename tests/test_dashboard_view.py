@@ -53,6 +53,7 @@ def test_widgets_are_made_from_state_parameters(explorer):
     # the state updates the options: outputs follow the model kind, colours follow the catalog
     assert list(c.output_select.options) == s.output_options() == ["mean", "max"]
     assert "empty" not in explorer.map.color_select.options and "label" in explorer.map.color_select.options
+    assert new_state(explorer.state._labels_path.parent.parent, n=5).color_by == "label"  # a class column first
 
 
 def test_tap_stream_updates_light_curve_and_neighbours(explorer):
@@ -254,3 +255,18 @@ def test_large_map_is_datashaded_and_tap_is_fast():
     idx = PointIndex(xy)
     for q in rng.normal(size=(50, 2)):
         assert idx.nearest(*q) == int(np.argmin(((xy - q) ** 2).sum(axis=1)))
+
+
+def test_status_tells_the_truth_while_the_map_is_computed(env):  # noqa: F811
+    """Failure 5: while the first embedding runs the map says it is being computed, never "Press Embed"."""
+    from explorer.dashboard.explorer import Explorer
+
+    ex = Explorer(state=new_state(env, n=40, seed=11, name="truth.csv"), autorun=False)
+    s = ex.state
+    assert "press Embed" in ex.map.note.object and not ex.controls.embed_button.disabled
+    assert s.start()
+    assert s.jobs.busy and ex.controls.embed_button.disabled
+    assert ex.map.note.object.startswith("Computing the map"), ex.map.note.object
+    assert s.wait(120)
+    assert ex.map.note.object.startswith("UMAP of 40 objects") and not ex.controls.embed_button.disabled
+    assert "Map ready" in ex.controls.status.object

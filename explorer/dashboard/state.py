@@ -416,6 +416,7 @@ class ExplorerState(param.Parameterized):
             self._period_cache, self._user_periods = {}, {}
         bands = list(cat.bands)
         colours = self._color_options_of(cat)
+        first = self.catalog is None
         self._opening = True
         try:
             with param.parameterized.batch_call_watchers(self):
@@ -426,7 +427,7 @@ class ExplorerState(param.Parameterized):
                 self.param.bands.objects = bands
                 self.bands = [b for b in self.bands if b in bands] or bands
                 self.param.color_by.objects = colours
-                if self.color_by not in colours:
+                if self.color_by not in colours or first:  # the first catalog: its class column, if any
                     self.color_by = self._default_color(cat)
                 rating = self._label_columns_of(cat)
                 self.param.quality_column.objects = rating

@@ -267,3 +267,27 @@ def test_catalog_select_follows_upload(ui_server, ui_data_root, dash, shot, uplo
     assert "my_upload" in shown, f"after the upload the catalog select still shows {shown!r}"
     select.select_option(label=f"{ui_data_root.name}/{FIRST}")
     wait_map_of(dash, N_FIRST, "ui")
+
+
+def test_open_path_after_upload_then_upload_again(ui_server, ui_data_root, beta_catalog, dash, shot, upload_csv,
+                                                  tmp_path):
+    """Failure 3: after an upload, "Open path" opens that path (no AttributeError, the select follows), and a
+    later upload in the same session still works."""
+    dash.open(ui_server)
+    wait_map_of(dash, N_FIRST, "ui")
+    upload(dash, upload_csv)
+    wait_map_of(dash, N_UPLOAD, "up")
+    dash.page.locator(".lcx-catalog-path input").fill(str(beta_catalog))
+    dash.page.locator(".lcx-catalog-open button").click()
+    wait_map_of(dash, N_BETA, "beta")
+    select = dash.page.locator(".lcx-catalog-select select")
+    shown = select.evaluate("e => e.selectedIndex < 0 ? '' : e.options[e.selectedIndex].text")
+    assert shown == f"{ui_data_root.name}/{BETA}", f"after Open path the catalog select shows {shown!r}"
+    again, _ = long_light_curves("re", 20, 50, seed=23)
+    path = tmp_path / "second_upload.csv"
+    again.to_csv(path, index=False)
+    upload(dash, path)
+    wait_map_of(dash, 20, "re")
+    assert "error" not in dash.status_text().lower()
+    assert "AttributeError" not in ui_server.log_tail(200)
+    shot(dash.page, "catalog-path-after-upload")
