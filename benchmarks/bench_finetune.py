@@ -69,6 +69,8 @@ def main() -> None:
     ap.add_argument("--device", default=None, help="cpu or cuda (default: cuda when torch sees one)")
     ap.add_argument("--catalogs", default="eros1_lmc,asas_richards2012")
     ap.add_argument("--no-map", action="store_true", help="skip the 2-D (UMAP) kNN figure")
+    ap.add_argument("--hidden", choices=("zero", "keep"), default="zero",
+                    help="hidden points zeroed (default) or kept as in the original code (see make_pretraining)")
     ap.add_argument("--home", default=None, help="LCEXPLORER_HOME to use (default: a fresh temporary one)")
     args = ap.parse_args()
     if not (SHARED / "data").is_dir():
@@ -87,7 +89,7 @@ def main() -> None:
     }
     threads = torch.get_num_threads()
     print(f"# fine-tuning benchmark ({time.strftime('%Y-%m-%d %H:%M')}, {load_avg()}, torch {torch.__version__}, "
-          f"{threads} threads)\n")
+          f"{threads} threads, hidden points: {args.hidden})\n")
     SingleBandEncoder.from_pretraining(SHARED / "models" / "checkpoints" / "atlas.zip")   # into the private store
     rows, losses = [], []
     for key in [c.strip() for c in args.catalogs.split(",") if c.strip()]:
@@ -99,7 +101,8 @@ def main() -> None:
         name = f"{args.base}-ft-{key}"
         t0 = time.perf_counter()
         result = finetune(train_cat, args.base, name, bands=bands, epochs=epochs, lr=args.lr,
-                          batch_size=args.batch_size, patience=epochs, device=args.device, overwrite=True, seed=0)
+                          batch_size=args.batch_size, patience=epochs, device=args.device, overwrite=True, seed=0,
+                          hidden=args.hidden)
         wall = time.perf_counter() - t0
         h = result.history
         after = quality(catalog, name, bands, column, exclude, not args.no_map)

@@ -213,6 +213,15 @@ def test_make_pretraining_options_and_errors(eros40):
     per_band = [np.diff(eros40.band_subset(b).offsets) for b in ("R", "B")]
     assert two.n_windows == sum(int((-(-n // 100)).sum()) for n in per_band) > 80
     assert len(batch["id"]) == 2 * two.n_windows and batch["id"][0].endswith("_R") and batch["id"][1].endswith("_R")
+    # hidden="keep": the original's masking, hidden points keep their true magnitude (only mask_in hides them)
+    keep = make_pretraining(eros40, batch_size=64, max_obs=200, msk_frac=0.5, bands="R", hidden="keep", seed=4)
+    zero = make_pretraining(eros40, batch_size=64, max_obs=200, msk_frac=0.5, bands="R", seed=4)
+    (k,), (z,) = list(keep), list(zero)
+    hidden = (k["mask_out"] > 0) & (k["mask_in"] == 0)
+    assert hidden.sum() > 0 and np.array_equal(k["mask_in"], z["mask_in"])
+    assert np.array_equal(k["input"][hidden], k["output"][hidden]) and np.all(z["input"][hidden] == 0)
+    with pytest.raises(ModelError, match="hidden must be"):
+        make_pretraining(eros40, bands="R", hidden="drop")
     with pytest.raises(ModelError, match="bands B, R.*bands=\\['R'\\]"):
         make_pretraining(eros40)
     with pytest.raises(ModelError, match="msk_frac"):

@@ -264,11 +264,12 @@ def split_objects(n: int, val_frac: float, seed: int) -> tuple[np.ndarray, np.nd
 
 def finetune(catalog, base, name=None, *, bands=None, epochs=3, lr=1e-4, batch_size=64, patience=3,
              val_frac=0.2, max_obs=200, msk_frac=0.5, rnd_frac=0.2, same_frac=0.2, seed=0, project_path=None,
-             device=None, overwrite=False, verbose=0, progress=None) -> FinetuneResult:
+             device=None, overwrite=False, verbose=0, progress=None, hidden="zero") -> FinetuneResult:
     """Fine-tune ``base`` (from_pretraining name) on ``catalog`` and install the result as ``name``.
 
     Objects are split (seeded) into training and validation; training masks are redrawn every epoch,
-    validation masks stay fixed so epochs compare. ``name=None`` trains without installing.
+    validation masks stay fixed so epochs compare. ``name=None`` trains without installing. ``hidden``:
+    see ``make_pretraining`` ("zero": hidden magnitudes set to 0; "keep": the original's leaky masking).
     """
     from explorer.astromer.data import make_pretraining
     from explorer.astromer.encoder import SingleBandEncoder
@@ -283,7 +284,8 @@ def finetune(catalog, base, name=None, *, bands=None, epochs=3, lr=1e-4, batch_s
     if isinstance(bands, str):
         bands = [b for b in bands.split(",") if b]
     train_rows, val_rows = split_objects(len(catalog), val_frac, seed)
-    options = dict(max_obs=max_obs, msk_frac=msk_frac, rnd_frac=rnd_frac, same_frac=same_frac, bands=bands)
+    options = dict(max_obs=max_obs, msk_frac=msk_frac, rnd_frac=rnd_frac, same_frac=same_frac, bands=bands,
+                   hidden=hidden)
     train = make_pretraining(catalog.take(train_rows), batch_size=batch_size, shuffle=True, seed=seed, redraw=True,
                              **options)
     valid = make_pretraining(catalog.take(val_rows), batch_size=batch_size, seed=seed + 1, **options)
@@ -298,7 +300,8 @@ def finetune(catalog, base, name=None, *, bands=None, epochs=3, lr=1e-4, batch_s
         entry = encoder.install(name, catalog=catalog, bands=bands, overwrite=overwrite, extra_card={
             "split": {"seed": seed, "val_frac": val_frac, "train_objects": len(train_rows),
                       "val_objects": len(val_rows)},
-            "masking": {"max_obs": max_obs, "msk_frac": msk_frac, "rnd_frac": rnd_frac, "same_frac": same_frac},
+            "masking": {"max_obs": max_obs, "msk_frac": msk_frac, "rnd_frac": rnd_frac, "same_frac": same_frac,
+                        "hidden": hidden},
             "optimizer": {"name": "adam", "lr": lr, "betas": [0.9, 0.98], "eps": 1e-9, "batch_size": batch_size},
             "epochs_requested": epochs, "patience": patience,
         })

@@ -29,6 +29,9 @@ def register(subparsers) -> None:
     p.add_argument("--msk-frac", type=float, default=0.5, help="fraction of observations probed per window")
     p.add_argument("--rnd-frac", type=float, default=0.2, help="fraction of probed values replaced by random ones")
     p.add_argument("--same-frac", type=float, default=0.2, help="fraction of probed values left visible")
+    p.add_argument("--hidden", choices=("zero", "keep"), default="zero",
+                   help="hidden points: magnitude set to 0 (default) or kept as the original code does (the v1 "
+                        "attention mask does not hide them)")
     p.add_argument("--limit", type=int, default=None, help="use only the first N objects (quick runs)")
     p.add_argument("--seed", type=int, default=0, help="seed of the split, the masks and the dropout")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when torch sees one)")
@@ -64,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
                       batch_size=args.batch_size, patience=args.patience, val_frac=args.val_frac,
                       max_obs=args.max_obs, msk_frac=args.msk_frac, rnd_frac=args.rnd_frac, same_frac=args.same_frac,
                       seed=args.seed, project_path=args.project, device=args.device, overwrite=args.overwrite,
-                      verbose=1)
+                      verbose=1, hidden=args.hidden)
     h = result.history
     print(f"trained on {result.train_objects} objects, validated on {result.val_objects}; {h.train_windows} "
           f"training windows at {h.windows_per_second:.1f} windows/s on {h.device}")
