@@ -185,8 +185,8 @@ class SingleBandEncoder:
         """Embed a list of Lx3 [time, mag, err] light curves in windows of ``maxlen`` (non-overlapping).
 
         ``concatenate=True``: one row per object id (ids from ``oids_list``; arrays sharing an id are one
-        object), in order of first appearance: with ``output="mean"`` the average of its windows'
-        ``mean`` embeddings, float32 [n_objects, d_model], the same numbers as ``embed_catalog(...,
+        object), in order of first appearance: with ``output="mean"`` (or ``"max"``) the average of its
+        windows' outputs, float32 [n_objects, d_model], the same numbers as ``embed_catalog(...,
         output="mean", reduction="non-overlapping-windows")`` (NaN row for an empty light curve); with
         ``output="sequence"`` the original library's return, a list of [n_observations, d_model] arrays
         (the valid positions of its windows, concatenated). ``concatenate=False``: one entry per window
