@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from explorer.astromer.weights import AstromerWeights, is_saved_weights, read_checkpoint_weights
+from explorer.astromer.weights import AstromerWeights, read_checkpoint_weights
 from explorer.errors import ModelError
 
 __all__ = ["SingleBandEncoder", "lightcurve_arrays"]
