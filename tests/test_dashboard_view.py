@@ -163,6 +163,9 @@ def test_no_model_shows_how_to_get_one(env, tmp_path, monkeypatch):  # noqa: F81
     assert "lcexplorer models import ../shared/models/checkpoints/macho.zip --name astromer1-macho" in ex.map.no_model.object
     ex.objects.table.selection = [2]
     assert state.selected_id == "obj0002" and ex.lightcurve.lc_pane.object.title.text == "obj0002"
+    # a map that needs no model (a given embedding) is shown all the same
+    state.use_embedding(np.random.default_rng(0).normal(size=(len(state.catalog), 4)).astype(np.float32))
+    assert ex.map.map_pane.visible and not ex.map.no_model.visible and "Map of" in ex.map.note.object
 
 
 def test_unavailable_model_is_marked_and_refused_never_replaced(env):  # noqa: F811

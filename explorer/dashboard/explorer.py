@@ -93,6 +93,9 @@ class Explorer(pn.viewable.Viewer):
         self.suggestions = SuggestionsPane(state=state)
         curdoc = pn.state.curdoc
         self._served = curdoc is not None and curdoc.session_context is not None
+        # this session's location and notifications, kept: callbacks on the event loop may run without a curdoc
+        self._location = pn.state.location if self._served else None
+        self._notifications = pn.state.notifications if self._served else None
         state.param.watch(self._notify, "alert")
         if self._served:
             query = self._read_url()
@@ -154,10 +157,9 @@ class Explorer(pn.viewable.Viewer):
         return self.layout
 
     # ------------------------------------------------------------------ served page: URL and notifications
-    @staticmethod
-    def _read_url() -> dict:
+    def _read_url(self) -> dict:
         # raw strings: Panel's own query parsing turns "530_3267" into the number 5303267
-        search = pn.state.location.search if pn.state.location is not None else ""
+        search = self._location.search if self._location is not None else ""
         return dict(parse_qsl((search or "").lstrip("?"), keep_blank_values=False))
 
     def _first_load(self, query: dict, autorun: bool) -> None:
@@ -177,11 +179,11 @@ class Explorer(pn.viewable.Viewer):
             self._write_url()
 
     def _write_url(self) -> None:
-        if pn.state.location is None:
+        if self._location is None:
             return
         search = "?" + urlencode(self.state.url_query())
-        if pn.state.location.search != search:
-            pn.state.location.search = search
+        if self._location.search != search:
+            self._location.search = search
 
     def _notify(self, event) -> None:
         text = event.new[1]
@@ -189,7 +191,7 @@ class Explorer(pn.viewable.Viewer):
             return
 
         def show():
-            notes = pn.state.notifications
+            notes = self._notifications
             if notes is not None:
                 notes.error(html.escape(text), duration=10_000)
 

@@ -35,10 +35,12 @@ class MapPane(StatePane):
     def refresh(self) -> None:
         """Redraw the map from the state's current map snapshot (or say why there is none)."""
         s = self.state
-        no_model = s.catalog is not None and not any(i.available for i in s.model_infos)
+        m = s.map
+        # a map made without a model (given embedding, features) is shown even when no model exists
+        no_model = (s.catalog is not None and not any(i.available for i in s.model_infos)
+                    and (m is None or m.catalog is not s.catalog))
         self.no_model.visible = no_model
         self.map_pane.visible = not no_model
-        m = s.map
         if m is None or m.catalog is not s.catalog:
             self._drawn = None
             self.map_pane.object = None
