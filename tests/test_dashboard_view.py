@@ -191,8 +191,6 @@ def test_unavailable_model_is_marked_and_refused_never_replaced(env):  # noqa: F
 
 def test_text_from_data_is_never_html(env):  # noqa: F811
     """Object ids, labels and column names reach the page as text panes or escaped HTML only."""
-    import panel as pn
-
     from explorer.catalog import Catalog
     from explorer.dashboard.explorer import Explorer
 
