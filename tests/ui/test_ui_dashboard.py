@@ -157,3 +157,33 @@ def test_export_downloads_file_with_provenance(ui_server, dash, shot, downloads_
     if what == "embeddings":
         assert frame["embedding"].iloc[0].dtype.name == "float32"
     shot(dash.page, f"export-{what}-{fmt}")
+
+
+def test_unavailable_model_is_refused_with_its_reason(ui_server, dash, shot):
+    """Failure 1: choosing a Hub model that is not cached keeps it chosen, says why it cannot be used, and
+    Embed never computes with another model."""
+    dash.open(ui_server)
+    dash.wait_map(N_POINTS)
+    select = dash.page.locator(".lcx-model-select select")
+    options = select.locator("option").all_inner_texts()
+    unavailable = [o for o in options if o.startswith("astromer2") and "unavailable" in o]
+    assert unavailable, f"the model select does not mark astromer2 as unavailable: {options}"
+    select.select_option(label=unavailable[0])
+    deadline = time.monotonic() + 20
+    while not ("astromer2" in dash.status_text() and "unavailable" in dash.status_text()):
+        if time.monotonic() > deadline:
+            dash.fail("choosing an unavailable model did not say why it cannot be used")
+        dash.page.wait_for_timeout(200)  # polling interval of the bounded loop above
+    dash.page.locator(".lcx-embed-button button").click()
+    deadline = time.monotonic() + 20
+    while "computing the map failed" not in dash.status_text():  # Embed is refused, with the reason
+        if time.monotonic() > deadline:
+            dash.fail("pressing Embed with an unavailable model was not refused with a reason")
+        dash.page.wait_for_timeout(200)  # polling interval of the bounded loop above
+    shown = select.evaluate("e => e.options[e.selectedIndex].text")
+    assert shown == unavailable[0], f"the model select now shows {shown!r}"
+    assert "unavailable" in dash.status_text()
+    assert "astromer1-macho" in dash.page.locator(".lcx-map-note").first.evaluate(
+        "e => (e.shadowRoot || e).textContent"), "the map changed although no model could be used"
+    assert "Cannot set the value" not in ui_server.log_tail(200)
+    shot(dash.page, "unavailable-model")
