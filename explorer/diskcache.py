@@ -36,6 +36,7 @@ __all__ = [
     "enforce_cap",
     "parse_size",
     "touch",
+    "after_write",
 ]
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,14 @@ def cache_folders() -> dict[str, Path]:
 
     root = store_root()
     return {name: root / name for name in CACHE_FOLDERS}
+
+
+def after_write() -> None:
+    """What every cache writer calls after a write: enforce the cap, never failing the writer for it."""
+    try:
+        enforce_cap()
+    except (OSError, ExplorerError) as exc:  # eviction is housekeeping: the computed result stands
+        logging.getLogger(__name__).warning("cache size cap not enforced: %s", exc)
 
 
 def touch(path) -> None:

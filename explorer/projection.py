@@ -260,6 +260,9 @@ def _read_disk(path: Path) -> _Fitted | None:
     except Exception as exc:  # corrupt or truncated file from elsewhere: recompute, don't fail
         log.warning("ignoring unreadable projection cache file %s: %s", path, exc)
         return None
+    from explorer.diskcache import touch
+
+    touch(path)  # recently used: the size cap evicts least recently used files first
     return _Fitted(coords=coords, pca=pca)
 
 
@@ -271,6 +274,9 @@ def _write_disk(path: Path, fitted: _Fitted) -> None:
         arrays["pca_components"] = fitted.pca.components
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         np.savez(fh, **arrays)
+    from explorer.diskcache import after_write
+
+    after_write()
 
 
 # ----------------------------------------------------------------------------------------------

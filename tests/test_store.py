@@ -153,3 +153,23 @@ def test_install_removes_temporaries_of_killed_installs(lcx_home):
     store.install_model("m", b"x", _card())
     assert not stale.exists() and young.exists()
     assert [e.name for e in store.list_store()] == ["m"]
+
+
+@pytest.mark.parametrize("how", ["unknown-kind", "corrupt-card", "no-model"])
+def test_engine_and_model_list_name_a_broken_store_folder(lcx_home, monkeypatch, tmp_path, how):
+    """load_model / list_models (library, CLI, app) say what is wrong with a broken folder, never 'store is empty'."""
+    from explorer.cli import main
+    from explorer.engine import list_models, load_model
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
+    store.install_model("bad", b"x", _card())
+    what = _break(lcx_home, "bad", how)
+    with pytest.raises(ModelError) as err:
+        load_model("bad")
+    assert what in str(err.value) and "store is empty" not in str(err.value)
+    with pytest.raises(ModelError, match="broken folders: bad"):
+        load_model("other")
+    info = {m.name: m for m in list_models()}["bad"]
+    assert info.source == "store" and not info.available and what in info.detail
+    assert main(["embed", str(tmp_path), "--model", "bad", "-o", str(tmp_path / "o.parquet")]) == 2

@@ -62,6 +62,9 @@ class EmbeddingCache:
                 )
         except (OSError, ValueError, KeyError):
             return None
+        from explorer.diskcache import touch
+
+        touch(path)  # recently used: the size cap evicts least recently used files first
         result.meta.update(from_cache=True, inference_windows=0, cache_file=str(path))
         return result
 
@@ -78,4 +81,7 @@ class EmbeddingCache:
                 block_strategies=np.asarray(result.block_strategies, str),
                 meta=np.array(json.dumps(result.meta, default=str)),
             )
+        from explorer.diskcache import after_write
+
+        after_write()
         return path

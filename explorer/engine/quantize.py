@@ -59,6 +59,9 @@ def quantize_model(source: Path, source_sha256: str, *, root: Path | None = None
     """Return the int8 version of ``source``, quantising it (atomically) if not already cached."""
     folder = quantized_dir(root)
     target = folder / f"{source_sha256}-int8-{_RECIPE}.onnx"
+    from explorer.diskcache import after_write
+
+    # no touch() on a hit: sessions are reused by file stamp, and a new mtime would reload the session
     if target.is_file():
         return target
     import onnx
@@ -80,4 +83,5 @@ def quantize_model(source: Path, source_sha256: str, *, root: Path | None = None
         finally:
             logging.disable(previous)
     plain_target.unlink()  # only an intermediate: the int8 file is what is kept
+    after_write()
     return target

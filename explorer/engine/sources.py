@@ -137,9 +137,12 @@ def _resolve(source, kind):
         return path, str(path), kind, "path", {}
     if not isinstance(source, str):
         raise ModelError(f"model source must be a store name, a Hub alias or a path, got {source!r}")
-    from explorer.store import get_entry, list_store
+    from explorer.store import get_entry, list_store, models_dir, store_problems
 
     store_names = [e.name for e in list_store()]
+    broken = {p.name: p for p in store_problems()}
+    if source in broken:
+        get_entry(source)  # raises the ModelError naming the folder and what is wrong with it
     if source in store_names:
         entry = get_entry(source)
         card_kind = entry.card.get("kind")
@@ -152,9 +155,11 @@ def _resolve(source, kind):
             raise ModelError(f"Hub model {source!r} is a {hub.kind} model, not {kind}")
         return hub_download(hub.repo_id, hub.filename), source, hub.kind, "hub", {"repo_id": hub.repo_id,
                                                                                    "filename": hub.filename}
+    in_store = ", ".join(store_names) if store_names else ("no usable model" if broken else "store is empty")
+    if broken:
+        in_store += f"; broken folders: {', '.join(sorted(broken))}"
     raise ModelError(
-        f"unknown model {source!r}: not a file, not in the local store "
-        f"({', '.join(store_names) if store_names else 'store is empty'}), "
+        f"unknown model {source!r}: not a file, not in the local store {models_dir()} ({in_store}), "
         f"and not a Hub alias ({', '.join(HUB_MODELS)})"
     )
 
@@ -198,7 +203,11 @@ def list_models() -> list[ModelInfo]:
 
     from explorer.store import list_store
 
-    infos = [ModelInfo(e.name, e.kind, "store", e.onnx_path.is_file(), str(e.onnx_path)) for e in list_store()]
+    problems = []
+    infos = [ModelInfo(e.name, e.kind, "store", e.onnx_path.is_file(), str(e.onnx_path))
+             for e in list_store(errors=problems)]
+    # broken folders are listed as unavailable, with what is wrong, rather than hidden
+    infos += [ModelInfo(p.name, "", "store", False, p.problem) for p in problems]
     cache_dir = hub_cache_dir()
     for alias, hub in HUB_MODELS.items():
         try:

@@ -176,10 +176,9 @@ class RepresentationCache:
 
             logging.getLogger(__name__).warning("ignoring unreadable representation cache %s: %s", path, exc)
             return None
-        try:
-            path.touch()  # recently used: the cache size cap evicts least recently used files first
-        except OSError:
-            pass
+        from explorer.diskcache import touch
+
+        touch(path)  # recently used: the size cap evicts least recently used files first
         result.meta.update(from_cache=True, cache_file=str(path))
         return result
 
@@ -193,20 +192,10 @@ class RepresentationCache:
         with atomic_path(path) as tmp, open(tmp, "wb") as fh:
             np.savez(fh, matrix=result.matrix, object_ids=np.asarray(result.object_ids, str),
                      meta=np.array(json.dumps(meta, default=str)))
-        _enforce_cap()
+        from explorer.diskcache import after_write
+
+        after_write()
         return path
-
-
-def _enforce_cap() -> None:
-    """Keep the caches under their size cap when the cap module is there."""
-    try:
-        from explorer.diskcache import enforce_cap
-    except ImportError:
-        return
-    try:
-        enforce_cap()
-    except OSError:  # eviction is housekeeping: never fail a computation for it
-        pass
 
 
 def _compute_cached(rep, catalog, progress, cache, cache_cls) -> RepresentationResult:
