@@ -887,8 +887,11 @@ class ExplorerState(param.Parameterized):
             raise ExplorerError("no map yet: compute the map before asking for suggestions")
         labels = self._label_array(emb.catalog)
         labels = np.where(labels == NO_LABEL, None, labels)
-        if sum(v is not None for v in labels) == 0:
-            raise ExplorerError("no labelled object yet: label a few objects of each class first")
+        classes = {str(v) for v in labels if v is not None}
+        if len(classes) < 2:
+            # with one class every suggestion would be that class at full confidence: meaningless
+            raise ExplorerError("suggestions need labelled objects of at least two classes: label a few objects "
+                                f"of each class first (labelled so far: {', '.join(sorted(classes)) or 'none'})")
         table = suggest_labels(emb.matrix, labels, k=k, column_weights=emb.weights, metric=self.metric,
                                object_ids=emb.catalog.object_ids)
         self._out(suggestions=table)

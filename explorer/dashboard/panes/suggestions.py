@@ -23,7 +23,9 @@ class SuggestionsPane(StatePane):
         self.accept_all = w.Button(label="Accept shown", css_classes=["lcx-accept-shown"], width=150, disabled=True)
         self.note = text_pane("lcx-suggestions-note", "")
         self.cards = pn.FlexBox(css_classes=["lcx-suggestions"], name="lcx-suggestions", sizing_mode="stretch_width")
-        self.suggest_button.on_click(self.action("suggesting labels", s.jobs.submit, "Suggesting labels", s.suggest))
+        # on the event loop, not in the job runner: it changes the colour options the widgets show, and a
+        # neighbour search among the labelled objects takes well under a second
+        self.suggest_button.on_click(self.action("suggesting labels", s.suggest))
         self.accept_all.on_click(self.action("accepting suggestions", self._accept_shown))
         self.watch(self.refresh, ["suggestions", "min_confidence", "labels_version"])
         self.refresh()
