@@ -1,8 +1,7 @@
-"""Server-start work that keeps the first page fast: numba compile and the default catalog's map.
+"""Server-start work that keeps the first page fast: the default catalog's map (and so UMAP's numba code).
 
-``start_warmup()`` runs once per process in a daemon thread: it compiles UMAP's numba code, then
-embeds and projects the default catalog with the default model through the same content-keyed
-caches a session uses (``state.EMBEDDINGS`` / ``state.MAPS``, backed by the engine's and the
+``start_warmup()`` runs once per process in a daemon thread: it embeds and projects the default
+catalog with the default model through the same content-keyed caches a session uses (``state.EMBEDDINGS`` / ``state.MAPS``, backed by the engine's and the
 projection's disk caches).  A session asking for that map meanwhile waits for this one computation
 instead of starting a second one; later server starts find it on disk.
 """
@@ -41,14 +40,14 @@ def configure_numba_cache() -> str | None:
 
 
 def warm(precompute: bool = True) -> dict[str, float]:
-    """Compute the default catalog's map into the shared caches, then compile UMAP for other sizes; timings (s).
+    """Compute the default catalog's map into the shared caches (this compiles UMAP's numba code); timings (s).
 
-    The default map comes first: it compiles exactly the UMAP code the first page needs, while the
-    generic warm-up compiles the path of larger catalogs, which nobody waits for yet.
+    The generic ``projection.warm_up`` (the code path of catalogs above 4096 objects) runs only when
+    there is no default map to compute: numba compiles while holding the GIL, so a long compile in a
+    server stalls every session's event loop, and nobody waits for that path yet.
     """
-    from explorer.projection import warm_up
-
     t0 = time.perf_counter()
+    done = False
     if precompute:
         from .sources import default_catalog
         from .state import ExplorerState
@@ -61,8 +60,11 @@ def warm(precompute: bool = True) -> dict[str, float]:
                 t = time.perf_counter()
                 state.run()
                 TIMINGS["default_map_s"] = time.perf_counter() - t
-    t = time.perf_counter()
-    TIMINGS["numba_s"] = warm_up()
+                done = True
+    if not done:
+        from explorer.projection import warm_up
+
+        TIMINGS["numba_s"] = warm_up()
     TIMINGS["total_s"] = time.perf_counter() - t0
     log.info("warm-up done: %s", TIMINGS)
     return TIMINGS
@@ -88,25 +90,8 @@ def main(argv=None) -> int:
     """Build the default map into the disk caches (install step of scripts/start-app)."""
     import argparse
 
-    parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("--no-numba", action="store_true", help="only the default map, no generic UMAP compile")
-    args = parser.parse_args(argv)
+    argparse.ArgumentParser(description=main.__doc__).parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    timings = warm(precompute=True) if not args.no_numba else _default_map_only()
-    print("warm-up: " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
+    timings = warm(precompute=True)
+    print("warm-up: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
     return 0
-
-
-def _default_map_only() -> dict[str, float]:
-    from .sources import default_catalog
-    from .state import ExplorerState
-
-    t = time.perf_counter()
-    catalog = default_catalog()
-    if catalog:
-        state = ExplorerState(catalog)
-        state.refresh_models()
-        if state.model_available():
-            state.run()
-    TIMINGS["default_map_s"] = time.perf_counter() - t
-    return TIMINGS
