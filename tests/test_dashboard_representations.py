@@ -149,3 +149,14 @@ def test_url_carries_the_representation_and_map_options(env, eros):
         ("hybrid", "cosine", True, 0.3, False)
     problems = other.apply_url_query({"rep": "<img src=x>", "guided": "maybe"})
     assert len(problems) == 2 and other.representation == "hybrid"
+
+
+def test_a_damaged_labels_file_is_named_and_its_good_rows_kept(env, tmp_path):
+    cat = make_catalog(n=30, seed=5)
+    path = env / "labels" / "damaged.labels.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("object_id,label,updated_at,origin\nobj0001,short,2026-01-01T00:00:00Z,manual\n"
+                    "obj0002,long,not-a-time,manual\n\"unclosed,oops\n")
+    st = ExplorerState(cat, embed_cache=ResultCache(), map_cache=ResultCache(), labels_path=path)
+    assert st.labels.get("obj0001") == "short"
+    assert "labels" in st.status.lower() and "row" in st.status.lower()

@@ -252,20 +252,43 @@ def test_neighbour_index_skips_missing_rows():
 
 
 def test_catalog_paths_are_confined(tmp_path, monkeypatch):
-    from explorer.dashboard.sources import read_upload, resolve_catalog_path
+    from explorer.dashboard.sources import resolve_catalog_path
 
     outside = tmp_path / "cat.csv"
     outside.write_text("object_id,time,mag\na,1,2\n")
-    with pytest.raises(CatalogError, match="outside the allowed folders"):
-        resolve_catalog_path(outside)
+    # one answer outside the allowed folders, whether the file exists or not (no existence oracle)
+    refusals = set()
+    for path in (outside, tmp_path / "nope.csv", tmp_path, "/etc/shadow", "/etc/nothing-here"):
+        with pytest.raises(CatalogError, match="not inside the allowed folders") as err:
+            resolve_catalog_path(path)
+        refusals.add(str(err.value).replace(str(path), "PATH"))
+    assert len(refusals) == 1
+    with pytest.raises(CatalogError, match="null byte"):
+        resolve_catalog_path("sample_catalogs/\0x")
     monkeypatch.setenv("LCEXPLORER_DATA_DIRS", str(tmp_path))
     assert resolve_catalog_path(outside) == outside.resolve()
     with pytest.raises(CatalogError, match="does not exist"):
         resolve_catalog_path(tmp_path / "nope.parquet")
-    with pytest.raises(CatalogError, match=r"2.0 kB, over the 1.0 kB upload limit"):
-        read_upload("big.csv", b"x" * 2048, max_bytes=1024)
-    frame = read_upload("small.csv", outside.read_bytes())
-    assert list(frame.columns) == ["object_id", "time", "mag"]
+
+
+def test_uploads_read_like_paths_with_ids_as_written(env, tmp_path, monkeypatch):
+    """An upload goes through the loader of paths and the CLI: '001' and '1' stay two objects."""
+    from explorer.catalog import load_catalog
+
+    csv = "object_id,time,mag\n" + "".join(f"{oid},{t},{17 + t % 3}\n" for oid in ("001", "1", "01")
+                                          for t in range(1, 8))
+    (tmp_path / "ids.csv").write_text(csv)
+    st = ExplorerState(None, embed_cache=ResultCache(), map_cache=ResultCache(),
+                       labels_path=env / "labels" / "ids.labels.csv")
+    cat = st.open_upload("ids.csv", csv.encode())
+    assert sorted(cat.object_ids) == ["001", "01", "1"]
+    assert cat.content_hash() == load_catalog(tmp_path / "ids.csv").content_hash()
+    with pytest.raises(CatalogError, match="empty"):
+        st.open_upload("none.csv", b"")
+    monkeypatch.setenv("LCEXPLORER_MAX_UPLOAD_BYTES", "100")
+    with pytest.raises(CatalogError, match="ids.csv"):
+        st.open_upload("ids.csv", csv.encode())
+    assert st.catalog is cat  # a refused upload leaves the open catalog as it was
 
 
 def test_map_is_keyed_by_the_embedding_it_projects(state):

@@ -8,7 +8,6 @@ by a user is resolved and checked against the allowed roots:
 
 from __future__ import annotations
 
-import io
 import os
 from pathlib import Path
 
@@ -16,7 +15,6 @@ from explorer.catalog.loaders import LC_SUFFIX, OBJ_SUFFIX, is_sidecar
 from explorer.errors import CatalogError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 UPLOAD_SUFFIXES = (".parquet", ".csv")
 
 
@@ -74,48 +72,34 @@ def default_catalog() -> str | None:
 
 
 def resolve_catalog_path(path: str | os.PathLike) -> Path:
-    """Resolve a user-typed path; CatalogError unless it exists inside an allowed root."""
-    raw = Path(path).expanduser()
+    """Resolve a user-typed path; CatalogError unless it is inside an allowed root and exists there.
+
+    The allowed-folder check comes first, on the path with its links resolved, and its refusal is the
+    same whether the target exists, is a folder or cannot be read: the served app must not tell a
+    stranger which files exist outside the allowed folders. A null byte is refused as text.
+    """
+    text = os.fspath(path) if isinstance(path, os.PathLike) else str(path)
+    if "\0" in text:
+        raise CatalogError("catalog path contains a null byte: type a plain path inside the allowed folders")
+    raw = Path(text).expanduser()
     candidates = [raw] if raw.is_absolute() else [Path.cwd() / raw, PROJECT_ROOT / raw]
     roots = allowed_roots()
+    inside = []
     for cand in candidates:
-        resolved = cand.resolve()
-        if not resolved.exists():
+        try:
+            resolved = cand.resolve()
+        except (OSError, RuntimeError):  # a link loop or an unreadable component: not a usable path
             continue
         if any(resolved == root or root in resolved.parents for root in roots):
-            return resolved
+            inside.append(resolved)
+    if not inside:
         raise CatalogError(
-            f"catalog path {str(path)!r} is outside the allowed folders "
+            f"catalog path {text!r} is not inside the allowed folders "
             f"({', '.join(str(r) for r in roots)}); add its folder to LCEXPLORER_DATA_DIRS"
         )
-    raise CatalogError(f"catalog path {str(path)!r} does not exist")
+    for resolved in inside:
+        if resolved.exists():
+            return resolved
+    raise CatalogError(f"catalog path {text!r} does not exist inside the allowed folders")
 
 
-def _human(nbytes: int) -> str:
-    for unit in ("bytes", "kB", "MB", "GB"):
-        if nbytes < 1024 or unit == "GB":
-            return f"{nbytes:.0f} {unit}" if unit == "bytes" else f"{nbytes:.1f} {unit}"
-        nbytes /= 1024
-    return f"{nbytes} bytes"
-
-
-def read_upload(filename: str, data: bytes, *, max_bytes: int = MAX_UPLOAD_BYTES):
-    """Turn an uploaded Parquet/CSV file into a long-format DataFrame; CatalogError when refused."""
-    import pandas as pd
-
-    if data is None or len(data) == 0:
-        raise CatalogError(f"uploaded file {filename!r} is empty")
-    if len(data) > max_bytes:
-        raise CatalogError(
-            f"uploaded file {filename!r} is {_human(len(data))}, over the {_human(max_bytes)} upload limit; "
-            "put it in a folder listed in LCEXPLORER_DATA_DIRS and open it by path instead"
-        )
-    suffix = Path(filename or "").suffix.lower()
-    try:
-        if suffix == ".parquet":
-            return pd.read_parquet(io.BytesIO(data))
-        if suffix == ".csv":
-            return pd.read_csv(io.BytesIO(data))
-    except Exception as exc:  # pyarrow/pandas raise many types for malformed files
-        raise CatalogError(f"cannot read uploaded file {filename!r}: {exc}") from exc
-    raise CatalogError(f"uploaded file {filename!r}: only .parquet and .csv are accepted")

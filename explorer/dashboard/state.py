@@ -212,7 +212,12 @@ def open_catalog(source, **kwargs):
     key = (str(path), stamp, json.dumps(kwargs, sort_keys=True, default=str))
     cat = _CATALOGS.get(key)
     if cat is None:
-        cat = load_catalog(path, **kwargs)
+        from explorer.catalog import CatalogLimits
+
+        from .sources import allowed_roots
+
+        # the served app's limits, and every file actually opened (links followed) inside the allowed folders
+        cat = load_catalog(path, limits=CatalogLimits.served(), allowed_roots=allowed_roots(), **kwargs)
         _CATALOGS.put(key, cat)
     return cat
 
@@ -438,21 +443,22 @@ class ExplorerState(param.Parameterized):
                 if self.selected_id not in ids:
                     self.selected_id = ""
                 self._refresh_label_choices()
-                self.say(f"Catalog {cat.name}: {len(cat)} objects, {cat.n_observations} observations.")
+                notice = self._label_store.notice if self._label_store is not None else None
+                self.say(f"Catalog {cat.name}: {len(cat)} objects, {cat.n_observations} observations."
+                         + (f" {notice}" if notice else ""))
         finally:
             self._opening = False
         return cat
 
     def open_upload(self, filename: str, data: bytes) -> Catalog:
-        """Open an uploaded Parquet/CSV file (size-limited; errors name the file)."""
-        from .sources import MAX_UPLOAD_BYTES, read_upload
+        """Open an uploaded Parquet/CSV file through the same reader as a path or the CLI (ids as written),
+        with the served limits checked before parsing; errors name the file."""
+        from explorer.catalog import CatalogLimits, load_catalog_bytes
 
-        what = f"uploaded file {filename!r}"
-        try:
-            frame = read_upload(filename, data, max_bytes=MAX_UPLOAD_BYTES)
-        except CatalogError as exc:
-            raise CatalogError(str(exc)) from exc
-        return self.open_catalog(frame, label=f"upload: {Path(filename).name}", what=what, name=Path(filename).stem)
+        if data is None or len(data) == 0:
+            raise CatalogError(f"uploaded file {filename!r} is empty")
+        cat = load_catalog_bytes(bytes(data), filename, limits=CatalogLimits.served(), name=Path(filename).stem)
+        return self.open_catalog(cat, label=f"upload: {Path(filename).name}", what=f"uploaded file {filename!r}")
 
     @param.depends("catalog_choice", watch=True)
     def _on_catalog_choice(self):
