@@ -253,3 +253,25 @@ def test_cli_concat_bands_and_hybrid(eros, atlas_store, tmp_path):
     back = read_vectors(out_h)
     assert back.dim == 584 and back.column_weights()[0] == pytest.approx(1 / np.sqrt(512))
     assert main(["embed", str(folder), "--model", "hybrid:", "-o", str(out_h)]) == 2
+
+
+def test_period_search_is_bounded_and_refuses_what_has_no_period():
+    import tracemalloc
+
+    from explorer.errors import CatalogError
+    from explorer.representations import features
+
+    rng = np.random.default_rng(0)
+    t = np.sort(rng.uniform(0, 20000, 101))  # the probe's worst case: 101 points over 20,000 days
+    m = np.sin(2 * np.pi * t / 3.7) + rng.normal(0, 0.1, 101)
+    tracemalloc.start()
+    found = features.best_period(t, m)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert abs(found - 3.7) / 3.7 < 0.001 and peak < 200e6
+    t2 = np.sort(rng.uniform(0, 400, 200))
+    assert abs(features.best_period(t2, np.sin(2 * np.pi * t2 / 0.61)) - 0.61) < 0.002
+    for bad in (np.full(20, 3.0), np.full(20, 1e-310), np.r_[np.full(19, 1e-310), 2e-310]):
+        with pytest.raises(CatalogError):
+            features.best_period(np.arange(20.0), bad) if bad[-1] != 2e-310 else features.best_period(
+                np.zeros(20), bad)
