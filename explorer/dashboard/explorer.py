@@ -34,6 +34,8 @@ Stable names for UI tests (CSS classes):
     lcx-guided             Checkbox "Label-guided map";  lcx-target-weight: FloatSlider of the label weight
     lcx-suggest            Button "Suggest labels";  lcx-min-confidence: FloatSlider;  lcx-accept-shown: Button
     lcx-suggestions        FlexBox of suggestion cards (lcx-suggestion-card; lcx-accept-suggestion, lcx-suggestion-tap)
+    lcx-finetune           Button "Fine-tune on this catalog";  lcx-finetune-name / -epochs / -lr: its settings;
+                           lcx-finetune-note: losses per epoch (text);  lcx-finetune-plot: the loss plot
     lcx-export             Column of FileDownload buttons: lcx-export-labels, lcx-export-selection,
                            lcx-export-embeddings, lcx-export-coordinates;  lcx-export-format: Select
 """
@@ -48,7 +50,7 @@ import pandas as pd
 import panel as pn
 import param
 
-from .panes import (ControlsPane, ExportPane, LabelsPane, LightCurvePane, MapPane, NeighboursPane, ObjectsPane,
+from .panes import (ControlsPane, ExportPane, FineTunePane, LabelsPane, LightCurvePane, MapPane, NeighboursPane, ObjectsPane,
                     QualityPane, SelectionPane, SuggestionsPane)
 from .state import ExplorerState
 
@@ -91,6 +93,7 @@ class Explorer(pn.viewable.Viewer):
         self.export = ExportPane(state=state)
         self.quality = QualityPane(state=state)
         self.suggestions = SuggestionsPane(state=state)
+        self.finetune = FineTunePane(state=state)
         curdoc = pn.state.curdoc
         self._served = curdoc is not None and curdoc.session_context is not None
         # this session's location and notifications, kept: callbacks on the event loop may run without a curdoc
@@ -139,7 +142,8 @@ class Explorer(pn.viewable.Viewer):
         """The map and light curve side by side, the linked tabs below."""
         if not hasattr(self, "_main"):
             tabs = pn.Tabs(("Neighbours", self.neighbours), ("Selection", self.selection_pane),
-                           ("Objects", self.objects), ("Suggestions", self.suggestions), dynamic=False,
+                           ("Objects", self.objects), ("Suggestions", self.suggestions),
+                           ("Fine-tune", self.finetune), dynamic=False,
                            sizing_mode="stretch_width")
             top = pn.Row(self.map, self.lightcurve, sizing_mode="stretch_width")
             self._main = pn.Column(top, tabs, sizing_mode="stretch_width")

@@ -287,6 +287,10 @@ class ExplorerState(param.Parameterized):
                                  doc="How strongly labels pull a label-guided map.")
     min_confidence = param.Number(default=0.8, bounds=(0.0, 1.0), label="Min. confidence",
                                   doc="Suggestions shown and accepted at or above this confidence.")
+    finetune_name = param.String(default="", label="Name of the fine-tuned model",
+                                 doc="Store name the fine-tuned model is installed under.")
+    finetune_epochs = param.Integer(default=2, bounds=(1, 50), label="Epochs", doc="Training epochs (early stopping).")
+    finetune_lr = param.Number(default=1e-4, bounds=(1e-6, 1e-2), label="Learning rate", doc="Adam learning rate.")
     n_neighbors = param.Integer(default=15, bounds=(2, 100), label="UMAP n_neighbors", doc="UMAP n_neighbors.")
     min_dist = param.Number(default=0.1, bounds=(0.0, 0.99), step=0.01, label="UMAP min_dist", doc="UMAP min_dist.")
     color_by = param.Selector(default=USER_LABEL, objects=[USER_LABEL], label="Colour by",
@@ -318,6 +322,8 @@ class ExplorerState(param.Parameterized):
                                   doc="Quality figures of the map shown, for quality_column.")
     suggestions = param.DataFrame(default=None, allow_None=True, constant=True,
                                   doc="Label suggestions (row, object_id, suggestion, confidence, support).")
+    finetune_history = param.Parameter(default=None, constant=True,
+                                       doc="FitHistory of the last fine-tuning (losses per epoch), None before.")
     jobs = param.ClassSelector(class_=JobRunner, constant=True, doc="The runner of background work.")
 
     def __init__(self, catalog=None, *, model: str | None = None, embed_cache: ResultCache | None = None,
@@ -928,6 +934,44 @@ class ExplorerState(param.Parameterized):
         self._refresh_label_choices()
         self.say(f"Accepted {len(chosen)} suggested label(s) (saved with origin 'suggested').")
         return list(chosen["object_id"])
+
+    # ------------------------------------------------------------------ fine-tuning
+    def fine_tune(self, name: str | None = None, *, epochs: int | None = None, lr: float | None = None,
+                  batch_size: int = 64, max_objects: int | None = None):
+        """Fine-tune the chosen Astromer model on the open catalog (masked-magnitude reconstruction) and
+        install it in the store as ``name``; the new model becomes the chosen one. Returns the FitHistory.
+
+        Long work: run it through ``jobs`` (the dashboard does). Needs the ``train`` extra (PyTorch).
+        """
+        from explorer.astromer.training import finetune
+
+        cat = self._require_catalog()
+        base = self.check_model()
+        name = (self.finetune_name if name is None else name).strip()
+        if not name:
+            raise ExplorerError("type a name for the fine-tuned model first")
+        if self.model_kind(base) not in ("astromer1",):
+            raise ModelError(f"fine-tuning needs an Astromer 1 model; {base!r} is {self.model_kind(base)}")
+        epochs = int(self.finetune_epochs if epochs is None else epochs)
+        lr = float(self.finetune_lr if lr is None else lr)
+        bands = list(self._bands_arg(cat) or []) or None
+        data = cat if max_objects is None or len(cat) <= max_objects else cat.take(np.arange(max_objects))
+
+        def progress(epoch, batch, n_batches):
+            done = (epoch - 1 + batch / max(n_batches or batch, 1)) / epochs
+            self._report(min(done, 0.99), f"Fine-tuning {base} on {cat.name}: epoch {epoch}/{epochs}, "
+                                          f"batch {batch}/{n_batches or '?'}")
+
+        self._report(0.0, f"Fine-tuning {base} on {cat.name} ({len(data)} objects, {epochs} epochs)...")
+        result = finetune(data, base, name, bands=bands, epochs=epochs, lr=lr, batch_size=batch_size,
+                          progress=progress)
+        self._out(finetune_history=result.history)
+        self.refresh_models()
+        h = result.history
+        losses = ", ".join(f"{v:.4f}" for v in h.val_loss)
+        self.say(f"Fine-tuned {base} -> {name}: validation loss {h.initial_val_loss:.4f} -> {losses} "
+                 f"(best epoch {h.best_epoch}). {name} is in the model list; choose it and press Embed to compare.")
+        return h
 
     def _refresh_colour_options(self) -> None:
         options = self._color_options_of(self.catalog)

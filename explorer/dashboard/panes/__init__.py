@@ -6,6 +6,7 @@ Each pane only shows the state and forwards user actions to its methods; none ho
 from .base import StatePane
 from .controls import ControlsPane
 from .export import ExportPane
+from .finetune import FineTunePane
 from .labels import LabelsPane
 from .lightcurve import LightCurvePane
 from .map import MapPane
@@ -15,5 +16,5 @@ from .quality import QualityPane
 from .selection import SelectionPane
 from .suggestions import SuggestionsPane
 
-__all__ = ["StatePane", "ControlsPane", "ExportPane", "LabelsPane", "LightCurvePane", "MapPane", "NeighboursPane",
-           "ObjectsPane", "QualityPane", "SelectionPane", "SuggestionsPane"]
+__all__ = ["StatePane", "ControlsPane", "ExportPane", "FineTunePane", "LabelsPane", "LightCurvePane", "MapPane",
+           "NeighboursPane", "ObjectsPane", "QualityPane", "SelectionPane", "SuggestionsPane"]
