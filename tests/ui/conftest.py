@@ -418,6 +418,10 @@ class Dashboard:
         self.page = page
         self.bokeh = bokeh
         self.server: PanelServer | None = None
+        self.console: list[str] = []  # browser errors and warnings: a failure report shows them
+        page.on("console", lambda msg: self.console.append(f"{msg.type}: {msg.text}")
+                if msg.type in ("error", "warning") else None)
+        page.on("pageerror", lambda exc: self.console.append(f"pageerror: {exc}"))
 
     # -- diagnostics
     def status_text(self) -> str:
@@ -433,8 +437,9 @@ class Dashboard:
     def fail(self, what: str, exc: Exception | None = None):
         """Fail the test with everything that helps: status pane, server log tail."""
         log = self.server.log_tail(40) if self.server else ""
-        pytest.fail(f"{what}: {exc}\n--- status pane: {self.status_text()!r}\n--- server log tail:\n{log}",
-                    pytrace=False)
+        console = "\n".join(self.console[-15:])
+        pytest.fail(f"{what}: {exc}\n--- status pane: {self.status_text()!r}\n--- browser console:\n{console}"
+                    f"\n--- server log tail:\n{log}", pytrace=False)
 
     # -- navigation
     def open(self, server: PanelServer) -> None:
@@ -472,6 +477,24 @@ class Dashboard:
                   f"(points seen: {n}, UMAP note: {final})")
 
     # -- map interactions
+    def wait_map_settled(self, timeout_s: float = 15.0) -> None:
+        """Wait (bounded) until the map's frame keeps its place and size between two reads.
+
+        The map is responsive: after its first paint the page may lay it out again (a legend, a note,
+        the light curve beside it), and a click computed from the first geometry would miss its point.
+        """
+        deadline = time.monotonic() + timeout_s
+        last = None
+        while time.monotonic() < deadline:
+            # the plot's model id too: a redrawn map replaces the plot even where the geometry is the same
+            box = self.bokeh.js("(L) => { const s = L.scatter('lcx-map', 1); "
+                                "return s ? {...L.frameBox(s.plot), id: s.plot.model.id, n: s.n} : null; }")
+            if box is not None and box == last:
+                return
+            last = box
+            self.page.wait_for_timeout(500)  # polling interval of the bounded loop above
+        self.fail("the map's layout did not settle")
+
     def isolated_point(self) -> dict:
         """The map point farthest (on screen) from its nearest neighbour: {index, object_id, x, y, sx, sy}."""
         return self.bokeh.js("""(L) => {
@@ -508,6 +531,8 @@ class Dashboard:
     def tap(self, point: dict) -> None:
         """Click the point and wait until the tapped-object pane names it."""
         assert point, "no map point is visible to click (all covered by other elements?)"
+        self.wait_map_settled()
+        point = self.point_of(point["object_id"]) or point  # where it is now, after any re-layout
         assert point.get("visible", True), f"{point['object_id']} is covered by another element on the page"
         self.page.mouse.click(point["sx"], point["sy"])
         try:
@@ -530,6 +555,7 @@ class Dashboard:
     def drag_box(self) -> int:
         """Drag a box over the map (the largest candidate whose corners are not covered and which holds
         points); returns how many points lie in the dragged box."""
+        self.wait_map_settled()
         box = self.bokeh.js("(L) => L.frameBox(L.scatter('lcx-map', 1).plot)")
         for frac in self.DRAG_BOXES:
             x0 = box["left"] + frac[0] * (box["right"] - box["left"])
