@@ -528,17 +528,27 @@ class Dashboard:
                     visible: L.onPlot(s.plot, p.x, p.y)};
         }""", object_id)
 
-    def tap(self, point: dict) -> None:
-        """Click the point and wait until the tapped-object pane names it."""
+    def tap(self, point: dict, tries: int = 3) -> None:
+        """Click the point and wait until the tapped-object pane names it.
+
+        Bounded retries: on a loaded machine a click that lands while the map is being redrawn (a
+        new plot after a layout or data update) reaches no plot and is lost, as it would be for a
+        person, who then clicks again.
+        """
         assert point, "no map point is visible to click (all covered by other elements?)"
-        self.wait_map_settled()
-        point = self.point_of(point["object_id"]) or point  # where it is now, after any re-layout
-        assert point.get("visible", True), f"{point['object_id']} is covered by another element on the page"
-        self.page.mouse.click(point["sx"], point["sy"])
-        try:
-            self.page.locator(".lcx-tapped").get_by_text(point["object_id"]).first.wait_for(timeout=20_000)
-        except Exception as exc:
-            self.fail(f"tapping {point['object_id']} did not show it", exc)
+        oid = point["object_id"]
+        error = None
+        for _ in range(tries):
+            self.wait_map_settled()
+            point = self.point_of(oid) or point  # where it is now, after any re-layout
+            assert point.get("visible", True), f"{oid} is covered by another element on the page"
+            self.page.mouse.click(point["sx"], point["sy"])
+            try:
+                self.page.locator(".lcx-tapped").get_by_text(oid).first.wait_for(timeout=15_000)
+                return
+            except Exception as exc:  # noqa: BLE001  lost click: settle and click again (bounded)
+                error = exc
+        self.fail(f"tapping {oid} did not show it ({tries} clicks)", error)
 
     def activate_tool(self, tool_type: str) -> None:
         """Make a toolbar tool of the map active (e.g. 'BoxSelectTool')."""
