@@ -30,17 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-SHARED = Path(os.environ.get("LCEXPLORER_SHARED", ROOT.parent / "shared"))
-
-
-def load_avg() -> str:
-    """The 1-minute load average and core count, to note how busy the machine was."""
-    try:
-        return f"load {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"
-    except OSError:
-        return f"{os.cpu_count()} cores"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchlib import SHARED, load_avg  # noqa: E402
 
 
 def quality(catalog, spec: str, bands, column: str, exclude, with_map: bool):

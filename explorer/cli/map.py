@@ -52,7 +52,6 @@ def read_labels(path, column: str, object_ids):
 
 def run(args: argparse.Namespace) -> int:
     """Execute ``lcexplorer map``."""
-    import numpy as np
     import pyarrow as pa
     import pyarrow.parquet as pq
 

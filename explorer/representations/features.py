@@ -164,8 +164,6 @@ def extract_band_features(time: np.ndarray, value: np.ndarray, error: np.ndarray
     package) gets a NaN row and a reason; one bad light curve never stops the others.
     ``progress(done_objects, total_objects)`` is called after each chunk.
     """
-    import light_curve.light_curve_ext as lc
-
     n_obj = len(offsets) - 1
     grid = grid or PeriodogramGrid.for_observations(time, offsets)
     extractor = feature_extractor(grid, peaks=peaks)

@@ -1,0 +1,20 @@
+"""What several benchmarks share: the project and ../shared locations and a note of the machine's load."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("LCEXPLORER_SHARED", ROOT.parent / "shared"))
+if str(ROOT) not in sys.path:  # run as a script from anywhere: import the project's own package
+    sys.path.insert(0, str(ROOT))
+
+
+def load_avg() -> str:
+    """The 1-minute load average and core count, to note how busy the machine was."""
+    try:
+        return f"load {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"
+    except OSError:
+        return f"{os.cpu_count()} cores"
