@@ -9,8 +9,9 @@ The temperature ``s`` is calibrated on the labelled objects themselves (leave-on
 object against the others, ``s`` chosen to maximise the likelihood of their true labels), so a
 confidence of 0.9 means about 9 in 10 right on the user's own labels, whatever the dimension. (A plain
 inverse-distance vote stays near 1/number of classes in high dimensions, where all distances look
-alike.) With fewer than two labelled objects in some class the scale falls back to the median
-distance of the unlabelled objects to their nearest class. ``support`` counts the ``k`` nearest labelled objects
+alike.) Classes with a single labelled object compete but cannot be left out; with fewer than two
+objects to calibrate on, the scale falls back to the median distance of the unlabelled objects to
+their nearest class. ``support`` counts the ``k`` nearest labelled objects
 that carry the suggested label. Suggestions are proposals: the user accepts them, and accepted ones are
 stored as labels with origin ``suggested``.
 """
@@ -51,7 +52,7 @@ def suggest_labels(X, labels, *, k: int = 10, column_weights=None, standardize: 
     classes, codes = np.unique(text[train].to_numpy(dtype=str), return_inverse=True)
     dist_to, loo = _class_distances(prepared[train], codes, len(classes), prepared[query], metric)
     best = dist_to.argmin(axis=1)
-    scale = _calibrated_scale(loo, codes) if loo is not None else None
+    scale = _calibrated_scale(*loo) if loo is not None else None
     if scale is None:
         scale = float(np.median(dist_to[np.arange(len(query)), best]))
         scale = scale if np.isfinite(scale) and scale > 0 else 1.0
@@ -67,28 +68,32 @@ def suggest_labels(X, labels, *, k: int = 10, column_weights=None, standardize: 
 
 def _class_distances(train, codes, n_classes, query, metric):
     """Mean distance of each query (and, leave-one-out, of each labelled object) to each class's
-    ``m`` nearest labelled members: ``(query [q, C], loo [n_train, C] or None)``."""
+    ``m`` nearest labelled members: ``(query [q, C], (loo [r, C], loo codes [r]) or None)``.
+
+    Leave-one-out rows are the labelled objects of classes with at least two members (a class of
+    one has no other member to measure its own distance by); every class still competes in them.
+    """
     from sklearn.neighbors import NearestNeighbors
 
     dist_to = np.empty((len(query), n_classes))
-    loo = np.empty((len(train), n_classes))
-    loo_ok = True
+    loo = np.full((len(train), n_classes), np.nan)
     for c in range(n_classes):
         members = train[codes == c]
         m = min(3, len(members))
         nn = NearestNeighbors(n_neighbors=m, metric=metric, algorithm="brute").fit(members)
         dist_to[:, c] = nn.kneighbors(query)[0].mean(axis=1)
-        if len(members) < 2:
-            loo_ok = False
-            continue
         others = ~(codes == c)
         if others.any():
             loo[others, c] = nn.kneighbors(train[others])[0].mean(axis=1)
-        mm = min(3, len(members) - 1)  # own class: the object itself left out
-        d_own = NearestNeighbors(n_neighbors=mm + 1, metric=metric, algorithm="brute").fit(members).kneighbors(
-            members)[0][:, 1:]
-        loo[codes == c, c] = d_own.mean(axis=1)
-    return dist_to, (loo if loo_ok else None)
+        if len(members) >= 2:
+            mm = min(3, len(members) - 1)  # own class: the object itself left out
+            d_own = NearestNeighbors(n_neighbors=mm + 1, metric=metric, algorithm="brute").fit(members).kneighbors(
+                members)[0][:, 1:]
+            loo[codes == c, c] = d_own.mean(axis=1)
+    rows = np.isfinite(loo).all(axis=1)
+    if rows.sum() < 2:
+        return dist_to, None
+    return dist_to, (loo[rows], codes[rows])
 
 
 def _softmax_best(dist: np.ndarray, best: np.ndarray, scale: float) -> np.ndarray:

@@ -127,3 +127,27 @@ def test_cli_embed_map_quality_contract(shared_data, lcx_home, tmp_path, capsys)
                  "--target-weight", "0.8"]) == 0
     assert json.loads(pq.read_schema(guided).metadata[b"lcexplorer"])["supervised"] is True
     assert main(["map", str(tmp_path / "none.parquet"), "-o", str(guided)]) == 2
+
+
+def test_suggestion_confidence_is_calibrated_with_classes_of_one():
+    """Three labelled objects per blob, plus a class with a single labelled object (its own region, and
+    a stray one inside blob a): the confidence stays informative and is right where it is high."""
+    X, y = blobs(n=400, seed=5)
+    rng = np.random.default_rng(1)
+    far = rng.normal(size=(30, X.shape[1])) + 12.0  # a fourth group, one of its objects labelled "d"
+    far[:, 0] *= 100.0
+    X = np.vstack([X, far])
+    truth = np.r_[y, np.full(30, "d", dtype=object)]
+    labels = np.array([None] * len(truth), dtype=object)
+    for cls in ("a", "b", "c"):
+        labels[np.flatnonzero(truth == cls)[:3]] = cls
+    labels[400] = "d"
+    labels[np.flatnonzero(truth == "a")[10]] = "stray"  # one-off label inside blob a: ambiguity there
+    s = suggest_labels(X, labels)
+    confident = s[s["confidence"] >= 0.8]
+    ok = confident["suggestion"].to_numpy() == truth[confident["row"].to_numpy()]
+    assert len(confident) > 0.4 * len(s) and ok.mean() > 0.85  # calibrated: 0.8+ means 8 in 10 or better
+    in_d = s[s["row"] > 400]
+    assert (in_d["suggestion"] == "d").all() and (in_d["confidence"] > 0.8).mean() > 0.8
+    in_a = s[np.isin(s["row"], np.flatnonzero(truth == "a"))]
+    assert in_a["confidence"].median() < 0.8  # a vs stray: honestly ambiguous
