@@ -151,3 +151,13 @@ def test_suggestion_confidence_is_calibrated_with_classes_of_one():
     assert (in_d["suggestion"] == "d").all() and (in_d["confidence"] > 0.8).mean() > 0.8
     in_a = s[np.isin(s["row"], np.flatnonzero(truth == "a"))]
     assert in_a["confidence"].median() < 0.8  # a vs stray: honestly ambiguous
+
+
+def test_large_label_sets_are_rated_on_a_seeded_sample():
+    X, y = blobs(n=3000, seed=7)
+    q = map_quality(y, X, None, max_objects=1000)
+    assert q.n_labelled == 3000 and q.n_used == 1000 and "sample of 1000" in q.summary()
+    again = map_quality(y, X, None, max_objects=1000)
+    assert again.knn_full == q.knn_full  # same seed, same sample
+    full = map_quality(y, X, None)
+    assert full.n_used == 3000 and abs(full.knn_full - q.knn_full) < 0.05

@@ -275,3 +275,19 @@ def test_period_search_is_bounded_and_refuses_what_has_no_period():
         with pytest.raises(CatalogError):
             features.best_period(np.arange(20.0), bad) if bad[-1] != 2e-310 else features.best_period(
                 np.zeros(20), bad)
+
+
+def test_an_object_lacking_a_band_keeps_its_other_band_and_the_gap_is_named(eros, atlas_store):
+    drop = set(eros.object_ids[:2])  # these two lose every B observation
+    obj = np.repeat(eros.object_ids, eros.n_obs)
+    bands = np.asarray(eros.bands)[eros.band]
+    keep = ~(np.isin(obj, list(drop)) & (bands == "B"))
+    cat = Catalog.from_long(obj[keep], eros.time[keep], eros.value[keep], eros.error[keep], bands[keep],
+                            objects=eros.objects.drop(columns=["n_obs", "empty"]), name="eros_gap")
+    rep = compute_representation(cat, "astromer1-atlas", bands=["R", "B"])
+    rows = [cat.index_of(i) for i in sorted(drop)]
+    assert np.isnan(rep.matrix[rows, 256:]).all() and np.isfinite(rep.matrix[rows, :256]).all()
+    gaps = rep.missing.set_index("object_id")
+    assert set(gaps.index) == drop
+    assert (gaps["block"] == "astromer1-atlas:B").all() and (gaps["reason"] == "no observation in band B").all()
+    assert len(rep.unmapped()) == 0 and set(rep.partial()["object_id"]) == drop

@@ -124,23 +124,22 @@ class Embedding(Params):
         has = np.zeros((len(catalog), len(result.block_bands) * len(result.block_strategies)), bool)
         if len(result.object_index):
             has[result.object_index, result._block()] = True
+        present = catalog.bands_present()  # [n_objects, n_bands]: one pass, not one slice per object
         for bi, band in enumerate(result.block_bands):
-            band_code = catalog.bands.index(band) if band in catalog.bands else None
+            in_band = present[:, catalog.bands.index(band)] if band in catalog.bands else None
             for si, strategy in enumerate(result.block_strategies):
                 k = bi * len(result.block_strategies) + si
                 name = ":".join(x for x in (model_name, band, strategy if len(result.block_strategies) > 1 else "")
                                 if x)
                 blocks.append(Block(name, k * d, (k + 1) * d))
-                for i in np.flatnonzero(~has[:, k]):
-                    reason = failed.get((ids[i], band, strategy))
-                    if reason is None:
-                        if band_code is not None:
-                            a, b = catalog.offsets[i], catalog.offsets[i + 1]
-                            reason = (f"no observation in band {band}" if not (catalog.band[a:b] == band_code).any()
-                                      else "not embedded (no usable observation)")
-                        else:
-                            reason = "no usable observation"
-                    missing.append((ids[i], name, reason))
+                rows = np.flatnonzero(~has[:, k])
+                if in_band is None:
+                    default = np.full(len(rows), "no usable observation", dtype=object)
+                else:
+                    default = np.where(in_band[rows], "not embedded (no usable observation)",
+                                       f"no observation in band {band}").astype(object)
+                reasons = [failed.get((ids[i], band, strategy), r) for i, r in zip(rows, default)]
+                missing.extend(zip(ids[rows], [name] * len(rows), reasons))
         meta = {"representation": model_name, "model": result.meta.get("model", model_name),
                 "model_sha256": result.meta.get("sha256"), "kind": result.meta.get("kind"), "output": output,
                 "reduction": self.reduction, "bands": list(result.block_bands), "concat_bands": bool(self.concat_bands),
