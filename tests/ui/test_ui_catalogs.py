@@ -107,15 +107,22 @@ def wait_map_of(dash, n: int, prefix: str, timeout_s: float = 60.0) -> dict:
 
 
 def objects_table(dash) -> dict:
-    """The objects table's Bokeh model: rows on the current page, page count, first ids."""
+    """The objects table's Bokeh model: rows on the current page, page count, first ids.
+
+    Each catalog gets a new table; a replaced one may linger in ``all_models`` until Bokeh drops it,
+    so the newest model (highest id number) is the one shown.
+    """
     return dash.bokeh.js("""(L) => {
+        let best = null, bestId = -1;
         for (const doc of Bokeh.documents) for (const m of doc.all_models) {
           if (!(m.css_classes || []).includes('lcx-objects-table') || !m.source) continue;
-          const d = m.source.data;
-          return {rows: m.source.get_length(), max_page: m.max_page, page_size: m.page_size,
-                  ids: d.object_id ? Array.from(d.object_id).map(String) : []};
+          const num = parseInt(String(m.id).replace(/[^0-9]/g, '')) || 0;
+          if (num > bestId) { bestId = num; best = m; }
         }
-        return null; }""")
+        if (!best) return null;
+        const d = best.source.data;
+        return {rows: best.source.get_length(), max_page: best.max_page, page_size: best.page_size,
+                ids: d.object_id ? Array.from(d.object_id).map(String) : []}; }""")
 
 
 def wait_objects_table(dash, n: int, prefix: str, timeout_s: float = 30.0) -> list[str]:

@@ -16,20 +16,31 @@ class ObjectsPane(StatePane):
 
     def __init__(self, **params):
         super().__init__(**params)
-        self.table = pn.widgets.Tabulator(pd.DataFrame(), pagination="remote", page_size=15, disabled=True,
-                                          show_index=False, selectable=1, css_classes=["lcx-objects-table"],
-                                          sizing_mode="stretch_width", height=450)
-        self.table.param.watch(lambda e: self.guarded("showing the clicked row", self._on_row, e.new), "selection")
+        self.table = self._new_table(pd.DataFrame())
+        self.holder = pn.Column(self.table, sizing_mode="stretch_width")
         self.watch(self.refresh, ["catalog"])
         self.refresh()
 
+    def _new_table(self, value: pd.DataFrame) -> pn.widgets.Tabulator:
+        table = pn.widgets.Tabulator(value, pagination="remote", page_size=15, disabled=True, show_index=False,
+                                     selectable=1, css_classes=["lcx-objects-table"], sizing_mode="stretch_width",
+                                     height=450)
+        table.param.watch(lambda e: self.guarded("showing the clicked row", self._on_row, e.new), "selection")
+        return table
+
     def refresh(self) -> None:
-        """Show the open catalog's objects."""
+        """Show the open catalog's objects.
+
+        A new catalog gets a new table rather than new data in the old one: measured under load, a
+        Tabulator whose columns change while it rebuilds kept showing the previous catalog's rows
+        (its model had the new ones), while a fresh table renders its data when it is built.
+        """
         cat = self.state.catalog
         if cat is None:
             return
         cols = [c for c in cat.objects.columns if c not in INTERNAL_COLUMNS[1:]][:TABLE_COLUMNS_MAX]
-        self.table.value = cat.objects[cols]
+        self.table = self._new_table(cat.objects[cols])
+        self.holder.objects = [self.table]
 
     def _on_row(self, selection) -> None:
         if not selection:
@@ -38,4 +49,4 @@ class ObjectsPane(StatePane):
         self.state.selected_id = str(self.table.value.iloc[selection[0]]["object_id"])
 
     def __panel__(self):
-        return self.table
+        return self.holder
