@@ -120,16 +120,38 @@ def prepare_matrix(X, *, standardize: bool = True, column_weights=None) -> tuple
     only fully finite rows are usable and values are weighted as they are. Unusable rows are NaN.
     """
     arr = _as_matrix(X)
-    weights = _check_weights(column_weights, arr.shape[1])
-    out = np.full(arr.shape, np.nan, np.float32)
-    if standardize:
-        ok = np.isfinite(arr).any(axis=1)
-        if ok.any():
-            out[ok] = _Scaler.fit(arr[ok], weights).apply(arr[ok])
-    else:
-        ok = _finite_rows(arr)
-        out[ok] = arr[ok] if weights is None else (arr[ok] * weights).astype(np.float32)
-    return out, ok
+    return _Preparation.fit(arr, bool(standardize), _check_weights(column_weights, arr.shape[1])).apply(arr)
+
+
+@dataclass(frozen=True)
+class _Preparation:
+    """A fitted ``prepare_matrix``: which rows are usable, and how their values are scaled and weighted."""
+
+    standardize: bool
+    scaler: _Scaler | None  # None without standardisation, or when no row was usable
+    weights: np.ndarray | None
+
+    @staticmethod
+    def usable(arr: np.ndarray, standardize: bool) -> np.ndarray:
+        """Standardised: rows with any finite value (the rest is imputed); else fully finite rows."""
+        return np.isfinite(arr).any(axis=1) if standardize else _finite_rows(arr)
+
+    @classmethod
+    def fit(cls, arr: np.ndarray, standardize: bool, weights: np.ndarray | None) -> "_Preparation":
+        ok = cls.usable(arr, standardize)
+        scaler = _Scaler.fit(arr[ok], weights) if standardize and ok.any() else None
+        return cls(standardize=standardize, scaler=scaler, weights=weights)
+
+    def apply(self, arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(prepared float32, usable rows)``; unusable rows are NaN."""
+        ok = self.usable(arr, self.standardize)
+        out = np.full(arr.shape, np.nan, np.float32)
+        if self.standardize:
+            if self.scaler is not None and ok.any():
+                out[ok] = self.scaler.apply(arr[ok])
+        else:
+            out[ok] = arr[ok] if self.weights is None else (arr[ok] * self.weights).astype(np.float32)
+        return out, ok
 
 
 def encode_labels(y, n: int) -> np.ndarray:
@@ -521,31 +543,11 @@ class Projection:
             coords = self._run_umap(reduced, codes)
         return _Fitted(coords=coords, pca=pca)
 
-    def _prepare_fit(self, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Fit the standardisation on ``raw`` and return ``(prepared, usable rows)``."""
-        weights = _check_weights(self.column_weights, raw.shape[1])
-        if self.standardize:
-            ok = np.isfinite(raw).any(axis=1)
-            self._scaler = _Scaler.fit(raw[ok], weights) if ok.any() else None
-        else:
-            ok = _finite_rows(raw)
-            self._scaler = None
-            self._weights = weights
-        return self.prepare(raw), ok
-
     def prepare(self, X) -> np.ndarray:
         """``X`` in the space the map was fitted in (standardised and weighted as in ``fit``); NaN rows unusable."""
-        raw = _as_matrix(X)
-        out = np.full(raw.shape, np.nan, np.float32)
-        if self.standardize:
-            ok = np.isfinite(raw).any(axis=1)
-            if ok.any() and getattr(self, "_scaler", None) is not None:
-                out[ok] = self._scaler.apply(raw[ok])
-        else:
-            ok = _finite_rows(raw)
-            w = getattr(self, "_weights", None)
-            out[ok] = raw[ok] if w is None else (raw[ok] * w).astype(np.float32)
-        return out
+        if not hasattr(self, "_preparation"):
+            raise ValueError("this Projection is not fitted yet: call fit(X) before prepare(X)")
+        return self._preparation.apply(_as_matrix(X))[0]
 
     def fit(self, X, y=None) -> "Projection":
         """Compute (or fetch from the cache) the map of ``X`` (``[n_objects, n_dims]``).
@@ -556,7 +558,9 @@ class Projection:
         self._validate()
         t0 = time.perf_counter()
         raw = _as_matrix(X)
-        arr, ok = self._prepare_fit(raw)
+        self._preparation = _Preparation.fit(raw, bool(self.standardize),
+                                             _check_weights(self.column_weights, raw.shape[1]))
+        arr, ok = self._preparation.apply(raw)
         if not ok.any():
             raise ValueError(f"X has no finite row to project (shape {raw.shape}): every object lacks an embedding")
         codes = None
