@@ -706,8 +706,8 @@ class ExplorerState(param.Parameterized):
         if self.guided and method == "umap" and self.catalog is not None:
             from explorer.projection import encode_labels
 
-            labels = self._label_array(self.catalog)
-            codes = encode_labels(np.where(labels == NO_LABEL, None, labels), len(labels))
+            labels = self._user_labels(self.catalog)
+            codes = encode_labels(labels, len(labels))
             if (codes >= 0).any():
                 guide = (float(self.target_weight), codes)
         return int(self.n_neighbors), float(self.min_dist), self.metric, guide
@@ -852,8 +852,7 @@ class ExplorerState(param.Parameterized):
         column = column or self.quality_column
         cat = self._require_catalog()
         if column == USER_LABEL:
-            labels = self._label_array(cat)
-            return np.where(labels == NO_LABEL, None, labels).astype(object)
+            return self._user_labels(cat)
         if column not in cat.objects.columns:
             raise CatalogError(f"cannot rate the map by {column!r}: not a column of the objects table")
         return cat.objects[column].astype("string").to_numpy(dtype=object, na_value=None)
@@ -897,8 +896,7 @@ class ExplorerState(param.Parameterized):
         emb = self.embedding
         if emb is None or emb.catalog is not self.catalog:
             raise ExplorerError("no map yet: compute the map before asking for suggestions")
-        labels = self._label_array(emb.catalog)
-        labels = np.where(labels == NO_LABEL, None, labels)
+        labels = self._user_labels(emb.catalog)
         classes = {str(v) for v in labels if v is not None}
         if len(classes) < 2:
             # with one class every suggestion would be that class at full confidence: meaningless
@@ -1197,6 +1195,11 @@ class ExplorerState(param.Parameterized):
         self._out(labels_version=self.labels_version + 1)
         self.say(f"Label {label!r} given to {len(ids)} object(s).")
         return ids
+
+    def _user_labels(self, cat: Catalog) -> np.ndarray:
+        """User labels aligned with catalog rows, None where unlabelled (object array)."""
+        labels = self._label_array(cat)
+        return np.where(labels == NO_LABEL, None, labels).astype(object)
 
     def _label_array(self, cat: Catalog | None = None) -> np.ndarray:
         """User labels aligned with catalog rows, NO_LABEL where unlabelled (object array)."""
