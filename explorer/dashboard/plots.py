@@ -133,86 +133,132 @@ def legend_html(values, title: str) -> str:
     return f"<div><b>{escape(title)}</b>: {items}</div>"
 
 
-def marker_element(xs, ys, *, kind: str = "tapped"):
-    """Overlay marking the tapped object (a ring) or the selection (small dark circles)."""
-    hv = _bokeh_backend()
+def mark_layer(fig, *, kind: str = "tapped"):
+    """Add an empty mark layer to a Bokeh figure: a ring for the tapped object, small dark circles for
+    the selection; returns ``(source, renderer)`` (set ``source.data = {"x": ..., "y": ...}``)."""
+    from bokeh.models import ColumnDataSource
 
-    pts = hv.Points((np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)), kdims=["x", "y"])
+    src = ColumnDataSource(dict(x=[], y=[]))
     if kind == "tapped":
-        return pts.opts(marker="circle", size=16, fill_alpha=0, line_color="#ff1744", line_width=3, tools=[])
-    return pts.opts(marker="circle", size=7, fill_alpha=0, line_color="#111111", line_width=1.2, tools=[])
+        r = fig.scatter("x", "y", source=src, marker="circle", size=16, fill_alpha=0, line_color="#ff1744",
+                        line_width=3)
+    else:
+        r = fig.scatter("x", "y", source=src, marker="circle", size=7, fill_alpha=0, line_color="#111111",
+                        line_width=1.2)
+    # the marks are not data: box/lasso selections must not dim them
+    r.selection_glyph = r.nonselection_glyph = r.glyph
+    return src, r
 
 
 # ---------------------------------------------------------------------------- light curves
-def light_curve_figure(lc: pd.DataFrame, *, value_kind: str = "mag", title: str = "", folded: bool = False,
-                       period: float | None = None, small: bool = False, show_used: bool = True):
-    """A Bokeh figure of one light curve: colour per band, error bars, magnitudes inverted.
+class LightCurvePlot:
+    """One light-curve figure kept for the life of a pane and redrawn by replacing its data.
 
-    ``lc`` comes from ``ExplorerState.light_curve_frame`` (time, value, error, band, used, phase).
-    Folded views plot two cycles of ``phase``; observations fed to the model get a black ring.
+    A tap then sends a few arrays to the browser instead of a new figure it must lay out again (a new
+    figure per tap cost ~80 ms on the server and most of the browser's time at 1M points).
+    Conventions: colour per band, error bars, magnitudes inverted, two cycles when folded, the
+    observations fed to the model ringed.
     """
-    from bokeh.models import ColumnDataSource, Range1d
-    from bokeh.plotting import figure
 
-    if small:
-        fig = figure(width=230, height=150, toolbar_location=None, tools="", title=title)
-        fig.title.text_font_size = "9pt"
-        fig.axis.major_label_text_font_size = "7pt"
-    else:
-        # wheel zoom offered but not active: scrolling the page over the light curve scrolls the page
-        fig = figure(height=380, title=title, tools="pan,wheel_zoom,box_zoom,reset,save", sizing_mode="stretch_width",
-                     min_width=320)
-        fig.toolbar.active_scroll = None
-        fig.xaxis.axis_label = "phase" if folded else "time (days)"
-        fig.yaxis.axis_label = "magnitude" if value_kind == "mag" else "flux"
-    fig.output_backend = "webgl" if len(lc) > 5000 else "canvas"
+    def __init__(self, *, small: bool = False):
+        from bokeh.models import ColumnDataSource, Legend, Range1d
+        from bokeh.plotting import figure
 
-    use_fold = folded and period is not None and np.isfinite(period) and period > 0 and lc["phase"].notna().any()
-    if use_fold:
-        lc = pd.concat([lc.assign(x=lc["phase"]), lc.assign(x=lc["phase"] + 1.0)], ignore_index=True)
-    else:
-        lc = lc.assign(x=lc["time"])
-    err = lc["error"].to_numpy(dtype=float)
-    val = lc["value"].to_numpy(dtype=float)
-    lc = lc.assign(lo=val - np.where(np.isfinite(err), err, 0.0), hi=val + np.where(np.isfinite(err), err, 0.0))
-    colours = band_colours(pd.unique(lc["band"]))
-    size = 3 if small else 5
-    for band, part in lc.groupby("band", sort=False):
-        src = ColumnDataSource(part[["x", "value", "lo", "hi"]])
-        colour = colours[str(band)]
-        if np.isfinite(part["error"].to_numpy(dtype=float)).any():
-            fig.segment("x", "lo", "x", "hi", source=src, line_color=colour, line_alpha=0.5)
-        legend = {} if small else {"legend_label": str(band)}
-        fig.scatter("x", "value", source=src, size=size, color=colour, **legend)
-    if show_used and "used" in lc and lc["used"].any():
-        used = ColumnDataSource(lc.loc[lc["used"], ["x", "value"]])
-        legend = {} if small else {"legend_label": "fed to the model"}
-        fig.scatter("x", "value", source=used, size=size + 3, fill_alpha=0, line_color="black", line_alpha=0.5,
-                    line_width=1,
-                    **legend)
-    if value_kind == "mag":
-        finite = val[np.isfinite(val)]
-        if len(finite):
-            lo, hi = float(finite.min()), float(finite.max())
-            pad = 0.05 * (hi - lo) or 0.1
-            fig.y_range = Range1d(hi + pad, lo - pad)  # brighter (smaller) magnitudes at the top
-    if not small and fig.legend:
-        fig.legend.location = "top_right"
-        fig.legend.click_policy = "hide"
-        fig.legend.label_text_font_size = "8pt"
-    return fig
+        if small:
+            fig = figure(width=230, height=150, toolbar_location=None, tools="")
+            fig.title.text_font_size = "9pt"
+            fig.axis.major_label_text_font_size = "7pt"
+        else:
+            # wheel zoom offered but not active: scrolling the page over the light curve scrolls the page
+            fig = figure(height=380, tools="pan,wheel_zoom,box_zoom,reset,save", sizing_mode="stretch_width",
+                         min_width=320)
+            fig.toolbar.active_scroll = None
+        fig.x_range, fig.y_range = Range1d(0, 1), Range1d(0, 1)
+        size = 3 if small else 5
+        self.small = small
+        self.points = ColumnDataSource(dict(x=[], value=[], lo=[], hi=[], band=[], colour=[]))
+        self.used = ColumnDataSource(dict(x=[], value=[]))
+        self.text = ColumnDataSource(dict(x=[], y=[], text=[]))
+        fig.segment("x", "lo", "x", "hi", source=self.points, line_color="colour", line_alpha=0.5)
+        self._dots = fig.scatter("x", "value", source=self.points, size=size, color="colour")
+        self._rings = fig.scatter("x", "value", source=self.used, size=size + 3, fill_alpha=0, line_color="black",
+                                  line_alpha=0.5, line_width=1)
+        fig.text("x", "y", text="text", source=self.text, text_align="center", text_baseline="middle",
+                 text_font_size="9pt")
+        if not small:
+            self.legend = Legend(items=[], location="top_right", label_text_font_size="8pt")
+            fig.add_layout(self.legend)
+        self.figure = fig
+
+    def show(self, lc: pd.DataFrame, *, value_kind: str = "mag", title: str = "", folded: bool = False,
+             period: float | None = None):
+        """Draw ``lc`` (from ``ExplorerState.light_curve_frame``: time, value, error, band, used, phase)."""
+        from bokeh.models import LegendItem
+
+        use_fold = (folded and period is not None and np.isfinite(period) and period > 0
+                    and lc["phase"].notna().any())
+        if use_fold:
+            lc = pd.concat([lc.assign(x=lc["phase"]), lc.assign(x=lc["phase"] + 1.0)], ignore_index=True)
+        else:
+            lc = lc.assign(x=lc["time"])
+        x = lc["x"].to_numpy(dtype=float)
+        val = lc["value"].to_numpy(dtype=float)
+        err = np.nan_to_num(lc["error"].to_numpy(dtype=float), nan=0.0, posinf=0.0, neginf=0.0)
+        bands = lc["band"].astype(str).to_numpy()
+        colours = band_colours(pd.unique(bands))
+        self.points.data = dict(x=x, value=val, lo=val - err, hi=val + err, band=bands,
+                                colour=np.array([colours[b] for b in bands], dtype=object))
+        used = lc["used"].to_numpy(dtype=bool) if "used" in lc else np.zeros(len(lc), dtype=bool)
+        self.used.data = dict(x=x[used], value=val[used])
+        self.text.data = dict(x=[], y=[], text=[])
+        fig = self.figure
+        fig.title.text = title
+        fig.output_backend = "webgl" if len(lc) > 5000 else "canvas"
+        if not self.small:
+            fig.xaxis.axis_label = "phase" if use_fold else "time (days)"
+            fig.yaxis.axis_label = "magnitude" if value_kind == "mag" else "flux"
+            first = {b: int(np.flatnonzero(bands == b)[0]) for b in colours}
+            items = [LegendItem(label=b, renderers=[self._dots], index=i) for b, i in first.items()]
+            if used.any():
+                items.append(LegendItem(label="fed to the model", renderers=[self._rings]))
+            self.legend.items = items
+        ok = np.isfinite(x) & np.isfinite(val)
+        if ok.any():
+            x0, x1 = float(x[ok].min()), float(x[ok].max())
+            lo, hi = float(np.min((val - err)[ok])), float(np.max((val + err)[ok]))
+            xpad, ypad = 0.03 * (x1 - x0) or 0.5, 0.05 * (hi - lo) or 0.1
+            # brighter (smaller) magnitudes at the top
+            ys = (hi + ypad, lo - ypad) if value_kind == "mag" else (lo - ypad, hi + ypad)
+            self._set_ranges((x0 - xpad, x1 + xpad), ys)
+        return fig
+
+    def show_message(self, text: str, *, title: str = ""):
+        """Empty the plot and show ``text`` in it (an object that cannot be plotted)."""
+        self.points.data = dict(x=[], value=[], lo=[], hi=[], band=[], colour=[])
+        self.used.data = dict(x=[], value=[])
+        self.text.data = dict(x=[0.5], y=[0.5], text=[text])
+        self.figure.title.text = title
+        if not self.small:
+            self.legend.items = []
+        self._set_ranges((0.0, 1.0), (0.0, 1.0))
+        return self.figure
+
+    def _set_ranges(self, xs, ys) -> None:
+        fig = self.figure
+        for rng, (a, b) in ((fig.x_range, xs), (fig.y_range, ys)):
+            # reset_* too: the reset tool returns to this object's view, not the first one drawn
+            rng.update(start=a, end=b, reset_start=a, reset_end=b)
+
+
+def light_curve_figure(lc: pd.DataFrame, *, value_kind: str = "mag", title: str = "", folded: bool = False,
+                       period: float | None = None, small: bool = False):
+    """A new Bokeh figure of one light curve (see :class:`LightCurvePlot` for the conventions)."""
+    return LightCurvePlot(small=small).show(lc, value_kind=value_kind, title=title, folded=folded, period=period)
 
 
 def message_figure(text: str, *, small: bool = False):
     """A blank figure carrying a message (used when an object cannot be plotted)."""
-    from bokeh.plotting import figure
-
-    size = dict(width=230) if small else dict(sizing_mode="stretch_width", min_width=320)
-    fig = figure(height=150 if small else 380, toolbar_location=None, tools="", **size)
-    fig.text(x=[0], y=[0], text=[text], text_align="center", text_baseline="middle", text_font_size="9pt")
-    fig.axis.visible = False
-    fig.grid.visible = False
-    return fig
+    return LightCurvePlot(small=small).show_message(text)
 
 
 def light_curve_svg(lc: pd.DataFrame, *, value_kind: str = "mag", title: str = "", folded: bool = False,

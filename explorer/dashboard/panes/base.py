@@ -38,6 +38,17 @@ def text_pane(css: str, text: str = "", **kwargs) -> PlainText:
     return PlainText(text, css_classes=[css], name=css, stylesheets=[TEXT_CSS], **kwargs)
 
 
+def bokeh_edit():
+    """Context for changing Bokeh models in place from a callback (plots redrawn by new data).
+
+    Panel runs some callbacks (HoloViews streams among them) without the document lock, where a
+    direct model change raises in Bokeh; ``unlocked`` collects the changes and sends them itself.
+    """
+    from panel.io.document import unlocked
+
+    return unlocked()
+
+
 def with_css(widget, css: str):
     """Give a widget its stable CSS class for UI tests (see explorer.py for the list)."""
     widget.css_classes = list(widget.css_classes or []) + [css]

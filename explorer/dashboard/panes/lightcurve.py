@@ -9,7 +9,7 @@ import panel as pn
 
 from .. import plots
 from ..state import INTERNAL_COLUMNS
-from .base import StatePane, text_pane, with_css
+from .base import StatePane, bokeh_edit, text_pane, with_css
 
 log = logging.getLogger(__name__)
 HINT = "Tap a point (or a table row) to see its light curve."
@@ -28,7 +28,8 @@ class LightCurvePane(StatePane):
         self.period_search = pn.widgets.Button(label="Lomb-Scargle period", width=160, align="end",
                                                css_classes=["lcx-period-search"])
         self.period_search.on_click(self.action("the Lomb-Scargle period search", s.search_period))
-        self.lc_pane = pn.pane.Bokeh(plots.message_figure("no object selected"), css_classes=["lcx-lightcurve"],
+        self.plot = plots.LightCurvePlot()  # one figure, redrawn in place on every tap
+        self.lc_pane = pn.pane.Bokeh(self.plot.show_message("no object selected"), css_classes=["lcx-lightcurve"],
                                      name="lcx-lightcurve", sizing_mode="stretch_width", min_height=380)
         # the embedding matters too: after a URL restore the object comes first, its rings with the embedding
         self.watch(self.refresh, ["selected_id", "fold", "period", "embedding", "catalog"])
@@ -37,20 +38,24 @@ class LightCurvePane(StatePane):
 
     def refresh(self) -> None:
         """Redraw header and figure for the tapped object."""
+        with bokeh_edit():
+            self._refresh()
+
+    def _refresh(self) -> None:
         s = self.state
         oid = s.selected_id
         if not oid or s.catalog is None:
             self.tapped.object = HINT
-            self.lc_pane.object = plots.message_figure("no object selected")
+            self.plot.show_message("no object selected")
             return
         try:
             s.row_of(oid)
         except KeyError:
             self.tapped.object = f"Unknown object {oid} in this catalog."
-            self.lc_pane.object = plots.message_figure("unknown object")
+            self.plot.show_message("unknown object")
             return
         self.refresh_header()
-        self.lc_pane.object = self.figure(oid)
+        self.figure(oid)
 
     def refresh_header(self) -> None:
         """The tapped object's id, label, metadata and period (plain text)."""
@@ -71,19 +76,22 @@ class LightCurvePane(StatePane):
                               + (f"; period {period:.6g} d" if period else ""))
 
     def figure(self, key):
-        """The light-curve figure of ``key``; a bad light curve becomes a message, never an exception."""
+        """Draw ``key`` in the pane's figure (returned); a bad light curve becomes a message, never an exception."""
         s = self.state
         try:
             lc = s.light_curve_frame(key)
             if len(lc) == 0:
-                return plots.message_figure(f"{key}: no valid observation")
+                return self.plot.show_message(f"{key}: no valid observation", title=str(key))
             period = s.period_of(s.row_of(key))
-            return plots.light_curve_figure(lc, value_kind=s.catalog.value_kind, title=str(key),
-                                            folded=s.fold and period is not None, period=period)
+            return self.plot.show(lc, value_kind=s.catalog.value_kind, title=str(key),
+                                  folded=s.fold and period is not None, period=period)
         except Exception as exc:  # noqa: BLE001  one bad light curve never kills the session
             log.warning("cannot plot %s: %s", key, exc)
-            return plots.message_figure(f"cannot plot {key}: {type(exc).__name__}: {exc}"[:120])
+            return self.plot.show_message(f"cannot plot {key}: {type(exc).__name__}: {exc}"[:120], title=str(key))
 
     def __panel__(self):
-        return pn.Column(self.tapped, pn.Row(self.fold, self.period_input, self.period_search), self.lc_pane,
+        # the class on a wrapper too: Panel applies a Bokeh pane's classes only once its figure is replaced,
+        # and this pane keeps one figure for good
+        plot = pn.Column(self.lc_pane, css_classes=["lcx-lightcurve"], sizing_mode="stretch_width", margin=0)
+        return pn.Column(self.tapped, pn.Row(self.fold, self.period_input, self.period_search), plot,
                          sizing_mode="stretch_width", min_width=380)

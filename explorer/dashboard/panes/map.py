@@ -7,7 +7,7 @@ import panel as pn
 
 from .. import plots
 from ..state import HOW_TO_GET_A_MODEL
-from .base import StatePane, text_pane, with_css
+from .base import StatePane, bokeh_edit, text_pane, with_css
 
 MAP_HEIGHT = 520
 
@@ -27,7 +27,9 @@ class MapPane(StatePane):
         self.note = text_pane("lcx-map-note")
         self._streams = ()
         self._drawn = None  # (map, colour, labels version) now on screen
+        self._marks: list = []  # (selection source, tapped source) of each figure now showing this map
         self.watch(self.refresh, ["map", "color_by", "labels_version", "model_infos", "model"])
+        self.watch(self.update_marks, ["selected_id", "selection_ids"])
         self.watch(self._show_placeholder, ["busy", "message"], obj=s.jobs)
         self.refresh()
 
@@ -54,8 +56,8 @@ class MapPane(StatePane):
         _, kind = s.color_values()
         element, source = plots.map_element(frame, kind, s.color_by, height=MAP_HEIGHT, responsive=True)
         self._attach_streams(source)
-        marks = self._marks_element(m)
-        self.map_pane.object = element * marks
+        self._marks = []
+        self.map_pane.object = element.opts(hooks=[self._add_marks])
         self._drawn = key
         stage = {"pca": "PCA preview (UMAP running...)", "umap": "UMAP", "given": "Map"}.get(m.stage, "Map")
         what = m.spec.describe() if m.spec is not None else "a given embedding"
@@ -94,29 +96,42 @@ class MapPane(StatePane):
         lasso.add_subscriber(self._on_lasso)
         self._streams = (tap, box, lasso)
 
-    def _marks_element(self, m):
-        import holoviews as hv
+    def _add_marks(self, plot, element) -> None:
+        """HoloViews hook: give the map's Bokeh figure its own selection / tapped mark layers (once).
 
-        s = self.state
+        The marks are plain Bokeh sources updated in place: as part of a HoloViews overlay every tap
+        re-evaluated the whole map (the raster of 1M points included) and sent it again.
+        """
+        fig = plot.state
+        if any(r.name == "lcx-tapped-marks" for r in fig.renderers):
+            return
+        sources = []
+        for kind in ("selection", "tapped"):
+            src, renderer = plots.mark_layer(fig, kind=kind)
+            renderer.name = f"lcx-{kind}-marks"
+            sources.append(src)
+        self._marks.append(tuple(sources))
+        self.update_marks()
 
-        def marks(selected_id="", selection_ids=()):
-            rows, tapped = [], []
-            if m.catalog is s.catalog:  # a stale map (catalog switched meanwhile) gets no marks
-                for oid in list(selection_ids)[:5000]:
-                    try:
-                        rows.append(m.catalog.index_of(oid))
-                    except KeyError:
-                        pass
+    def update_marks(self) -> None:
+        """Move the selection and tapped marks to the state's current selection and tapped object."""
+        s, m = self.state, self.state.map
+        rows, tapped = [], []
+        if m is not None and m.catalog is s.catalog:  # a stale map (catalog switched meanwhile) gets no marks
+            for oid in list(s.selection_ids)[:5000]:
                 try:
-                    tapped = [m.catalog.index_of(selected_id)] if selected_id else []
+                    rows.append(m.catalog.index_of(oid))
                 except KeyError:
-                    tapped = []
-            sel = m.coords[rows] if rows else np.empty((0, 2))
-            tap = m.coords[tapped] if tapped else np.empty((0, 2))
-            return (plots.marker_element(sel[:, 0], sel[:, 1], kind="selection")
-                    * plots.marker_element(tap[:, 0], tap[:, 1], kind="tapped"))
-
-        return hv.DynamicMap(marks, streams=[hv.streams.Params(s, ["selected_id", "selection_ids"])])
+                    pass
+            try:
+                tapped = [m.catalog.index_of(s.selected_id)] if s.selected_id else []
+            except KeyError:
+                tapped = []
+        with bokeh_edit():
+            for i, picked in enumerate((rows, tapped)):
+                xy = m.coords[picked] if picked else np.empty((0, 2))
+                for marks in self._marks:
+                    marks[i].data = dict(x=xy[:, 0], y=xy[:, 1])
 
     # ---------------------------------------------------------------- streams -> state
     def _on_tap(self, x=None, y=None):
