@@ -57,7 +57,7 @@ def test_widgets_are_made_from_state_parameters(explorer):
 
 
 def test_tap_stream_updates_light_curve_and_neighbours(explorer):
-    tap, box, lasso = explorer.map._streams
+    tap, box, lasso, _hover = explorer.map._streams
     xy = explorer.state.map.coords[4]
     tap.event(x=float(xy[0]), y=float(xy[1]))
     assert explorer.state.selected_id == "obj0004"
@@ -70,7 +70,7 @@ def test_tap_stream_updates_light_curve_and_neighbours(explorer):
 
 
 def test_box_and_lasso_streams_fill_the_selection(explorer):
-    tap, box, lasso = explorer.map._streams
+    tap, box, lasso, _hover = explorer.map._streams
     box.event(bounds=(-1e9, -1e9, 1e9, 1e9))
     n = len(explorer.state.map.index)
     assert len(explorer.selection) == n == len(explorer.selection_pane.table.value)

@@ -50,8 +50,8 @@ import pandas as pd
 import panel as pn
 import param
 
-from .panes import (ControlsPane, ExportPane, FineTunePane, LabelsPane, LightCurvePane, MapPane, NeighboursPane, ObjectsPane,
-                    QualityPane, SelectionPane, SuggestionsPane)
+from .panes import (ComparePane, ControlsPane, ExportPane, FindPane, FineTunePane, HoverPane, LabelsPane, LightCurvePane,
+                    MapPane, NeighboursPane, ObjectsPane, QualityPane, SelectionPane, SuggestionsPane, SummariesPane)
 from .state import ExplorerState
 
 log = logging.getLogger(__name__)
@@ -94,6 +94,10 @@ class Explorer(pn.viewable.Viewer):
         self.quality = QualityPane(state=state)
         self.suggestions = SuggestionsPane(state=state)
         self.finetune = FineTunePane(state=state)
+        self.find = FindPane(state=state)
+        self.hover = HoverPane(state=state)
+        self.summaries = SummariesPane(state=state)
+        self.compare_pane = ComparePane(state=state)
         curdoc = pn.state.curdoc
         self._served = curdoc is not None and curdoc.session_context is not None
         # this session's location and notifications, kept: callbacks on the event loop may run without a curdoc
@@ -120,6 +124,32 @@ class Explorer(pn.viewable.Viewer):
         """Labels of every object (index object_id; <NA> = unlabelled)."""
         return self.state.labels
 
+    def select(self, object_ids) -> list[str]:
+        """Make ``object_ids`` the selection, as a box on the map would (unknown ids raise KeyError)."""
+        return self.state.select_ids(object_ids)
+
+    def filter(self, query: str = "") -> int:
+        """Keep the objects matching ``query`` (others greyed on the map, left out of the table and charts);
+        returns how many pass. ``filter("")`` clears the query."""
+        self.state.filter(query)
+        mask = self.state.filter_mask
+        return int(mask.sum()) if mask is not None else len(self.state.catalog or ())
+
+    def find_object(self, text: str) -> list[str]:
+        """Tap the object whose id is (or contains) ``text``; returns the matching ids."""
+        return self.state.find(text)
+
+    def compare(self, representation: str | None = None, model: str | None = None):
+        """Show a second, linked map of another representation (default: features vs the embedding);
+        returns the second state (``.wait()`` for its map)."""
+        twin = self.compare_pane.ensure_twin()
+        if representation is not None:
+            twin.state.representation = representation
+        if model is not None:
+            twin.state.model = model
+        twin.start()
+        return twin.state
+
     def start(self) -> bool:
         """Compute the map of the current combination in the background (queued while a job runs)."""
         return self.state.start()
@@ -141,11 +171,16 @@ class Explorer(pn.viewable.Viewer):
     def main(self) -> pn.Column:
         """The map and light curve side by side, the linked tabs below."""
         if not hasattr(self, "_main"):
-            tabs = pn.Tabs(("Neighbours", self.neighbours), ("Selection", self.selection_pane),
-                           ("Objects", self.objects), ("Suggestions", self.suggestions),
-                           ("Fine-tune", self.finetune), dynamic=False,
+            tabs = pn.Tabs(("Charts", self.summaries), ("Selection", self.selection_pane),
+                           ("Objects", self.objects), ("Compare", self.compare_pane),
+                           ("Suggestions", self.suggestions), ("Fine-tune", self.finetune), dynamic=False,
                            sizing_mode="stretch_width")
-            top = pn.Row(self.map, self.lightcurve, sizing_mode="stretch_width")
+            left = pn.Column(self.find, self.map, self.hover, sizing_mode="stretch_width", min_width=380)
+            # the neighbours right under the light curve: seen without opening a tab
+            right = pn.Column(self.lightcurve, pn.pane.Markdown("**Nearest neighbours** (full space; lines on the map)",
+                                                                margin=(0, 5)),
+                              self.neighbours, sizing_mode="stretch_width", min_width=380)
+            top = pn.Row(left, right, sizing_mode="stretch_width")
             self._main = pn.Column(top, tabs, sizing_mode="stretch_width")
         return self._main
 

@@ -65,12 +65,24 @@ def _bokeh_backend():
     return hv
 
 
+FILTERED_COLOUR = "#d9d9d9"  # points filtered out: seen, greyed, not hidden
+
+
+def _with_counts(values: np.ndarray, cmap: dict[str, str]) -> tuple[np.ndarray, dict[str, str]]:
+    """Category names carrying their counts ("RRL (414)"), for the legend."""
+    counts = pd.Series(values).value_counts()
+    names = {c: f"{c} ({counts.get(c, 0):,})" for c in cmap}
+    return pd.Series(values).map(names).to_numpy(), {names[c]: colour for c, colour in cmap.items()}
+
+
 def map_element(frame: pd.DataFrame, kind: str, color_label: str, *, width: int = 560, height: int = 480,
-                responsive: bool = False):
+                responsive: bool = False, log: bool = False):
     """The projection scatter: WebGL points (hover, tap, box, lasso) or a datashader raster when large.
 
-    ``frame`` comes from ``ExplorerState.points_frame`` (x, y, row, object_id, user_label, color).
-    Returns ``(element, source)``: what to display and the element the selection streams attach to.
+    ``frame`` comes from ``ExplorerState.points_frame`` (x, y, row, object_id, user_label, color and
+    optionally ``passes``: points that fail the filters are drawn grey beneath the others).  ``log``
+    colours a numeric column on a log scale.  Returns ``(element, source)``: what to display and the
+    element the selection streams attach to.
     """
     hv = _bokeh_backend()
 
@@ -82,12 +94,18 @@ def map_element(frame: pd.DataFrame, kind: str, color_label: str, *, width: int 
         common.pop("width")
         common.update(responsive=True, min_width=320)
     frame = frame.copy()
+    passes = frame.pop("passes").to_numpy(dtype=bool) if "passes" in frame else np.ones(len(frame), dtype=bool)
     if kind == "categorical":
-        frame["color"], cmap = category_colours(frame["color"])
+        collapsed, cmap = category_colours(frame["color"])
+        frame["color"], cmap = _with_counts(collapsed, cmap)
+    cnorm = "log" if log and kind == "numeric" else "linear"
     vdims = ["object_id", "user_label", hv.Dimension("color", label=color_label), "row"]
+    out_frame, frame = frame[~passes], frame[passes]
     points = hv.Points(frame, kdims=["x", "y"], vdims=vdims)
+    grey = hv.Points(out_frame, kdims=["x", "y"], vdims=vdims)
+    large = len(frame) + len(out_frame) > DATASHADE_ABOVE
 
-    if len(frame) <= DATASHADE_ABOVE:
+    if not large:
         hover = [("object", "@object_id"), ("your label", "@user_label"), (color_label, "@color")]
         opts = dict(common, size=5, alpha=0.8, hover_tooltips=hover, nonselection_alpha=0.25,
                     backend_opts={"plot.output_backend": "webgl"})
@@ -96,8 +114,13 @@ def map_element(frame: pd.DataFrame, kind: str, color_label: str, *, width: int 
             if not responsive:
                 opts["width"] = width + 160
         else:
-            opts.update(color="color", cmap="viridis", colorbar=True, clabel=color_label)
-        return points.opts(**opts), points
+            opts.update(color="color", cmap="viridis", colorbar=True, clabel=color_label, cnorm=cnorm)
+        points = points.opts(**opts)
+        if not len(out_frame):
+            return points, points
+        under = grey.opts(color=FILTERED_COLOUR, size=4, alpha=0.6, tools=[], hover_tooltips=None,
+                          backend_opts={"plot.output_backend": "webgl"})
+        return (under * points).opts(**{k: v for k, v in common.items() if k != "tools"}), points
 
     import datashader as ds
     from holoviews.operation.datashader import datashade, dynspread, rasterize
@@ -116,17 +139,24 @@ def map_element(frame: pd.DataFrame, kind: str, color_label: str, *, width: int 
             # a list in category order: a dict colour key drops categories in datashader 0.19
             shaded = datashade(points, aggregator=ds.count_cat("color"), color_key=[cmap[c] for c in cmap],
                                selector=selector)
-        return dynspread(shaded, threshold=0.6).opts(**common), shaded
-    raster = rasterize(points, aggregator=ds.mean("color"), selector=selector).opts(
-        cmap="viridis", colorbar=True, clabel=color_label, cnorm="linear", **common)
-    return dynspread(raster, threshold=0.6), raster
+        top, source = dynspread(shaded, threshold=0.6).opts(**common), shaded
+    else:
+        raster = rasterize(points, aggregator=ds.mean("color"), selector=selector).opts(
+            cmap="viridis", colorbar=True, clabel=color_label, cnorm=cnorm, **common)
+        top, source = dynspread(raster, threshold=0.6), raster
+    if not len(out_frame):
+        return top, source
+    under = dynspread(datashade(grey, aggregator=ds.count(), cmap=[FILTERED_COLOUR, FILTERED_COLOUR]),
+                      threshold=0.6).opts(**common)
+    return under * top, source
 
 
 def legend_html(values, title: str) -> str:
     """An HTML legend for a datashaded categorical map (Bokeh has no glyphs to build one from)."""
     from html import escape
 
-    _, cmap = category_colours(values)
+    collapsed, cmap = category_colours(values)
+    _, cmap = _with_counts(collapsed, cmap)
     items = "".join(f'<span style="margin-right:10px;white-space:nowrap"><span style="display:inline-block;width:10px;'
                     f'height:10px;border-radius:5px;background:{c}"></span> {escape(str(k))}</span>'
                     for k, c in cmap.items())
@@ -135,9 +165,15 @@ def legend_html(values, title: str) -> str:
 
 def mark_layer(fig, *, kind: str = "tapped"):
     """Add an empty mark layer to a Bokeh figure: a ring for the tapped object, small dark circles for
-    the selection; returns ``(source, renderer)`` (set ``source.data = {"x": ..., "y": ...}``)."""
+    the selection, or lines to the neighbours; returns ``(source, renderer)`` (set ``source.data``:
+    ``x, y`` for marks, ``x0, y0, x1, y1`` for lines)."""
     from bokeh.models import ColumnDataSource
 
+    if kind == "neighbours":  # lines from the tapped object to its nearest neighbours (full space)
+        src = ColumnDataSource(dict(x0=[], y0=[], x1=[], y1=[]))
+        r = fig.segment("x0", "y0", "x1", "y1", source=src, line_color="#ff1744", line_alpha=0.55, line_width=1.5)
+        r.selection_glyph = r.nonselection_glyph = r.glyph
+        return src, r
     src = ColumnDataSource(dict(x=[], y=[]))
     if kind == "tapped":
         r = fig.scatter("x", "y", source=src, marker="circle", size=16, fill_alpha=0, line_color="#ff1744",

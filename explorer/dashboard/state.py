@@ -46,6 +46,7 @@ from explorer.catalog.loaders import is_sidecar
 from explorer.errors import CatalogError, ExplorerError, ModelError
 from explorer.quality import MapQuality
 
+from .explore import ExploreMixin
 from .jobs import JobRunner
 from .spatial import NeighbourIndex, PointIndex
 
@@ -258,7 +259,7 @@ def _fold(time: np.ndarray, period: float) -> np.ndarray:
     return np.mod(time - np.nanmin(time), period) / period
 
 
-class ExplorerState(param.Parameterized):
+class ExplorerState(ExploreMixin):
     """Everything the dashboard shows and does, computable without a browser."""
 
     # ---- inputs: the view edits these through widgets made with from_param
@@ -337,11 +338,13 @@ class ExplorerState(param.Parameterized):
         self._label_store = None
         self._period_cache: dict[str, float] = {}  # Lomb-Scargle periods, per object id
         self._user_periods: dict[str, float] = {}  # periods typed by the user, per object id
+        self._neighbours_memo = None  # (embedding, row, k, frame) of the last neighbour query
         self._opening = False
         self._scores: dict = {}  # catalog hash -> {(representation, column): 2-D kNN}, to name the best
         self.inference_runs = 0  # embed_catalog calls made by this state
         self.last_embed_cached = False
         self.last_map_cached = False
+        self.param.watch(self._refilter_on_labels, "labels_version")
         self.refresh_catalog_list()
         if catalog is not None:
             self.open_catalog(catalog)
@@ -449,6 +452,7 @@ class ExplorerState(param.Parameterized):
                 if self.selected_id not in ids:
                     self.selected_id = ""
                 self._refresh_label_choices()
+                self._reset_explore(cat)
                 notice = self._label_store.notice if self._label_store is not None else None
                 self.say(f"Catalog {cat.name}: {len(cat)} objects, {cat.n_observations} observations."
                          + (f" {notice}" if notice else ""))
@@ -997,14 +1001,19 @@ class ExplorerState(param.Parameterized):
         m = self.map
         if m is None or m.catalog is not self.catalog:
             return []
-        return self._set_selection_rows(m.index.in_box(x0, y0, x1, y1))
+        return self._set_selection_rows(self._passing(m.index.in_box(x0, y0, x1, y1)))
 
     def select_lasso(self, xs, ys) -> list[str]:
         """Lasso select: objects inside the polygon become the selection (object_ids returned)."""
         m = self.map
         if m is None or m.catalog is not self.catalog:
             return []
-        return self._set_selection_rows(m.index.in_polygon(xs, ys))
+        return self._set_selection_rows(self._passing(m.index.in_polygon(xs, ys)))
+
+    def _passing(self, rows) -> np.ndarray:
+        # greyed (filtered-out) points are seen but not picked by a box or lasso
+        rows = np.asarray(rows, dtype=np.int64)
+        return rows[self.passes(rows)] if self.filter_mask is not None else rows
 
     def select_ids(self, object_ids) -> list[str]:
         """Make ``object_ids`` the selection (unknown ids raise KeyError naming them)."""
@@ -1044,8 +1053,14 @@ class ExplorerState(param.Parameterized):
         if key in (None, "") or emb is None or emb.neighbours is None or emb.catalog is not self.catalog:
             return pd.DataFrame(columns=cols)
         row = self.row_of(key)
-        rows, dist = emb.neighbours.query(row, int(k or self.k_neighbours))
-        return pd.DataFrame({"object_id": emb.catalog.object_ids[rows].astype(str), "row": rows, "distance": dist})
+        k = int(k or self.k_neighbours)
+        last = self._neighbours_memo  # the cards and the lines on the map ask for the same neighbours
+        if last is not None and last[0] is emb and last[1:3] == (row, k):
+            return last[3].copy()
+        rows, dist = emb.neighbours.query(row, k)
+        frame = pd.DataFrame({"object_id": emb.catalog.object_ids[rows].astype(str), "row": rows, "distance": dist})
+        self._neighbours_memo = (emb, row, k, frame)
+        return frame.copy()
 
     # ------------------------------------------------------------------ light curves
     def light_curve_frame(self, key=None) -> pd.DataFrame:
@@ -1249,10 +1264,11 @@ class ExplorerState(param.Parameterized):
         return series.to_numpy(dtype=np.float64, na_value=np.nan), "numeric"
 
     def points_frame(self, column: str | None = None) -> pd.DataFrame:
-        """Map table of embedded objects: x, y, row, object_id, user_label and the colour column as ``color``."""
+        """Map table of embedded objects: x, y, row, object_id, user_label, the colour column as ``color``
+        and ``passes`` (False: filtered out, drawn grey)."""
         m = self.map
         if m is None or m.catalog is not self.catalog:
-            return pd.DataFrame(columns=["x", "y", "row", "object_id", USER_LABEL, "color"])
+            return pd.DataFrame(columns=["x", "y", "row", "object_id", USER_LABEL, "color", "passes"])
         rows = m.index.valid_rows
         cat = m.catalog
         values, _ = self.color_values(column)
@@ -1260,6 +1276,7 @@ class ExplorerState(param.Parameterized):
         return pd.DataFrame({
             "x": m.coords[rows, 0], "y": m.coords[rows, 1], "row": rows,
             "object_id": cat.object_ids[rows].astype(str), USER_LABEL: labels, "color": values[rows],
+            "passes": self.passes(rows),
         })
 
     # ------------------------------------------------------------------ export

@@ -4,9 +4,12 @@ Each pane only shows the state and forwards user actions to its methods; none ho
 """
 
 from .base import StatePane
+from .compare import ComparePane
 from .controls import ControlsPane
 from .export import ExportPane
 from .finetune import FineTunePane
+from .find import FindPane
+from .hover import HoverPane
 from .labels import LabelsPane
 from .lightcurve import LightCurvePane
 from .map import MapPane
@@ -15,6 +18,8 @@ from .objects import ObjectsPane
 from .quality import QualityPane
 from .selection import SelectionPane
 from .suggestions import SuggestionsPane
+from .summaries import SummariesPane
 
-__all__ = ["StatePane", "ControlsPane", "ExportPane", "FineTunePane", "LabelsPane", "LightCurvePane", "MapPane",
-           "NeighboursPane", "ObjectsPane", "QualityPane", "SelectionPane", "SuggestionsPane"]
+__all__ = ["StatePane", "ComparePane", "ControlsPane", "ExportPane", "FineTunePane", "FindPane", "HoverPane",
+           "LabelsPane", "LightCurvePane", "MapPane", "NeighboursPane", "ObjectsPane", "QualityPane", "SelectionPane",
+           "SuggestionsPane", "SummariesPane"]

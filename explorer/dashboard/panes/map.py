@@ -28,8 +28,10 @@ class MapPane(StatePane):
         self._streams = ()
         self._drawn = None  # (map, colour, labels version) now on screen
         self._marks: list = []  # (selection source, tapped source) of each figure now showing this map
-        self.watch(self.refresh, ["map", "color_by", "labels_version", "model_infos", "model"])
+        self.watch(self.refresh, ["map", "color_by", "labels_version", "model_infos", "model", "filter_mask",
+                                  "log_columns"])
         self.watch(self.update_marks, ["selected_id", "selection_ids"])
+        self.watch(self.update_lines, ["embedding", "k_neighbours"])
         self.watch(self._show_placeholder, ["busy", "message"], obj=s.jobs)
         self.refresh()
 
@@ -49,12 +51,13 @@ class MapPane(StatePane):
             self.legend.visible = False
             self._show_placeholder()
             return
-        key = (id(m), s.color_by, s.labels_version if s.color_by == "user_label" else None)
+        log = s.color_by in s.log_columns
+        key = (id(m), s.color_by, s.labels_version if s.color_by == "user_label" else None, id(s.filter_mask), log)
         if key == self._drawn:
             return
         frame = s.points_frame()
         _, kind = s.color_values()
-        element, source = plots.map_element(frame, kind, s.color_by, height=MAP_HEIGHT, responsive=True)
+        element, source = plots.map_element(frame, kind, s.color_by, height=MAP_HEIGHT, responsive=True, log=log)
         self._attach_streams(source)
         self._marks = []
         self.map_pane.object = element.opts(hooks=[self._add_marks])
@@ -62,6 +65,8 @@ class MapPane(StatePane):
         stage = {"pca": "PCA preview (UMAP running...)", "umap": "UMAP", "given": "Map"}.get(m.stage, "Map")
         what = m.spec.describe() if m.spec is not None else "a given embedding"
         note = f"{stage} of {len(frame)} objects; {what}. Tap: one object; box/lasso: a selection."
+        if s.filter_mask is not None:
+            note += f" {int(frame['passes'].sum())} pass the filters (the others are grey)."
         if len(frame) > plots.DATASHADE_ABOVE:
             note += " Large catalog: the map is rasterised on the server, taps and selections resolved there."
             self.legend.object = plots.legend_html(frame["color"], s.color_by) if kind == "categorical" else ""
@@ -94,7 +99,9 @@ class MapPane(StatePane):
         box.add_subscriber(self._on_box)
         lasso = hv.streams.Lasso(source=source, geometry=None)
         lasso.add_subscriber(self._on_lasso)
-        self._streams = (tap, box, lasso)
+        hover = hv.streams.PointerXY(source=source, x=None, y=None)
+        hover.add_subscriber(self._on_hover)
+        self._streams = (tap, box, lasso, hover)
 
     def _add_marks(self, plot, element) -> None:
         """HoloViews hook: give the map's Bokeh figure its own selection / tapped mark layers (once).
@@ -106,7 +113,7 @@ class MapPane(StatePane):
         if any(r.name == "lcx-tapped-marks" for r in fig.renderers):
             return
         sources = []
-        for kind in ("selection", "tapped"):
+        for kind in ("neighbours", "selection", "tapped"):
             src, renderer = plots.mark_layer(fig, kind=kind)
             renderer.name = f"lcx-{kind}-marks"
             sources.append(src)
@@ -128,15 +135,43 @@ class MapPane(StatePane):
             except KeyError:
                 tapped = []
         with bokeh_edit():
-            for i, picked in enumerate((rows, tapped)):
+            for i, picked in enumerate((rows, tapped), start=1):
                 xy = m.coords[picked] if picked else np.empty((0, 2))
                 for marks in self._marks:
                     marks[i].data = dict(x=xy[:, 0], y=xy[:, 1])
+        # the neighbour search can take a while on big catalogs: the tapped ring goes out first
+        if self._doc is None:
+            self.update_lines()
+        else:
+            self._doc.add_next_tick_callback(lambda: self.guarded("drawing the neighbour lines", self.update_lines))
+
+    def update_lines(self) -> None:
+        """Lines from the tapped object to its k nearest neighbours in the full space."""
+        s, m = self.state, self.state.map
+        lines = dict(x0=[], y0=[], x1=[], y1=[])
+        if m is not None and m.catalog is s.catalog and s.selected_id and self._marks:
+            try:
+                nb = s.neighbours()
+                row = s.row_of(s.selected_id)
+            except KeyError:
+                nb = None
+            if nb is not None and len(nb):
+                ends = m.coords[nb["row"].to_numpy(dtype=np.int64)]
+                ok = np.isfinite(ends).all(axis=1)
+                start = np.repeat(m.coords[[row]], int(ok.sum()), axis=0)
+                lines = dict(x0=start[:, 0], y0=start[:, 1], x1=ends[ok, 0], y1=ends[ok, 1])
+        with bokeh_edit():
+            for marks in self._marks:
+                marks[0].data = lines
 
     # ---------------------------------------------------------------- streams -> state
     def _on_tap(self, x=None, y=None):
         if x is not None and y is not None:
             self.guarded("tapping the map", self.state.select_at, x, y)
+
+    def _on_hover(self, x=None, y=None):
+        if x is not None and y is not None:
+            self.guarded("previewing the object under the pointer", self.state.hover_at, x, y)
 
     def _on_box(self, bounds=None):
         if bounds is not None:

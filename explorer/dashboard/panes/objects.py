@@ -18,7 +18,9 @@ class ObjectsPane(StatePane):
         super().__init__(**params)
         self.table = self._new_table(pd.DataFrame())
         self.holder = pn.Column(self.table, sizing_mode="stretch_width")
+        self._columns: list[str] = []
         self.watch(self.refresh, ["catalog"])
+        self.watch(self.refilter, ["filter_mask"])
         self.refresh()
 
     def _new_table(self, value: pd.DataFrame) -> pn.widgets.Tabulator:
@@ -38,9 +40,20 @@ class ObjectsPane(StatePane):
         cat = self.state.catalog
         if cat is None:
             return
-        cols = [c for c in cat.objects.columns if c not in INTERNAL_COLUMNS[1:]][:TABLE_COLUMNS_MAX]
-        self.table = self._new_table(cat.objects[cols])
+        self._columns = [c for c in cat.objects.columns if c not in INTERNAL_COLUMNS[1:]][:TABLE_COLUMNS_MAX]
+        self.table = self._new_table(self._rows(cat))
         self.holder.objects = [self.table]
+
+    def _rows(self, cat) -> pd.DataFrame:
+        # only the objects passing the filters (the map greys the others)
+        frame = cat.objects[self._columns]
+        return frame[self.state.passes()] if self.state.filter_mask is not None else frame
+
+    def refilter(self) -> None:
+        """Show only the objects passing the filters (same table, same columns)."""
+        cat = self.state.catalog
+        if cat is not None and self._columns:
+            self.table.value = self._rows(cat)
 
     def _on_row(self, selection) -> None:
         if not selection:

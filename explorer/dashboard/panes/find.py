@@ -1,0 +1,37 @@
+"""Find an object by id and filter the catalog by a condition (the bar above the map)."""
+
+from __future__ import annotations
+
+import panel as pn
+
+from .base import StatePane, text_pane, with_css
+
+
+class FindPane(StatePane):
+    """A search box (first matching id is tapped) and a filter box (others greyed on the map)."""
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        s = self.state
+        w = pn.widgets
+        self.search = with_css(w.TextInput.from_param(s.param.search, placeholder="object id (or part of one)",
+                                                      width=220), "lcx-search")
+        self.query = with_css(w.TextInput.from_param(s.param.query, sizing_mode="stretch_width", min_width=220,
+                                                     placeholder="e.g. period > 1 and label in ['RRL', 'CEP']"),
+                              "lcx-filter")
+        self.clear = pn.widgets.Button(label="Clear filters", align="end", css_classes=["lcx-filter-clear"], width=110)
+        self.clear.on_click(self.action("clearing the filters", s.clear_filters))
+        self.note = text_pane("lcx-filter-note", s.filter_text())
+        self.found = text_pane("lcx-found", "")
+        self.watch(self.refresh, ["filter_mask", "filters", "found"])
+
+    def refresh(self) -> None:
+        """The filter line and the search result (plain text)."""
+        s = self.state
+        self.note.object = s.filter_text()
+        self.found.object = (f"{len(s.found)} match(es): {', '.join(s.found[:8])}" + (" ..." if len(s.found) > 8 else "")
+                             if len(s.found) > 1 else "")
+
+    def __panel__(self):
+        return pn.Column(pn.Row(self.search, self.query, self.clear, sizing_mode="stretch_width"),
+                         self.found, self.note, sizing_mode="stretch_width")
