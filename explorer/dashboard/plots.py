@@ -163,18 +163,18 @@ def legend_html(values, title: str) -> str:
     return f"<div><b>{escape(title)}</b>: {items}</div>"
 
 
-def mark_layer(fig, *, kind: str = "tapped"):
+def mark_layer(fig, *, kind: str = "tapped", data: dict | None = None):
     """Add an empty mark layer to a Bokeh figure: a ring for the tapped object, small dark circles for
     the selection, or lines to the neighbours; returns ``(source, renderer)`` (set ``source.data``:
     ``x, y`` for marks, ``x0, y0, x1, y1`` for lines)."""
     from bokeh.models import ColumnDataSource
 
     if kind == "neighbours":  # lines from the tapped object to its nearest neighbours (full space)
-        src = ColumnDataSource(dict(x0=[], y0=[], x1=[], y1=[]))
+        src = ColumnDataSource(data or dict(x0=[], y0=[], x1=[], y1=[]))
         r = fig.segment("x0", "y0", "x1", "y1", source=src, line_color="#ff1744", line_alpha=0.55, line_width=1.5)
         r.selection_glyph = r.nonselection_glyph = r.glyph
         return src, r
-    src = ColumnDataSource(dict(x=[], y=[]))
+    src = ColumnDataSource(data or dict(x=[], y=[]))
     if kind == "tapped":
         r = fig.scatter("x", "y", source=src, marker="circle", size=16, fill_alpha=0, line_color="#ff1744",
                         line_width=3)

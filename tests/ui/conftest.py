@@ -495,6 +495,11 @@ class Dashboard:
             self.page.wait_for_timeout(500)  # polling interval of the bounded loop above
         self.fail("the map's layout did not settle")
 
+    def scroll_map_into_view(self) -> None:
+        """Scroll the page so that the whole map is on screen (a tab below it may have scrolled it away)."""
+        self.bokeh.js("(L) => { const s = L.scatter('lcx-map', 1); "
+                      "if (s) s.plot.el.scrollIntoView({block: 'nearest', inline: 'nearest'}); }")
+
     def isolated_point(self) -> dict:
         """The map point farthest (on screen) from its nearest neighbour: {index, object_id, x, y, sx, sy}."""
         return self.bokeh.js("""(L) => {
@@ -539,6 +544,7 @@ class Dashboard:
         oid = point["object_id"]
         error = None
         for _ in range(tries):
+            self.scroll_map_into_view()
             self.wait_map_settled()
             point = self.point_of(oid) or point  # where it is now, after any re-layout
             assert point.get("visible", True), f"{oid} is covered by another element on the page"
@@ -565,6 +571,7 @@ class Dashboard:
     def drag_box(self) -> int:
         """Drag a box over the map (the largest candidate whose corners are not covered and which holds
         points); returns how many points lie in the dragged box."""
+        self.scroll_map_into_view()
         self.wait_map_settled()
         box = self.bokeh.js("(L) => L.frameBox(L.scatter('lcx-map', 1).plot)")
         for frac in self.DRAG_BOXES:

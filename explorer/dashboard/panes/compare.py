@@ -34,22 +34,30 @@ class ComparePane(StatePane):
             self.representation = with_css(w.Select.from_param(t.param.representation, width=200),
                                            "lcx-compare-representation")
             self.model = with_css(w.Select.from_param(t.param.model, width=240), "lcx-compare-model")
-            self.main_map = MapPane(state=self.state)
-            self.twin_map = MapPane(state=t)
+            self.main_map = self.twin_map = None
             self.main_quality = text_pane("lcx-compare-quality-main")
             self.twin_quality = text_pane("lcx-compare-quality-twin")
             self.twin_status = text_pane("lcx-compare-status")
             t.param.watch(lambda *_: self.ui(self.guarded, "updating the comparison", self.refresh_quality),
                           ["quality", "map", "status"])
-            maps = pn.Row(pn.Column(self.main_map, self.main_quality, sizing_mode="stretch_width",
-                                    css_classes=["lcx-compare-main"]),
-                          pn.Column(self.twin_map, self.twin_quality, sizing_mode="stretch_width",
-                                    css_classes=["lcx-compare-twin"]),
-                          sizing_mode="stretch_width")
             self.holder.objects = [self.intro, pn.Row(self.representation, self.model, self.start_button),
-                                   self.twin_status, maps]
+                                   self.twin_status]
             self.refresh_quality()
         return self.twin
+
+    def _show_maps(self) -> None:
+        # the maps are made once the second one exists: a map pane created empty and filled moments
+        # later stayed blank in Chromium until the window was resized
+        if self.main_map is not None or self.twin is None or self.twin.state.map is None:
+            return
+        self.main_map = MapPane(state=self.state)
+        self.twin_map = MapPane(state=self.twin.state)
+        maps = pn.Row(pn.Column(self.main_map, self.main_quality, sizing_mode="stretch_width",
+                                css_classes=["lcx-compare-main"]),
+                      pn.Column(self.twin_map, self.twin_quality, sizing_mode="stretch_width",
+                                css_classes=["lcx-compare-twin"]),
+                      sizing_mode="stretch_width")
+        self.holder.objects = list(self.holder.objects) + [maps]
 
     def start(self) -> None:
         """Make the twin if needed and compute its map."""
@@ -60,6 +68,7 @@ class ComparePane(StatePane):
         if self.twin is None:
             return
         t = self.twin.state
+        self._show_maps()
         self.main_quality.object = "Main map: " + (self.state.quality_text() if self.state.quality else "not rated yet")
         self.twin_quality.object = "Second map: " + (t.quality_text() if t.quality else "not rated yet")
         self.twin_status.object = t.status

@@ -21,8 +21,11 @@ class MapPane(StatePane):
         self.color_select = with_css(pn.widgets.Select.from_param(s.param.color_by, width=260), "lcx-color-select")
         self.no_model = pn.pane.Alert(HOW_TO_GET_A_MODEL, alert_type="warning", visible=False,
                                       css_classes=["lcx-no-model"], sizing_mode="stretch_width")
-        self.map_pane = pn.pane.HoloViews(None, css_classes=["lcx-map"], name="lcx-map", sizing_mode="stretch_width",
-                                          min_height=MAP_HEIGHT, min_width=360)
+        self.map_pane = self._new_map_pane(None)
+        # a new HoloViews pane per map, swapped into this holder: a pane created empty and given its map
+        # moments later was left blank by Chromium until the window was resized
+        self.holder = pn.Column(self.map_pane, sizing_mode="stretch_width", min_height=MAP_HEIGHT, margin=0,
+                                css_classes=["lcx-map"])
         self.legend = pn.pane.HTML("", sizing_mode="stretch_width", visible=False)
         self.note = text_pane("lcx-map-note")
         self._streams = ()
@@ -44,10 +47,13 @@ class MapPane(StatePane):
         no_model = (s.catalog is not None and not any(i.available for i in s.model_infos)
                     and (m is None or m.catalog is not s.catalog))
         self.no_model.visible = no_model
+        self.holder.visible = not no_model
         self.map_pane.visible = not no_model
         if m is None or m.catalog is not s.catalog:
             self._drawn = None
-            self.map_pane.object = None
+            if self.map_pane.object is not None:
+                self.map_pane = self._new_map_pane(None)
+                self.holder.objects = [self.map_pane]
             self.legend.visible = False
             self._show_placeholder()
             return
@@ -60,7 +66,8 @@ class MapPane(StatePane):
         element, source = plots.map_element(frame, kind, s.color_by, height=MAP_HEIGHT, responsive=True, log=log)
         self._attach_streams(source)
         self._marks = []
-        self.map_pane.object = element.opts(hooks=[self._add_marks])
+        self.map_pane = self._new_map_pane(element.opts(hooks=[self._add_marks]))
+        self.holder.objects = [self.map_pane]
         self._drawn = key
         stage = {"pca": "PCA preview (UMAP running...)", "umap": "UMAP", "given": "Map"}.get(m.stage, "Map")
         what = m.spec.describe() if m.spec is not None else "a given embedding"
@@ -74,6 +81,11 @@ class MapPane(StatePane):
         else:
             self.legend.visible = False
         self.note.object = note
+
+    @staticmethod
+    def _new_map_pane(element) -> pn.pane.HoloViews:
+        return pn.pane.HoloViews(element, css_classes=["lcx-map"], name="lcx-map", sizing_mode="stretch_width",
+                                 min_height=MAP_HEIGHT, min_width=360)
 
     def _show_placeholder(self) -> None:
         s = self.state
@@ -104,24 +116,25 @@ class MapPane(StatePane):
         self._streams = (tap, box, lasso, hover)
 
     def _add_marks(self, plot, element) -> None:
-        """HoloViews hook: give the map's Bokeh figure its own selection / tapped mark layers (once).
+        """HoloViews hook: give the map's Bokeh figure its own neighbour / selection / tapped layers (once).
 
         The marks are plain Bokeh sources updated in place: as part of a HoloViews overlay every tap
-        re-evaluated the whole map (the raster of 1M points included) and sent it again.
+        re-evaluated the whole map (the raster of 1M points included) and sent it again.  The layers
+        start with the current marks: the hook runs while the figure is built, when sending changes
+        to the browser would describe models it does not know yet (the plot then stayed blank).
         """
         fig = plot.state
         if any(r.name == "lcx-tapped-marks" for r in fig.renderers):
             return
         sources = []
-        for kind in ("neighbours", "selection", "tapped"):
-            src, renderer = plots.mark_layer(fig, kind=kind)
+        for kind, data in zip(("neighbours", "selection", "tapped"), self._mark_data(lines=True)):
+            src, renderer = plots.mark_layer(fig, kind=kind, data=data)
             renderer.name = f"lcx-{kind}-marks"
             sources.append(src)
         self._marks.append(tuple(sources))
-        self.update_marks()
 
-    def update_marks(self) -> None:
-        """Move the selection and tapped marks to the state's current selection and tapped object."""
+    def _mark_data(self, *, lines: bool) -> tuple[dict | None, dict, dict]:
+        """Data of the three layers: neighbour lines (None unless ``lines``), selection, tapped object."""
         s, m = self.state, self.state.map
         rows, tapped = [], []
         if m is not None and m.catalog is s.catalog:  # a stale map (catalog switched meanwhile) gets no marks
@@ -134,11 +147,33 @@ class MapPane(StatePane):
                 tapped = [m.catalog.index_of(s.selected_id)] if s.selected_id else []
             except KeyError:
                 tapped = []
+        points = []
+        for picked in (rows, tapped):
+            xy = m.coords[picked] if picked else np.empty((0, 2))
+            points.append(dict(x=xy[:, 0], y=xy[:, 1]))
+        return (self._line_data() if lines else None), points[0], points[1]
+
+    def _line_data(self) -> dict:
+        s, m = self.state, self.state.map
+        if m is None or m.catalog is not s.catalog or not s.selected_id:
+            return dict(x0=[], y0=[], x1=[], y1=[])
+        try:
+            nb = s.neighbours()
+            row = s.row_of(s.selected_id)
+        except KeyError:
+            return dict(x0=[], y0=[], x1=[], y1=[])
+        ends = m.coords[nb["row"].to_numpy(dtype=np.int64)] if len(nb) else np.empty((0, 2))
+        ok = np.isfinite(ends).all(axis=1)
+        start = np.repeat(m.coords[[row]], int(ok.sum()), axis=0)
+        return dict(x0=start[:, 0], y0=start[:, 1], x1=ends[ok, 0], y1=ends[ok, 1])
+
+    def update_marks(self) -> None:
+        """Move the selection and tapped marks to the state's current selection and tapped object."""
+        _, selection, tapped = self._mark_data(lines=False)
         with bokeh_edit():
-            for i, picked in enumerate((rows, tapped), start=1):
-                xy = m.coords[picked] if picked else np.empty((0, 2))
-                for marks in self._marks:
-                    marks[i].data = dict(x=xy[:, 0], y=xy[:, 1])
+            for marks in self._marks:
+                marks[1].data = selection
+                marks[2].data = tapped
         # the neighbour search can take a while on big catalogs: the tapped ring goes out first
         if self._doc is None:
             self.update_lines()
@@ -147,19 +182,9 @@ class MapPane(StatePane):
 
     def update_lines(self) -> None:
         """Lines from the tapped object to its k nearest neighbours in the full space."""
-        s, m = self.state, self.state.map
-        lines = dict(x0=[], y0=[], x1=[], y1=[])
-        if m is not None and m.catalog is s.catalog and s.selected_id and self._marks:
-            try:
-                nb = s.neighbours()
-                row = s.row_of(s.selected_id)
-            except KeyError:
-                nb = None
-            if nb is not None and len(nb):
-                ends = m.coords[nb["row"].to_numpy(dtype=np.int64)]
-                ok = np.isfinite(ends).all(axis=1)
-                start = np.repeat(m.coords[[row]], int(ok.sum()), axis=0)
-                lines = dict(x0=start[:, 0], y0=start[:, 1], x1=ends[ok, 0], y1=ends[ok, 1])
+        if not self._marks:
+            return
+        lines = self._line_data()
         with bokeh_edit():
             for marks in self._marks:
                 marks[0].data = lines
@@ -183,5 +208,5 @@ class MapPane(StatePane):
             self.guarded("lasso selection", self.state.select_lasso, geometry[:, 0], geometry[:, 1])
 
     def __panel__(self):
-        return pn.Column(self.color_select, self.no_model, self.map_pane, self.legend, self.note,
+        return pn.Column(self.color_select, self.no_model, self.holder, self.legend, self.note,
                          sizing_mode="stretch_width", min_width=380)

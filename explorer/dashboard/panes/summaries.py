@@ -56,8 +56,9 @@ class ColumnChart:
         fig.title.text = column
         fig.xaxis.axis_label = "objects" if kind == "categorical" else column + (" (log)" if log_axis else "")
         self.figure = fig
-        self.view = pn.pane.Bokeh(fig, sizing_mode="stretch_width", min_height=CHART_HEIGHT,
-                                  css_classes=["lcx-chart", f"lcx-chart-{kind}"])
+        # classes on a wrapper: Panel gives a Bokeh pane's classes to its figure only once it is replaced
+        self.view = pn.Column(pn.pane.Bokeh(fig, sizing_mode="stretch_width", min_height=CHART_HEIGHT),
+                              css_classes=["lcx-chart", f"lcx-chart-{kind}"], sizing_mode="stretch_width")
         self.categories: list[str] = []
 
     def fill(self) -> None:
