@@ -75,13 +75,19 @@ class AstraCLR(MultiBandModel):
         mask = obs >= 0
         idx = np.where(mask, obs, 0)
         m = np.where(mask, arrays["mag"][idx], np.float32(0))
-        w = np.where(mask, arrays["err"][idx] ** np.float32(-2), np.float32(0))
+        e = np.where(mask, arrays["err"][idx], np.float32(1))
         norm = np.zeros_like(m)
         for c in range(len(self._bounds) - 1):
-            sl = slice(self._bounds[c], self._bounds[c + 1])
-            mc, wc = m[:, sl], w[:, sl]
-            avg = (mc * wc).sum(axis=1, keepdims=True) / np.maximum(wc.sum(axis=1, keepdims=True), np.float32(1e-30))
-            norm[:, sl] = np.where(mask[:, sl], mc - avg, np.float32(0))
+            lo = self._bounds[c]
+            n_valid = mask[:, lo:self._bounds[c + 1]].sum(axis=1)
+            # light_curve takes np.average in float32 over the valid entries; float32 sums depend on their
+            # length (pairwise summation), so windows are grouped by valid count: one vectorised sum per count
+            for n in np.unique(n_valid[n_valid > 0]):
+                rows = np.flatnonzero(n_valid == n)
+                mc = np.ascontiguousarray(m[rows, lo:lo + n])
+                wc = np.ascontiguousarray(e[rows, lo:lo + n]) ** -2
+                avg = np.multiply(mc, wc).sum(axis=1, keepdims=True) / wc.sum(axis=1, keepdims=True)
+                norm[rows, lo:lo + n] = mc - avg
         buffers.input[:b, :, 0] = norm
         buffers.times[:b, :, 0] = np.where(mask, (arrays["time"][idx] - MJD_OFFSET).astype(np.float32), 0.0)
         buffers.band_info[:b, :, 0] = np.where(mask, _LG_WAVE[self._channel_of_position], 0.0)

@@ -141,9 +141,14 @@ def build_windows(segments: Segments, reduction: Reduction, seq, *, keep_empty: 
     seg_global = keep[row // n_strat]
     valid = rel >= 0
     obs = np.where(valid, segments.pool[np.where(valid, segments.start[seg_global][:, None] + rel, 0)], -1)
-    row_ids, row_windows = np.unique(row, return_counts=True)
-    # rows are dense (every kept segment has >= 1 window per strategy), renumber to 0..n_rows-1
-    dense = np.searchsorted(row_ids, row)
+    if keep_empty:   # every (segment, strategy) is a row, windowless ones included (multiband joins need them)
+        row_ids = np.arange(len(keep) * n_strat)
+        row_windows = np.bincount(row, minlength=len(row_ids))
+        dense = row
+    else:
+        row_ids, row_windows = np.unique(row, return_counts=True)
+        # rows are dense (every kept segment has >= 1 window per strategy), renumber to 0..n_rows-1
+        dense = np.searchsorted(row_ids, row)
     return Windows(
         obs=obs,
         row=dense.astype(np.int64),
