@@ -387,6 +387,9 @@ class EmbeddingSession:
     def _embed_curve(self, data) -> np.ndarray:
         """``(n_slots, n_subsamples, seq or 1, dim)`` of one light curve through the batch runner."""
         result = runner.run_embedding(self, data, rng=self._rng())
+        refused = [f["error"] for f in result.meta["failed"] if f["error"] != "non-finite embedding"]
+        if refused:   # light_curve raises here too (e.g. bands with different window counts)
+            raise ModelError(f"{self.family.title} cannot embed this light curve: {refused[0]}")
         n_slots, n_strat = len(result.block_bands), len(result.block_strategies)
         shape = result.embeddings.shape[1:]
         out = np.full((n_slots * n_strat,) + shape, np.nan, np.float32)
