@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import doctest
 import json
 import os
 import subprocess
@@ -222,7 +221,8 @@ def test_preprocess_lc_and_predict_tensors_match(tmp_path):
         if FAMILIES[kind].band_handling != "series":   # series: light_curve builds the context at predict time
             assert set(got_t) == set(want_t.asdict()), kind
             for field_name, value in want_t.asdict().items():
-                np.testing.assert_allclose(got_t[field_name], value, rtol=1e-6, atol=1e-6, err_msg=f"{kind} {field_name}")
+                np.testing.assert_allclose(got_t[field_name], value, rtol=1e-6, atol=1e-6,
+                                           err_msg=f"{kind} {field_name}")
                 assert got_t[field_name].dtype == value.dtype, (kind, field_name)
             np.testing.assert_array_equal(got_t.bool_mask.reshape(want_t.bool_mask.shape), want_t.bool_mask)
         got = ours.predict_tensors(got_t)

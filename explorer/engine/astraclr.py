@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from explorer.engine.base import CurveArrays, InputTensors, MultiBandModel, _check_zp
+from explorer.engine.base import CurveArrays, InputTensors, MultiBandModel
 from explorer.engine.families import FAMILIES
 
 __all__ = ["AstraCLRInputs", "AstraCLR", "MJD_OFFSET"]
@@ -41,8 +41,7 @@ class AstraCLR(MultiBandModel):
                  reduction_kwargs=None, output="mean", mag_zp=31.4, seed=0, bands=None):
         super().__init__(model, output=output, reduction=reduction, band_groups=band_groups,
                          allow_extra_bands=allow_extra_bands, seed=seed, bands=bands,
-                         reduction_kwargs=reduction_kwargs)
-        self.mag_zp = _check_zp(mag_zp, "mag_zp")
+                         reduction_kwargs=reduction_kwargs, mag_zp=mag_zp)
         seqs = np.asarray(self.family.seq_sizes)
         self._channel_of_position = np.repeat(np.arange(len(seqs)), seqs)
         self._bounds = np.r_[0, np.cumsum(seqs)]
@@ -54,10 +53,6 @@ class AstraCLR(MultiBandModel):
         return super().from_hf(None, band_groups=band_groups, allow_extra_bands=allow_extra_bands,
                                reduction=reduction, reduction_kwargs=reduction_kwargs,
                                ort_session_kwargs=ort_session_kwargs, **kwargs)
-
-    def key_parts(self) -> dict:
-        """Adds the zero point used for flux catalogs."""
-        return dict(super().key_parts(), mag_zp=self.mag_zp)
 
     def windows(self, data, rng=None):
         """Per-band windows of 300 / 350 / 50, concatenated."""

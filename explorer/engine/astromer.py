@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from explorer.engine.base import InputTensors, SingleBandModel, _check_zp
+from explorer.engine.base import InputTensors, SingleBandModel
 from explorer.engine.families import FAMILIES
 from explorer.errors import ModelError
 
@@ -35,13 +35,12 @@ class _Astromer(SingleBandModel):
 
     def __init__(self, model, *, output="mean", reduction="non-overlapping-windows", bands=None, seed=0,
                  mag_zp=31.4, reduction_kwargs=None, flux_zp=None):
-        super().__init__(model, output=output, reduction=reduction, bands=bands, seed=seed,
-                         reduction_kwargs=reduction_kwargs)
         if flux_zp is not None:   # the name this parameter had before one zero-point name for every family
-            if mag_zp != 31.4 and float(mag_zp) != float(flux_zp):
+            if mag_zp != 31.4 and mag_zp != flux_zp:
                 raise ModelError(f"give the zero point once (mag_zp={mag_zp!r}, flux_zp={flux_zp!r})")
             mag_zp = flux_zp
-        self.mag_zp = _check_zp(mag_zp, "mag_zp")
+        super().__init__(model, output=output, reduction=reduction, bands=bands, seed=seed,
+                         reduction_kwargs=reduction_kwargs, mag_zp=mag_zp)
 
     @classmethod
     def from_hf(cls, output="mean", *, bands=None, reduction="non-overlapping-windows", reduction_kwargs=None,
@@ -49,10 +48,6 @@ class _Astromer(SingleBandModel):
         """The family's Hub file (offline cache honoured), as ``light_curve.embed``'s ``from_hf``."""
         return super().from_hf(output, bands=bands, reduction=reduction, reduction_kwargs=reduction_kwargs,
                                ort_session_kwargs=ort_session_kwargs, **kwargs)
-
-    def key_parts(self) -> dict:
-        """Adds the zero point used for flux catalogs."""
-        return dict(super().key_parts(), mag_zp=self.mag_zp)
 
     def model_arrays(self, data) -> dict:
         """Times and magnitudes as float64 (AB magnitudes from positive fluxes for flux catalogs)."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from explorer.engine.atcat import flux_scale
-from explorer.engine.base import CurveArrays, InputTensors, MultiBandModel, _check_zp
+from explorer.engine.base import CurveArrays, InputTensors, MultiBandModel
 from explorer.engine.families import FAMILIES
 
 __all__ = ["ATATInputs", "ATAT"]
@@ -46,8 +46,7 @@ class ATAT(MultiBandModel):
                  reduction="non-overlapping-windows", reduction_kwargs=None, mag_zp=31.4, seed=0, bands=None):
         super().__init__(model, output=output, reduction=reduction, band_groups=band_groups,
                          allow_extra_bands=allow_extra_bands, seed=seed, bands=bands,
-                         reduction_kwargs=reduction_kwargs)
-        self.mag_zp = _check_zp(mag_zp, "mag_zp")
+                         reduction_kwargs=reduction_kwargs, mag_zp=mag_zp)
         self.flux_scale = flux_scale(self.mag_zp)
 
     @classmethod
@@ -57,10 +56,6 @@ class ATAT(MultiBandModel):
         return super().from_hf(output, band_groups=band_groups, allow_extra_bands=allow_extra_bands,
                                reduction=reduction, reduction_kwargs=reduction_kwargs, mag_zp=mag_zp,
                                ort_session_kwargs=ort_session_kwargs, **kwargs)
-
-    def key_parts(self) -> dict:
-        """Adds the zero point."""
-        return dict(super().key_parts(), mag_zp=self.mag_zp)
 
     def windows(self, data, rng=None):
         """Per-band windows of 65, joined across the six bands."""

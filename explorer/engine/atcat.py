@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from explorer.engine.base import CurveArrays, InputTensors, MultiBandModel, _check_zp
+from explorer.engine.base import CurveArrays, InputTensors, MultiBandModel
 from explorer.engine.families import FAMILIES
 from explorer.engine.windows import band_segments
 
@@ -47,8 +47,7 @@ class ATCAT(MultiBandModel):
                  allow_extra_bands=False, mag_zp=31.4, seed=0, bands=None, reduction_kwargs=None):
         super().__init__(model, output=output, reduction=reduction, band_groups=band_groups,
                          allow_extra_bands=allow_extra_bands, seed=seed, bands=bands,
-                         reduction_kwargs=reduction_kwargs)
-        self.mag_zp = _check_zp(mag_zp, "mag_zp")
+                         reduction_kwargs=reduction_kwargs, mag_zp=mag_zp)
         self.flux_scale = flux_scale(self.mag_zp)
 
     @classmethod
@@ -59,10 +58,6 @@ class ATCAT(MultiBandModel):
         model = cls._hf_model("atcat-fp16" if use_fp16 else "atcat", ort_session_kwargs)
         return cls(model, output=output, band_groups=band_groups, allow_extra_bands=allow_extra_bands,
                    reduction=reduction, reduction_kwargs=reduction_kwargs, mag_zp=mag_zp, **kwargs)
-
-    def key_parts(self) -> dict:
-        """Adds the zero point."""
-        return dict(super().key_parts(), mag_zp=self.mag_zp)
 
     def segments(self, data):
         """One segment per (object, band group); the channel per catalog band code is kept for model_arrays."""

@@ -24,7 +24,6 @@ from explorer.engine.families import ModelFamily, default_band_groups
 from explorer.engine.reductions import Reduction, reduction_from_name
 from explorer.engine.session import OnnxModel
 from explorer.engine.sources import hub_file, load_model
-from explorer.engine.spec import ORT_TYPES
 from explorer.engine.windows import Windows, all_segments, band_segments, build_windows, stack_channels
 from explorer.errors import ModelError
 
@@ -161,12 +160,14 @@ class EmbeddingSession:
     ``model``: an OnnxModel, an onnxruntime session (e.g. one made by light_curve) or a model source
     (store name, Hub alias, .onnx path). ``reduction``: a name, a list of names or a Reduction;
     ``reduction_kwargs={"rng": int}`` (light_curve's spelling) or ``seed`` seeds random-subsample.
+    ``mag_zp``: AB zero point of fluxes (31.4 = nJy), for every family: flux models rescale fluxes
+    given at ``mag_zp``, magnitude models convert flux catalogs to magnitudes with it.
     """
 
     family: ModelFamily
     tensors_type: type = InputTensors
 
-    def __init__(self, model, *, output=None, reduction=None, reduction_kwargs=None, seed=0, size=None):
+    def __init__(self, model, *, output=None, reduction=None, reduction_kwargs=None, seed=0, size=None, mag_zp=31.4):
         fam = self.family
         self.model = _as_onnx_model(model, fam)
         self.interface = fam.interface
@@ -183,6 +184,8 @@ class EmbeddingSession:
         self.reduction: Reduction = reduction_from_name(fam.default_reduction if reduction is None else reduction,
                                                         self.seed)
         self.size = self._resolve_size(size)
+        # one zero-point name for every family: the AB zero point of fluxes (given, or converted to / from)
+        self.mag_zp = _check_zp(mag_zp, "mag_zp")
         self._call_rng = None
 
     # -- identity -------------------------------------------------------------------------------------
@@ -261,7 +264,8 @@ class EmbeddingSession:
     # -- settings for caches and provenance -------------------------------------------------------------
     def key_parts(self) -> dict:
         """Settings that change the numbers (for the cache key)."""
-        parts = {"kind": self.kind, "output": self.output, "reduction": self.reduction.name, "seq_len": self.seq_len}
+        parts = {"kind": self.kind, "output": self.output, "reduction": self.reduction.name, "seq_len": self.seq_len,
+                 "mag_zp": self.mag_zp}
         if self.size is not None:
             parts["size"] = self.size
         if self.reduction.stochastic:
@@ -329,7 +333,7 @@ class EmbeddingSession:
         value = np.asarray(data.value, np.float64)
         error = np.asarray(data.error, np.float64)
         have = getattr(data, "value_kind", "mag")
-        zp = getattr(self, "mag_zp", 31.4)
+        zp = self.mag_zp
         if have == want:
             return value, error
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -124,7 +124,8 @@ _FAMILY_LIST = (
         interface=ModelInterface(
             kind="atcat",
             inputs=(TensorSpec("flux", FLOAT, (None, _ATCAT_SEQ)), TensorSpec("flux_err", FLOAT, (None, _ATCAT_SEQ)),
-                    TensorSpec("time", FLOAT, (None, _ATCAT_SEQ)), TensorSpec("mask", ("tensor(bool)",), (None, _ATCAT_SEQ)),
+                    TensorSpec("time", FLOAT, (None, _ATCAT_SEQ)),
+                    TensorSpec("mask", ("tensor(bool)",), (None, _ATCAT_SEQ)),
                     TensorSpec("channel_index", ("tensor(int64)",), (None, _ATCAT_SEQ))),
             outputs=(TensorSpec("last", FLOAT, (None, _ATCAT_DIM)), TensorSpec("mean", FLOAT, (None, _ATCAT_DIM)),
                      TensorSpec("sequence", FLOAT, (None, _ATCAT_SEQ, _ATCAT_DIM))),
@@ -157,8 +158,8 @@ _FAMILY_LIST = (
         kind="astraclr", title="AstraCLR", module="explorer.engine.astraclr", class_name="AstraCLR",
         interface=ModelInterface(
             kind="astraclr",
-            inputs=(TensorSpec("input", F32, (None, sum(_ASTRA_SEQS), 1)), TensorSpec("times", F32, (None, sum(_ASTRA_SEQS), 1)),
-                    TensorSpec("band_info", F32, (None, sum(_ASTRA_SEQS), 1)), TensorSpec("mask", F32, (None, sum(_ASTRA_SEQS)))),
+            inputs=(*(TensorSpec(n, F32, (None, sum(_ASTRA_SEQS), 1)) for n in ("input", "times", "band_info")),
+                    TensorSpec("mask", F32, (None, sum(_ASTRA_SEQS)))),
             outputs=(TensorSpec("mean", F32, (None, _ASTRA_DIM)),),
             seq_len=sum(_ASTRA_SEQS), dim=_ASTRA_DIM, anonymous_output=True,
         ),
@@ -233,7 +234,7 @@ def hub_aliases() -> dict[str, tuple[ModelFamily, HubFile]]:
 
 
 def default_band_groups(labels, kind: str = "atcat") -> dict:
-    """Model band of each label for multiband family ``kind``: its usual labels or channel numbers; ModelError otherwise."""
+    """Model band of each label for multiband family ``kind`` (its usual labels, or channel numbers); else ModelError."""
     fam = family(kind)
     if fam.band_handling != "multi":
         raise ModelError(f"{fam.title} is not a multiband model: it has no band groups")

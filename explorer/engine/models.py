@@ -22,7 +22,8 @@ def _load_classes() -> dict:
     for kind, fam in FAMILIES.items():
         cls = getattr(importlib.import_module(fam.module), fam.class_name)
         if cls.family is not fam:
-            raise RuntimeError(f"{fam.module}.{fam.class_name} is registered for {kind} but describes {cls.family.kind}")
+            raise RuntimeError(f"{fam.module}.{fam.class_name} is registered for {kind} but describes "
+                               f"{cls.family.kind}")
         classes[kind] = cls
     return classes
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from explorer.engine.base import CurveArrays, InputTensors, SingleBandModel, _check_zp
+from explorer.engine.base import CurveArrays, InputTensors, SingleBandModel
 from explorer.engine.families import FAMILIES
 from explorer.errors import ModelError
 
@@ -38,8 +38,7 @@ class _Series(SingleBandModel):
     def __init__(self, model, *, size=None, output="mean", reduction="end", reduction_kwargs=None, seed=0,
                  mag_zp=31.4, bands=None):
         super().__init__(model, output=output, reduction=reduction, reduction_kwargs=reduction_kwargs, seed=seed,
-                         size=size, bands=bands)
-        self.mag_zp = _check_zp(mag_zp, "mag_zp")
+                         size=size, bands=bands, mag_zp=mag_zp)
         rows = self.reduction.rows_of_windows(2)
         if output == "sequence" and (len(self.reduction.strategies) != 1 or rows[0] == rows[1]):
             raise ModelError(f"the 'sequence' output of {self.family.title} needs one single-window reduction "
@@ -65,10 +64,6 @@ class _Series(SingleBandModel):
     def seq_len(self) -> int:
         """Observations per window (the reduction's window)."""
         return self.max_obs
-
-    def key_parts(self) -> dict:
-        """Adds the zero point used for flux catalogs."""
-        return dict(super().key_parts(), mag_zp=self.mag_zp)
 
     def context_length(self, n_obs):
         """Model context length of windows with ``n_obs`` observations."""
