@@ -122,6 +122,14 @@ def _rename(g: _Graph, src: str, dst: str) -> None:
     g.nodes.append(helper.make_node("Identity", [src], [dst]))
 
 
+def _finish(g: _Graph, path, inputs, named: dict, doc: str) -> Path:
+    """Expose tensors as the named float32 outputs {name: (tensor, shape)} and save the model."""
+    for name, (tensor, _) in named.items():
+        _rename(g, tensor, name)
+    outputs = [helper.make_tensor_value_info(name, TensorProto.FLOAT, shape) for name, (_, shape) in named.items()]
+    return g.save(path, inputs, outputs, doc)
+
+
 def build_astromer_standin(path, *, seed=0, d_model=256, kind="astromer1", width=32, n_blocks=1, n_heads=1,
                            ffn=None) -> Path:
     """Write an Astromer-shaped stand-in (inputs input/times/mask_in [batch,200,1]) to ``path``.
@@ -150,15 +158,9 @@ def build_astromer_standin(path, *, seed=0, d_model=256, kind="astromer1", width
         h = g.block(h, width, n_heads, ffn, seq, bias)
     out = h if width == d_model else g.op("Tanh", [g.linear(h, width, d_model)])
     mean, mx, _ = g.masked_pools(out, "mask_in")
-    _rename(g, mean, "mean")
-    _rename(g, mx, "max")
-    _rename(g, out, "sequence")
-    outputs = [
-        helper.make_tensor_value_info("mean", TensorProto.FLOAT, ["batch", d_model]),
-        helper.make_tensor_value_info("max", TensorProto.FLOAT, ["batch", d_model]),
-        helper.make_tensor_value_info("sequence", TensorProto.FLOAT, ["batch", seq, d_model]),
-    ]
-    return g.save(path, inputs, outputs, f"lcexplorer stand-in for {kind} (random weights, seed {seed})")
+    named = {"mean": (mean, ["batch", d_model]), "max": (mx, ["batch", d_model]),
+             "sequence": (out, ["batch", seq, d_model])}
+    return _finish(g, path, inputs, named, f"lcexplorer stand-in for {kind} (random weights, seed {seed})")
 
 
 def build_atcat_standin(path, *, seed=0, width=32, n_blocks=1, n_heads=1, d_model=384) -> Path:
@@ -190,15 +192,9 @@ def build_atcat_standin(path, *, seed=0, width=32, n_blocks=1, n_heads=1, d_mode
     last_pos = g.op("Sub", [g.op("Unsqueeze", [count, g.const(np.array([1], np.int64))]), g.const(np.float32(1.0))])
     onehot = g.op("Cast", [g.op("Equal", [pos, last_pos])], to=TensorProto.FLOAT)
     last = g.op("ReduceSum", [g.op("Mul", [out, onehot]), g.const(np.array([1], np.int64))], keepdims=0)
-    _rename(g, last, "last")
-    _rename(g, mean, "mean")
-    _rename(g, out, "sequence")
-    outputs = [
-        helper.make_tensor_value_info("last", TensorProto.FLOAT, ["batch", d_model]),
-        helper.make_tensor_value_info("mean", TensorProto.FLOAT, ["batch", d_model]),
-        helper.make_tensor_value_info("sequence", TensorProto.FLOAT, ["batch", seq, d_model]),
-    ]
-    return g.save(path, inputs, outputs, f"lcexplorer stand-in for atcat (random weights, seed {seed})")
+    named = {"last": (last, ["batch", d_model]), "mean": (mean, ["batch", d_model]),
+             "sequence": (out, ["batch", seq, d_model])}
+    return _finish(g, path, inputs, named, f"lcexplorer stand-in for atcat (random weights, seed {seed})")
 
 
 def _key_bias(g: _Graph, valid_f: str, seq: int | None) -> str:
@@ -226,15 +222,9 @@ def build_atat_standin(path, *, seed=0, width=32, n_blocks=1, n_heads=1, d_model
     out = g.op("Tanh", [g.linear(h, width, d_model)])
     mean, _, _ = g.masked_pools(out, flat["mask"])
     token = g.op("Tanh", [g.linear(mean, d_model, d_model)])
-    _rename(g, token, "token")
-    _rename(g, mean, "mean")
-    _rename(g, out, "sequence")
-    outputs = [
-        helper.make_tensor_value_info("token", TensorProto.FLOAT, ["batch", d_model]),
-        helper.make_tensor_value_info("mean", TensorProto.FLOAT, ["batch", d_model]),
-        helper.make_tensor_value_info("sequence", TensorProto.FLOAT, ["batch", n, d_model]),
-    ]
-    return g.save(path, inputs, outputs, f"lcexplorer stand-in for atat (random weights, seed {seed})")
+    named = {"token": (token, ["batch", d_model]), "mean": (mean, ["batch", d_model]),
+             "sequence": (out, ["batch", n, d_model])}
+    return _finish(g, path, inputs, named, f"lcexplorer stand-in for atat (random weights, seed {seed})")
 
 
 def build_astraclr_standin(path, *, seed=0, width=32, n_blocks=1, n_heads=1, d_model=512, output="embedding") -> Path:
@@ -253,9 +243,8 @@ def build_astraclr_standin(path, *, seed=0, width=32, n_blocks=1, n_heads=1, d_m
         h = g.block(h, width, n_heads, width, seq, bias)
     out = g.op("Tanh", [g.linear(h, width, d_model)])
     mean, _, _ = g.masked_pools(out, valid)
-    _rename(g, mean, output)
-    outputs = [helper.make_tensor_value_info(output, TensorProto.FLOAT, ["batch", d_model])]
-    return g.save(path, inputs, outputs, f"lcexplorer stand-in for astraclr (random weights, seed {seed})")
+    return _finish(g, path, inputs, {output: (mean, ["batch", d_model])},
+                   f"lcexplorer stand-in for astraclr (random weights, seed {seed})")
 
 
 def build_series_standin(path, *, kind="chronos-bolt", d_model=256, seed=0, width=32, n_blocks=1, n_heads=1) -> Path:
@@ -283,13 +272,8 @@ def build_series_standin(path, *, kind="chronos-bolt", d_model=256, seed=0, widt
         h = _dynamic_block(g, h, width, n_heads, bias)
     out = g.op("Tanh", [g.linear(h, width, d_model)])
     mean, _, _ = g.masked_pools(out, pvalid)
-    _rename(g, mean, "mean")
-    _rename(g, out, "sequence")
-    outputs = [
-        helper.make_tensor_value_info("mean", TensorProto.FLOAT, ["batch", d_model]),
-        helper.make_tensor_value_info("sequence", TensorProto.FLOAT, ["batch", "patches", d_model]),
-    ]
-    return g.save(path, inputs, outputs, f"lcexplorer stand-in for {kind} (random weights, seed {seed})")
+    named = {"mean": (mean, ["batch", d_model]), "sequence": (out, ["batch", "patches", d_model])}
+    return _finish(g, path, inputs, named, f"lcexplorer stand-in for {kind} (random weights, seed {seed})")
 
 
 def _dynamic_block(g: _Graph, h, width, n_heads, bias) -> str:
