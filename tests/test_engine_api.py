@@ -266,3 +266,39 @@ def test_from_hf_session_kwargs_and_missing_file(offline, hub_cache):
         moved.rename(paths["chronos2"])
     with pytest.raises(ModelError, match="unknown size 'huge'.*small, base, large"):
         model_class("moment1").from_hf("huge")
+
+
+def test_store_kinds_detection_and_family_checks(tmp_path, lcx_home):
+    """Store kinds come from the registry; a bare file's family is found from its interface; a class refuses
+    another family's file unless the interfaces are the same."""
+    from explorer import store
+    from explorer.engine import embed_catalog
+    from explorer.engine.families import default_output, outputs_for
+    from explorer.engine.interfaces import detect_kind
+
+    assert store.KINDS == tuple(FAMILIES)
+    models = _sessions(tmp_path)
+    for kind, model in models.items():
+        detected = detect_kind(model.session)
+        same = [k for k in FAMILIES if FAMILIES[k].interface.inputs == FAMILIES[kind].interface.inputs]
+        assert detected == (same[0] if kind != "moment1" else "moment1"), kind
+    store.install_model("my-atat", models["atat"].path, {"kind": "atat"})
+    assert load_model("my-atat").kind == "atat"
+    rng = np.random.default_rng(1)
+    from explorer.catalog import Catalog
+
+    n = 200
+    cat = Catalog.from_long(np.repeat(["a", "b"], n // 2), np.tile(np.sort(rng.uniform(0, 300, n // 2)), 2),
+                            rng.lognormal(7, 1, n), np.full(n, 30.0), np.array(list("ugrizY"))[rng.integers(0, 6, n)],
+                            value_kind="flux", name="toy")
+    res = embed_catalog(cat, "my-atat", reduction="beginning", cache=False)
+    assert res.meta["output"] == default_output("atat") == "token" and res.embeddings.shape == (2, 192)
+    assert outputs_for("atat") == ("token", "mean") and outputs_for("astraclr") == ("mean",)
+    assert set(outputs_for(None)) == {"mean", "max", "last", "token"}
+    model_class("astromer1-ztf")(models["astromer1"], output="max")   # the same interface: accepted
+    with pytest.raises(ModelError, match="is a atcat model; it cannot drive atat"):
+        model_class("atat")(models["atcat"])
+    with pytest.raises(ModelError, match="gives 256-d embeddings, but size 'base'"):
+        model_class("chronos-bolt")(models["chronos-bolt"], size="base")
+    with pytest.raises(ModelError, match="ATAT is a multiband model: give band_groups"):
+        model_class("atat")(models["atat"], bands=["g"])

@@ -24,6 +24,7 @@ from explorer.engine.families import ModelFamily, default_band_groups
 from explorer.engine.reductions import Reduction, reduction_from_name
 from explorer.engine.session import OnnxModel
 from explorer.engine.sources import hub_file, load_model
+from explorer.engine.spec import interface_problems
 from explorer.engine.windows import Windows, all_segments, band_segments, build_windows, stack_channels
 from explorer.errors import ModelError
 
@@ -129,23 +130,19 @@ class CurveArrays:
 def _as_onnx_model(model, fam: ModelFamily) -> OnnxModel:
     """An OnnxModel of family ``fam`` from an OnnxModel, an onnxruntime session or a model source."""
     kind = fam.kind
-    if isinstance(model, OnnxModel):
-        if model.kind != kind and model.interface != fam.interface and not _same_interface(model.kind, fam):
-            raise ModelError(f"model {model.name} is a {model.kind} model; it cannot drive {kind}")
-        return model
     if isinstance(model, (str, Path)):
         path_like = isinstance(model, Path) or str(model).endswith(".onnx")
-        return load_model(model, kind=kind if path_like else None)
-    if hasattr(model, "get_inputs") and hasattr(model, "run"):
+        model = load_model(model, kind=kind if path_like else None)
+    elif hasattr(model, "get_inputs") and hasattr(model, "run"):
         return OnnxModel.from_session(model, kind=kind)
-    raise ModelError(f"expected an OnnxModel, an onnxruntime session or a model source, got {type(model).__name__}")
-
-
-def _same_interface(kind: str, fam: ModelFamily) -> bool:
-    from explorer.engine.families import FAMILIES
-
-    other = FAMILIES.get(kind)
-    return other is not None and other.interface.inputs == fam.interface.inputs
+    if not isinstance(model, OnnxModel):
+        raise ModelError(f"expected an OnnxModel, an onnxruntime session or a model source, got {type(model).__name__}")
+    # another family's file may drive this class only when it has this family's interface
+    # (Astromer 1 / 2 / 1-ZTF, Chronos-Bolt / Chronos 2 share theirs)
+    problems = [] if model.kind == kind else interface_problems(model.session, fam.interface)
+    if problems:
+        raise ModelError(f"model {model.name} is a {model.kind} model; it cannot drive {kind}: " + "; ".join(problems[:3]))
+    return model
 
 
 def _check_zp(value, name: str) -> float:
