@@ -302,3 +302,38 @@ def test_store_kinds_detection_and_family_checks(tmp_path, lcx_home):
         model_class("chronos-bolt")(models["chronos-bolt"], size="base")
     with pytest.raises(ModelError, match="ATAT is a multiband model: give band_groups"):
         model_class("atat")(models["atat"], bands=["g"])
+
+
+def test_cli_lists_every_family(capsys):
+    from explorer.cli import main
+
+    assert main(["models", "families"]) == 0
+    out = capsys.readouterr().out
+    for kind, fam in FAMILIES.items():
+        line = next(li for li in out.splitlines() if li.startswith(kind + " "))
+        assert fam.class_name in line and f"{fam.default_output}*" in line
+        assert all(h.alias in line for h in fam.hub)
+
+
+def test_cli_embeds_with_a_new_family(tmp_path, lcx_home, capsys):
+    """``lcexplorer embed`` with an ATAT file: LSST labels mapped, the family's default output (token)."""
+    import pyarrow.parquet as pq
+
+    from explorer.catalog import Catalog
+    from explorer.cli import main
+
+    rng = np.random.default_rng(2)
+    n = 300
+    cat = Catalog.from_long(np.repeat(["a", "b", "c"], n // 3), np.tile(np.sort(rng.uniform(0, 300, n // 3)), 3),
+                            rng.lognormal(7, 1, n), np.full(n, 30.0), np.array(list("ugrizY"))[rng.integers(0, 6, n)],
+                            value_kind="flux", name="toy")
+    cat.to_parquet(tmp_path / "cat", name="toy")
+    model = STANDIN_BUILDERS["atat"](tmp_path / "atat.onnx")
+    out = tmp_path / "emb.parquet"
+    rc = main(["embed", str(tmp_path / "cat"), "--model", str(model), "--reduction", "end", "--threads", "1",
+               "-o", str(out)])
+    assert rc == 0, capsys.readouterr().err
+    table = pq.read_table(out)
+    meta = json.loads(table.schema.metadata[b"lcexplorer"])
+    assert meta["kind"] == "atat" and meta["output"] == "token" and meta["reduction"] == "end"
+    assert table.num_rows == 3 and len(table.column("embedding")[0]) == 192
