@@ -54,9 +54,9 @@ class AstraCLR(MultiBandModel):
                                reduction=reduction, reduction_kwargs=reduction_kwargs,
                                ort_session_kwargs=ort_session_kwargs, **kwargs)
 
-    def windows(self, data, rng=None):
+    def windows(self, data, rng=None, whole=False):
         """Per-band windows of 300 / 350 / 50, concatenated."""
-        return self.channel_windows(data, self.family.seq_sizes, rng)
+        return self.channel_windows(data, self.family.seq_sizes, rng, whole)
 
     def model_arrays(self, data) -> dict:
         """MJD (float64), magnitudes and errors as float32 (light_curve casts them before normalising)."""

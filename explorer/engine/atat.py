@@ -57,9 +57,9 @@ class ATAT(MultiBandModel):
                                reduction=reduction, reduction_kwargs=reduction_kwargs, mag_zp=mag_zp,
                                ort_session_kwargs=ort_session_kwargs, **kwargs)
 
-    def windows(self, data, rng=None):
+    def windows(self, data, rng=None, whole=False):
         """Per-band windows of 65, joined across the six bands."""
-        return self.channel_windows(data, self.family.seq_sizes, rng)
+        return self.channel_windows(data, self.family.seq_sizes, rng, whole)
 
     def position_count(self) -> int:
         """390 = 65 positions x 6 bands."""

@@ -59,9 +59,9 @@ class ATCAT(MultiBandModel):
         return cls(model, output=output, band_groups=band_groups, allow_extra_bands=allow_extra_bands,
                    reduction=reduction, reduction_kwargs=reduction_kwargs, mag_zp=mag_zp, **kwargs)
 
-    def segments(self, data):
+    def segments(self, data, whole=False):
         """One segment per (object, band group); the channel per catalog band code is kept for model_arrays."""
-        groups, self._channel = self.groups_for(data)
+        groups, self._channel = self.groups_for(data, whole)
         labels = [str(b) for b in data.bands]
         code_groups = [np.array([i for i, lab in enumerate(labels) if lab in g], np.int16) for g in groups]
         return band_segments(data.offsets, data.band, code_groups), self._group_labels(groups)

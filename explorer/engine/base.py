@@ -284,17 +284,18 @@ class EmbeddingSession:
         return meta
 
     # -- hooks for family modules -------------------------------------------------------------------------
-    def segments(self, data):
-        """(Segments, band labels per slot) of ``data``."""
+    def segments(self, data, whole: bool = False):
+        """(Segments, band labels per slot) of ``data``; ``whole``: the arrays as light_curve's preprocess_lc
+        takes them (one band's light curve for single-band models, model band numbers for multiband ones)."""
         raise NotImplementedError
 
     def out_shape(self) -> tuple:
         """Shape of one window's output."""
         return (self.seq_len, self.dim) if self.output == "sequence" else (self.dim,)
 
-    def windows(self, data, rng=None) -> WindowPlan:
+    def windows(self, data, rng=None, whole: bool = False) -> WindowPlan:
         """Every window of ``data`` (one segment per object and band slot, windows of ``seq_len``)."""
-        segments, labels = self.segments(data)
+        segments, labels = self.segments(data, whole)
         windows = build_windows(segments, self.reduction, self.seq_len, rng=rng)
         seg = windows.row_segment
         return WindowPlan(windows, segments.object_index[seg], segments.slot[seg], labels, self.out_shape())
@@ -354,7 +355,7 @@ class EmbeddingSession:
     def preprocess_lc(self, *arrays) -> InputTensors:
         """Typed input tensors [windows, ...] of one light curve (one band / one band group), as light_curve."""
         data = self._curve(*arrays, preprocess=True)
-        plan = self.windows(data, rng=self._rng())
+        plan = self.windows(data, rng=self._rng(), whole=True)
         if plan.failed:
             raise ModelError(next(iter(plan.failed.values())))
         n = len(plan.windows.row)
@@ -444,10 +445,10 @@ class SingleBandModel(EmbeddingSession):
         """Adds the band list."""
         return dict(super().key_parts(), bands=None if self.bands is None else [str(b) for b in self.bands])
 
-    def segments(self, data):
+    def segments(self, data, whole: bool = False):
         """All observations, or one segment per requested band (flux catalogs: only those with a magnitude)."""
         keep = self._keep(data)
-        if self.bands is None:
+        if self.bands is None or whole:
             if keep is None:
                 return all_segments(data.offsets), [""]
             return band_segments(data.offsets, data.band, [np.arange(len(data.bands), dtype=np.int16)], keep), [""]
@@ -472,14 +473,6 @@ class SingleBandModel(EmbeddingSession):
 
     def _curve(self, time, mag, band=None, preprocess=False) -> CurveArrays:
         return CurveArrays.single(time, mag, band=None if preprocess else band, value_kind="mag")
-
-    def preprocess_lc(self, *arrays) -> InputTensors:
-        """Typed input tensors of one band's light curve (the arrays hold that band only, as light_curve)."""
-        bands, self.bands = self.bands, None
-        try:
-            return super().preprocess_lc(*arrays)
-        finally:
-            self.bands = bands
 
 
 def _check_groups(band_groups, n_model_bands: int, system: str = "model band"):
@@ -513,7 +506,6 @@ class MultiBandModel(EmbeddingSession):
             raise ModelError(f"{self.family.title} is a multiband model: give band_groups (label -> model band "
                              f"0-{self.family.n_model_bands - 1}), not bands")
         super().__init__(model, **kwargs)
-        self._groups_override = None
         self.band_groups = None if band_groups is None else _check_groups(band_groups, self.n_model_bands,
                                                                              self.family.band_system or "model band")
         self.allow_extra_bands = bool(allow_extra_bands)
@@ -527,11 +519,11 @@ class MultiBandModel(EmbeddingSession):
         """Adds band groups and the extra-band policy."""
         return dict(super().key_parts(), band_groups=self.band_groups, allow_extra_bands=self.allow_extra_bands)
 
-    def groups_for(self, data) -> tuple[list[dict], np.ndarray]:
+    def groups_for(self, data, whole: bool = False) -> tuple[list[dict], np.ndarray]:
         """(band groups, channel per catalog band code); ModelError for unmapped bands unless allowed."""
         labels = [str(b) for b in data.bands]
-        if self._groups_override is not None:
-            groups = self._groups_override
+        if whole:   # light_curve's preprocess_lc: the band array holds model band numbers; others are left out
+            groups = [{str(c): c for c in range(self.n_model_bands)}]
             channel = np.zeros(max(len(labels), 1), np.int64)
             for i, lab in enumerate(labels):
                 channel[i] = groups[0].get(lab, 0)
@@ -555,9 +547,9 @@ class MultiBandModel(EmbeddingSession):
     def _group_labels(self, groups) -> list[str]:
         return ["" if len(groups) == 1 else ",".join(g) for g in groups]
 
-    def channel_windows(self, data, seqs, rng=None) -> WindowPlan:
+    def channel_windows(self, data, seqs, rng=None, whole: bool = False) -> WindowPlan:
         """Windows of models with a fixed number of observations per channel (``seqs[c]``), side by side."""
-        groups, _ = self.groups_for(data)
+        groups, _ = self.groups_for(data, whole)
         labels = [str(b) for b in data.bands]
         n_ch = self.n_model_bands
         code_groups = []
@@ -575,11 +567,3 @@ class MultiBandModel(EmbeddingSession):
     def __call__(self, *arrays, band) -> np.ndarray:
         """Embed one light curve: ``(n_band_groups, n_subsamples, seq or 1, dim)``."""
         return self._embed_curve(self._curve(*arrays, band=band))
-
-    def preprocess_lc(self, *arrays) -> InputTensors:
-        """Typed input tensors of one light curve whose last array holds model band numbers (as light_curve)."""
-        self._groups_override = [{str(c): c for c in range(self.n_model_bands)}]
-        try:
-            return super().preprocess_lc(*arrays)
-        finally:
-            self._groups_override = None

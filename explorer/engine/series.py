@@ -77,9 +77,9 @@ class _Series(SingleBandModel):
             return (self.dim,)
         return (int(n_context if n_context is not None else self.context_length(self.max_obs)) // self.patch, self.dim)
 
-    def windows(self, data, rng=None):
+    def windows(self, data, rng=None, whole=False):
         """Windows of ``max_obs``, run sorted by context length (one input shape per batch)."""
-        plan = super().windows(data, rng)
+        plan = super().windows(data, rng, whole)
         ctx = self.context_length((plan.windows.obs >= 0).sum(axis=1))
         if self.fixed_context is None and len(ctx):
             plan.order = np.argsort(ctx, kind="stable")
