@@ -58,7 +58,7 @@ class AstraCLR(MultiBandModel):
         """Per-band windows of 300 / 350 / 50, concatenated."""
         return self.channel_windows(data, self.family.seq_sizes, rng, whole)
 
-    def model_arrays(self, data) -> dict:
+    def model_arrays(self, data, plan=None) -> dict:
         """MJD (float64), magnitudes and errors as float32 (light_curve casts them before normalising)."""
         mag, err = self._values(data, "mag")
         return {"time": np.asarray(data.time, np.float64), "mag": mag.astype(np.float32),

@@ -49,7 +49,7 @@ class _Astromer(SingleBandModel):
         return super().from_hf(output, bands=bands, reduction=reduction, reduction_kwargs=reduction_kwargs,
                                ort_session_kwargs=ort_session_kwargs, **kwargs)
 
-    def model_arrays(self, data) -> dict:
+    def model_arrays(self, data, plan=None) -> dict:
         """Times and magnitudes as float64 (AB magnitudes from positive fluxes for flux catalogs)."""
         value, _ = self._values(data, "mag")
         return {"time": np.asarray(data.time, np.float64), "value": value}

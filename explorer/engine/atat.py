@@ -69,7 +69,7 @@ class ATAT(MultiBandModel):
         """Valid positions in the order of the sequence output (position-major, band-minor)."""
         return _band_last(obs).reshape(len(obs), -1) >= 0
 
-    def model_arrays(self, data) -> dict:
+    def model_arrays(self, data, plan=None) -> dict:
         """Times and fluxes at zero point 27.5 (float64)."""
         flux, _ = self._values(data, "flux")
         if self.flux_scale is not None:

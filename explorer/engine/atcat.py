@@ -59,14 +59,20 @@ class ATCAT(MultiBandModel):
         return cls(model, output=output, band_groups=band_groups, allow_extra_bands=allow_extra_bands,
                    reduction=reduction, reduction_kwargs=reduction_kwargs, mag_zp=mag_zp, **kwargs)
 
+    def windows(self, data, rng=None, whole=False):
+        """One window sequence per (object, band group); the plan keeps the model band of each catalog band."""
+        plan = super().windows(data, rng, whole)
+        plan.channel = self.groups_for(data, whole)[1]
+        return plan
+
     def segments(self, data, whole=False):
-        """One segment per (object, band group); the channel per catalog band code is kept for model_arrays."""
-        groups, self._channel = self.groups_for(data, whole)
+        """One segment per (object, band group)."""
+        groups, _ = self.groups_for(data, whole)
         labels = [str(b) for b in data.bands]
         code_groups = [np.array([i for i, lab in enumerate(labels) if lab in g], np.int16) for g in groups]
         return band_segments(data.offsets, data.band, code_groups), self._group_labels(groups)
 
-    def model_arrays(self, data) -> dict:
+    def model_arrays(self, data, plan=None) -> dict:
         """Fluxes and errors at zero point 27.5 (float64), times, and channel indices per observation."""
         flux, error = self._values(data, "flux")
         error = np.nan_to_num(error, nan=0.0)
@@ -74,8 +80,9 @@ class ATCAT(MultiBandModel):
         if self.flux_scale is not None:
             flux, error = flux * self.flux_scale, error * self.flux_scale
         band = np.asarray(data.band, np.int64)
+        channel = plan.channel if plan is not None and plan.channel is not None else self.groups_for(data)[1]
         return {"time": np.asarray(data.time, np.float64), "flux": flux, "flux_err": error,
-                "channel": self._channel[band] if len(band) else np.zeros(0, np.int64)}
+                "channel": channel[band] if len(band) else np.zeros(0, np.int64)}
 
     def prepare(self, obs, arrays, buffers):
         """Gather; time minus the window's first valid time (float64); bool mask; int64 channel index."""

@@ -86,6 +86,7 @@ class WindowPlan:
     out_shape: tuple
     failed: dict = field(default_factory=dict)
     order: np.ndarray | None = None      # run order of the windows (None: as listed)
+    channel: np.ndarray | None = None    # model band of each catalog band code (multiband models)
     breaks: tuple = ()                   # run positions where a new batch must start (a new input shape)
 
 
@@ -300,8 +301,8 @@ class EmbeddingSession:
         seg = windows.row_segment
         return WindowPlan(windows, segments.object_index[seg], segments.slot[seg], labels, self.out_shape())
 
-    def model_arrays(self, data) -> dict:
-        """Catalog-sized arrays the per-batch preparation gathers from."""
+    def model_arrays(self, data, plan: WindowPlan | None = None) -> dict:
+        """Catalog-sized arrays the per-batch preparation gathers from (``plan``: the windows they serve)."""
         raise NotImplementedError
 
     def make_buffers(self, batch_size: int) -> InputTensors:
@@ -361,7 +362,7 @@ class EmbeddingSession:
         n = len(plan.windows.row)
         if n == 0:
             raise ModelError("the light curve has no observations to embed")
-        return self.prepare(plan.windows.obs, self.model_arrays(data), self.make_buffers(n)).copy()
+        return self.prepare(plan.windows.obs, self.model_arrays(data, plan), self.make_buffers(n)).copy()
 
     def predict_tensors(self, tensors: InputTensors) -> np.ndarray:
         """Run the session and combine windows as the reduction says: ``(n_subsamples, seq or 1, dim)``."""

@@ -76,7 +76,7 @@ def run_embedding(embedder, data, *, batch_size=None, progress=None, rng=None) -
         raise ModelError(f"batch_size must be a positive integer, got {batch_size!r}")
     plan = embedder.windows(data, rng=rng)
     windows = plan.windows
-    arrays = embedder.model_arrays(data)
+    arrays = embedder.model_arrays(data, plan)
     n_win, n_rows = len(windows.row), windows.n_rows
     # pooled rows are small: accumulate in float64; sequence rows are big: float32 keeps memory at the output size
     acc = np.zeros((n_rows,) + plan.out_shape, np.float32 if len(plan.out_shape) == 2 else np.float64)

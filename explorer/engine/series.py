@@ -93,7 +93,7 @@ class _Series(SingleBandModel):
             plan.out_shape = self.out_shape(ctx[0])
         return plan
 
-    def model_arrays(self, data) -> dict:
+    def model_arrays(self, data, plan=None) -> dict:
         """Magnitudes (flux catalogs: AB magnitudes of positive fluxes at ``mag_zp``) as float32."""
         mag, _ = self._values(data, "mag")
         return {"mag": mag.astype(np.float32)}
