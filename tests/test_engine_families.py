@@ -234,3 +234,43 @@ def test_chronos_sequence_one_light_curve_at_a_time(models, macho_r, shared_data
             ours.embed_catalog(eros, cache=False)
     with pytest.raises(ModelError, match="needs one single-window reduction"):
         Moment1(models["moment1"], output="sequence", reduction="non-overlapping-windows")
+
+
+class CountingSession:
+    """The real session, counting ``run`` calls."""
+
+    def __init__(self, session):
+        self.session, self.calls, self.rows = session, 0, []
+
+    def __getattr__(self, name):
+        return getattr(self.session, name)
+
+    def run(self, outputs, feed):
+        self.calls += 1
+        self.rows.append(len(next(iter(dict(feed).values()))))
+        return self.session.run(outputs, feed)
+
+
+@pytest.mark.parametrize("kind,options", [
+    ("astromer1-ztf", {}), ("atat", {"reduction": "beginning"}), ("astraclr", {}),
+    ("moment1", {"reduction": "non-overlapping-windows"}), ("chronos-bolt", {}), ("chronos2", {}),
+])
+def test_whole_catalog_batches_not_one_call_per_object(models, shared_data, kind, options):
+    """A catalog runs in batches of windows: at most one session call per batch and input shape."""
+    import dataclasses
+
+    name, kwargs = {"astromer1-ztf": ("ztf_bts", {}), "atat": ("elasticc_sim_fink", {"kind": "flux"}),
+                    "astraclr": ("ztf_bts", {})}.get(kind, ("eros1_lmc", {"band": "R"}))
+    cat = subset(shared_data, name, 120, **kwargs)
+    counting = CountingSession(models[kind].session)
+    from explorer.engine import model_class
+
+    ours = model_class(kind)(dataclasses.replace(models[kind], session=counting), **options)
+    res = ours.embed_catalog(cat, batch_size=32, cache=False)
+    n_windows = res.meta["n_windows"]
+    lengths = 1
+    if kind.startswith("chronos"):   # one call per context length within a batch
+        lengths = len(np.unique(-(-cat.objects.n_obs.to_numpy() // 16)))
+    assert counting.calls <= -(-n_windows // 32) + lengths, (counting.calls, n_windows)
+    assert counting.calls < len(cat) / 2 and max(counting.rows) > 1
+    assert np.isfinite(res.embeddings).all() and len(res.embeddings) == len(cat)
