@@ -1,6 +1,7 @@
 """Benchmark of whole-catalog embedding (not a test).
 
     python benchmarks/bench_engine.py [--model PATH_OR_NAME] [--threads 2] [--repeats 5] [--quick]
+    python benchmarks/bench_engine.py --families [KIND ...] [--objects 200] [--repeats 3]
 
 Measures windows per second on ../shared/data/eros1_lmc (R band, non-overlapping windows) for
   (e) explorer.engine.embed_catalog (end to end: windowing, preprocessing, batches, reduction),
@@ -9,6 +10,11 @@ Measures windows per second on ../shared/data/eros1_lmc (R band, non-overlapping
 prints medians and ratios, the batch-size sweep, and the int8 mode (speed-up, cosine to float32).
 Default model: the store's ``astromer1-macho`` when installed, else an Astromer-1-sized stand-in
 (2 blocks, d=256, 4 heads, FFN 128: about 344 MFLOP per window).
+
+``--families``: for every model family (or those named), ours (``embed_catalog``, whole catalog in
+batches) against ``light_curve.embed`` driving the same session once per object, on real light curves
+of the family's survey (ZTF BTS, ELAsTiCC, EROS R), with a stand-in of the family's real interface and
+embedding width, two transformer blocks deep (tests/standin_models.py). Prints objects/s and the ratio.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 
 def median_time(fn, repeats):
@@ -37,6 +44,81 @@ def median_time(fn, repeats):
     return statistics.median(times)
 
 
+# kind -> (catalog, band filter, value kind, stand-in options, our options, light_curve options, call)
+LSST = {"u": 0, "g": 1, "r": 2, "i": 3, "z": 4, "Y": 5}
+ZTF = {"g": 0, "r": 1, "i": 2}
+FAMILY_CASES = {
+    "astromer1": ("eros1_lmc", "R", "mag", dict(width=256, n_blocks=2, n_heads=4, ffn=128), {}, {},
+                  lambda m, t, v, e, b: m(t, v)),
+    "astromer1-ztf": ("ztf_bts", "g", "mag", dict(width=256, n_blocks=2, n_heads=4, ffn=128), {}, {},
+                      lambda m, t, v, e, b: m(t, v)),
+    "atcat": ("elasticc_sim_fink", None, "flux", dict(width=384, n_blocks=2, n_heads=4),
+              dict(band_groups=LSST), dict(band_groups=LSST), lambda m, t, v, e, b: m(t, v, e, b)),
+    "atat": ("elasticc_sim_fink", None, "flux", dict(width=192, n_blocks=2, n_heads=4),
+             dict(band_groups=LSST, reduction="beginning"), dict(band_groups=LSST, reduction="beginning"),
+             lambda m, t, v, e, b: m(t, v, b)),
+    "astraclr": ("ztf_bts", None, "mag", dict(width=256, n_blocks=2, n_heads=4),
+                 dict(band_groups=ZTF), dict(band_groups=ZTF), lambda m, t, v, e, b: m(t, v, e, b)),
+    "moment1": ("eros1_lmc", "R", "mag", dict(width=512, n_blocks=2), dict(size="small"), dict(size="small"),
+                lambda m, t, v, e, b: m(v)),
+    "chronos-bolt": ("eros1_lmc", "R", "mag", dict(width=256, n_blocks=2), dict(size="tiny"), dict(size="tiny"),
+                     lambda m, t, v, e, b: m(v)),
+    "chronos2": ("eros1_lmc", "R", "mag", dict(width=768, n_blocks=2), {}, {}, lambda m, t, v, e, b: m(v)),
+}
+
+
+def bench_families(kinds, *, threads: int, repeats: int, objects: int, data_root: Path) -> int:
+    """Ours vs light_curve.embed per family (objects/s, same session, same light curves)."""
+    import pandas as pd
+
+    import light_curve.embed as lce
+    from benchlib import load_avg
+    from explorer.catalog import Catalog
+    from explorer.engine import FAMILIES, load_model, model_class
+    from standin_models import STANDIN_BUILDERS
+
+    folder = Path(tempfile.mkdtemp())
+    print(f"families, {threads} threads, medians of {repeats} runs, {load_avg()}")
+    print(f"{'family':14s} {'catalog':18s} {'objects':>7s} {'windows':>7s} {'ours obj/s':>10s} {'lc obj/s':>9s} "
+          f"{'ratio':>6s}")
+    for kind in kinds:
+        name, band, value_kind, build, ours_opts, lc_opts, call = FAMILY_CASES[kind]
+        fam = FAMILIES[kind]
+        size_dim = {"d_model": fam.sizes[ours_opts["size"]]} if "size" in ours_opts else {}
+        model = load_model(STANDIN_BUILDERS[kind](folder / f"{kind}.onnx", **build, **size_dim), kind=kind,
+                           threads=threads)
+        lc = pd.read_parquet(data_root / name / f"{name}.lightcurves.parquet")
+        if band is not None:
+            lc = lc[lc.band == band]
+        lc = lc[lc.object_id.isin(lc.object_id.drop_duplicates().iloc[:objects])]
+        col = "mag" if value_kind == "mag" else "flux"
+        cat = Catalog.from_long(lc.object_id.values, lc.time.values, lc[col].values, lc[col + "_err"].values,
+                                lc.band.values, value_kind=value_kind, name=name)
+        ours = model_class(kind)(model, **ours_opts)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            theirs = getattr(lce, fam.class_name)(model.session, **lc_opts)
+        curves = [(cat.time[a:b], cat.value[a:b], cat.error[a:b], np.asarray(cat.bands)[cat.band[a:b]])
+                  for a, b in zip(cat.offsets[:-1], cat.offsets[1:])]
+        res = ours.embed_catalog(cat, cache=False)
+
+        def per_object():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                for t, v, e, b in curves:
+                    call(theirs, t, v, e, b)
+
+        # interleaved, so that a change of the machine's load hits both sides alike
+        times = {"ours": [], "lc": []}
+        for _ in range(repeats):
+            times["ours"].append(median_time(lambda: ours.embed_catalog(cat, cache=False), 1))
+            times["lc"].append(median_time(per_object, 1))
+        t_ours, t_lc = statistics.median(times["ours"]), statistics.median(times["lc"])
+        print(f"{kind:14s} {name + (' ' + band if band else ''):18s} {len(cat):7d} {res.meta['n_windows']:7d} "
+              f"{len(cat) / t_ours:10.1f} {len(cat) / t_lc:9.1f} {t_lc / t_ours:6.2f}", flush=True)
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=None, help="store name, Hub alias or .onnx path")
@@ -45,7 +127,16 @@ def main(argv=None) -> int:
     ap.add_argument("--objects", type=int, default=None, help="embed only the first N objects")
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "eros1_lmc"))
     ap.add_argument("--quick", action="store_true", help="200 objects, 2 repeats, short batch sweep")
+    ap.add_argument("--families", nargs="*", default=None, metavar="KIND",
+                    help="ours vs light_curve.embed per family (all families when no KIND is given)")
     args = ap.parse_args(argv)
+    if args.families is not None:
+        kinds = args.families or list(FAMILY_CASES)
+        unknown = sorted(set(kinds) - set(FAMILY_CASES))
+        if unknown:
+            ap.error(f"unknown families {unknown}; expected some of {', '.join(FAMILY_CASES)}")
+        return bench_families(kinds, threads=args.threads, repeats=args.repeats, objects=args.objects or 200,
+                              data_root=Path(args.data).parent)
     if args.quick:
         args.objects = args.objects or 200
         args.repeats = min(args.repeats, 2)

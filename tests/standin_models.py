@@ -1,4 +1,4 @@
-"""Stand-in ONNX models with exactly the public Astromer / ATCAT interfaces (small random weights).
+"""Stand-in ONNX models with exactly the public interfaces of every model family (small random weights).
 
 They let every engine path run without the Hugging Face Hub. The graphs are real transformers in
 miniature (input projection, sinusoidal time features, masked softmax attention, tanh feed-forward),
@@ -8,6 +8,14 @@ so each output depends on every input, times and mask included. Pooling follows 
   positions of (z if mask_in > 0.5 else -1e9), ``sequence`` = per-position output (padding included).
 - ATCAT: causal attention; ``last`` = output at the last valid position, ``mean`` = masked mean,
   ``sequence`` = per-position output.
+
+- ATAT: inputs data/time/mask [batch, 65, 6] read position-major as 390 tokens with a band embedding;
+  ``token`` = a projection of the masked mean, ``mean`` = masked mean, ``sequence`` [batch, 390, 192].
+- AstraCLR: input/times/band_info [batch, 700, 1], mask [batch, 700] (1 = padding); one output of
+  any name (``embedding`` here), a masked mean [batch, 512].
+- Series (MOMENT-1, Chronos): ``context`` [batch, L] with NaN for missing values, L = 512 for MOMENT
+  and free (a multiple of the patch) for Chronos; patches of 8 / 16 become tokens, a patch without
+  a value is masked out; ``mean`` over valid patches, ``sequence`` [batch, L / patch, dim].
 
 ``build_astromer_standin(path, n_blocks=2, n_heads=4, width=256, ffn=128)`` has the size of the
 real Astromer 1 (about 344 MFLOP per 200-position window); the defaults are small for fast tests.
@@ -21,7 +29,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-__all__ = ["build_astromer_standin", "build_atcat_standin"]
+__all__ = ["build_astromer_standin", "build_atcat_standin", "build_atat_standin", "build_astraclr_standin",
+           "build_series_standin", "STANDIN_BUILDERS"]
 
 _OPSET = 13
 
@@ -113,6 +122,14 @@ def _rename(g: _Graph, src: str, dst: str) -> None:
     g.nodes.append(helper.make_node("Identity", [src], [dst]))
 
 
+def _finish(g: _Graph, path, inputs, named: dict, doc: str) -> Path:
+    """Expose tensors as the named float32 outputs {name: (tensor, shape)} and save the model."""
+    for name, (tensor, _) in named.items():
+        _rename(g, tensor, name)
+    outputs = [helper.make_tensor_value_info(name, TensorProto.FLOAT, shape) for name, (_, shape) in named.items()]
+    return g.save(path, inputs, outputs, doc)
+
+
 def build_astromer_standin(path, *, seed=0, d_model=256, kind="astromer1", width=32, n_blocks=1, n_heads=1,
                            ffn=None) -> Path:
     """Write an Astromer-shaped stand-in (inputs input/times/mask_in [batch,200,1]) to ``path``.
@@ -121,11 +138,11 @@ def build_astromer_standin(path, *, seed=0, d_model=256, kind="astromer1", width
     file with a non-conforming interface, useful for error tests). ``width``/``n_blocks``/``n_heads``/
     ``ffn`` size the hidden network.
     """
-    if kind not in ("astromer1", "astromer2"):
-        raise ValueError(f"kind must be astromer1 or astromer2, got {kind!r}")
+    if kind not in ("astromer1", "astromer2", "astromer1-ztf"):
+        raise ValueError(f"kind must be astromer1, astromer2 or astromer1-ztf, got {kind!r}")
     seq = 200
     ffn = ffn or width
-    g = _Graph(np.random.default_rng([seed, 1 if kind == "astromer1" else 2]))
+    g = _Graph(np.random.default_rng([seed, {"astromer1": 1, "astromer2": 2, "astromer1-ztf": 7}[kind]]))
     inputs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, ["batch", seq, 1]) for n in ("input", "times", "mask_in")]
     # Like Astromer: magnitudes enter through a per-feature scale, times through sinusoids (elementwise
     # ops, so int8 dynamic quantisation of MatMul activations never sees raw times in days)
@@ -141,15 +158,9 @@ def build_astromer_standin(path, *, seed=0, d_model=256, kind="astromer1", width
         h = g.block(h, width, n_heads, ffn, seq, bias)
     out = h if width == d_model else g.op("Tanh", [g.linear(h, width, d_model)])
     mean, mx, _ = g.masked_pools(out, "mask_in")
-    _rename(g, mean, "mean")
-    _rename(g, mx, "max")
-    _rename(g, out, "sequence")
-    outputs = [
-        helper.make_tensor_value_info("mean", TensorProto.FLOAT, ["batch", d_model]),
-        helper.make_tensor_value_info("max", TensorProto.FLOAT, ["batch", d_model]),
-        helper.make_tensor_value_info("sequence", TensorProto.FLOAT, ["batch", seq, d_model]),
-    ]
-    return g.save(path, inputs, outputs, f"lcexplorer stand-in for {kind} (random weights, seed {seed})")
+    named = {"mean": (mean, ["batch", d_model]), "max": (mx, ["batch", d_model]),
+             "sequence": (out, ["batch", seq, d_model])}
+    return _finish(g, path, inputs, named, f"lcexplorer stand-in for {kind} (random weights, seed {seed})")
 
 
 def build_atcat_standin(path, *, seed=0, width=32, n_blocks=1, n_heads=1, d_model=384) -> Path:
@@ -181,12 +192,114 @@ def build_atcat_standin(path, *, seed=0, width=32, n_blocks=1, n_heads=1, d_mode
     last_pos = g.op("Sub", [g.op("Unsqueeze", [count, g.const(np.array([1], np.int64))]), g.const(np.float32(1.0))])
     onehot = g.op("Cast", [g.op("Equal", [pos, last_pos])], to=TensorProto.FLOAT)
     last = g.op("ReduceSum", [g.op("Mul", [out, onehot]), g.const(np.array([1], np.int64))], keepdims=0)
-    _rename(g, last, "last")
-    _rename(g, mean, "mean")
-    _rename(g, out, "sequence")
-    outputs = [
-        helper.make_tensor_value_info("last", TensorProto.FLOAT, ["batch", d_model]),
-        helper.make_tensor_value_info("mean", TensorProto.FLOAT, ["batch", d_model]),
-        helper.make_tensor_value_info("sequence", TensorProto.FLOAT, ["batch", seq, d_model]),
-    ]
-    return g.save(path, inputs, outputs, f"lcexplorer stand-in for atcat (random weights, seed {seed})")
+    named = {"last": (last, ["batch", d_model]), "mean": (mean, ["batch", d_model]),
+             "sequence": (out, ["batch", seq, d_model])}
+    return _finish(g, path, inputs, named, f"lcexplorer stand-in for atcat (random weights, seed {seed})")
+
+
+def _key_bias(g: _Graph, valid_f: str, seq: int | None) -> str:
+    """[B, 1, 1, seq] additive attention bias: 0 for valid keys, -1e9 for padding (valid_f float [B, seq, 1])."""
+    km = g.op("Reshape", [valid_f, g.const(np.array([0, 1, 1, -1 if seq is None else seq], np.int64))])
+    return g.op("Mul", [g.op("Sub", [km, g.const(np.float32(1.0))]), g.const(np.float32(1e9))])
+
+
+def build_atat_standin(path, *, seed=0, width=32, n_blocks=1, n_heads=1, d_model=192) -> Path:
+    """Write an ATAT-shaped stand-in: data/time/mask float32 [batch, 65, 6] -> token, mean, sequence [.., 390, 192]."""
+    seq, bands = 65, 6
+    n = seq * bands
+    g = _Graph(np.random.default_rng([seed, 4]))
+    inputs = [helper.make_tensor_value_info(x, TensorProto.FLOAT, ["batch", seq, bands]) for x in ("data", "time", "mask")]
+    # [B, 65, 6] -> [B, 390, 1]: token p*6 + c is position p of band c (the order of the sequence output)
+    flat = {x: g.op("Reshape", [x, g.const(np.array([0, n, 1], np.int64))]) for x in ("data", "time", "mask")}
+    h = g.op("Mul", [flat["data"], g.const((g.rng.standard_normal((1, width)) * 0.05).astype(np.float32))])
+    band_emb = np.tile(g.rng.standard_normal((bands, width)).astype(np.float32), (seq, 1))[None]
+    h = g.op("Add", [h, g.const(band_emb)])
+    freqs = g.const(g.rng.uniform(0.005, 0.5, (1, width)).astype(np.float32))
+    h = g.op("Tanh", [g.op("Add", [h, g.op("Sin", [g.op("Mul", [flat["time"], freqs])])])])
+    bias = _key_bias(g, flat["mask"], n)
+    for _ in range(n_blocks):
+        h = g.block(h, width, n_heads, width, n, bias)
+    out = g.op("Tanh", [g.linear(h, width, d_model)])
+    mean, _, _ = g.masked_pools(out, flat["mask"])
+    token = g.op("Tanh", [g.linear(mean, d_model, d_model)])
+    named = {"token": (token, ["batch", d_model]), "mean": (mean, ["batch", d_model]),
+             "sequence": (out, ["batch", n, d_model])}
+    return _finish(g, path, inputs, named, f"lcexplorer stand-in for atat (random weights, seed {seed})")
+
+
+def build_astraclr_standin(path, *, seed=0, width=32, n_blocks=1, n_heads=1, d_model=512, output="embedding") -> Path:
+    """Write an AstraCLR-shaped stand-in: input/times/band_info [batch, 700, 1], mask [batch, 700] (1 = padding)."""
+    seq = 700
+    g = _Graph(np.random.default_rng([seed, 5]))
+    inputs = [helper.make_tensor_value_info(x, TensorProto.FLOAT, ["batch", seq, 1]) for x in ("input", "times", "band_info")]
+    inputs.append(helper.make_tensor_value_info("mask", TensorProto.FLOAT, ["batch", seq]))
+    valid = g.op("Sub", [g.const(np.float32(1.0)), g.op("Unsqueeze", ["mask", g.const(np.array([2], np.int64))])])
+    h = g.op("Mul", ["input", g.const(g.rng.standard_normal((1, width)).astype(np.float32))])
+    h = g.op("Add", [h, g.op("Mul", ["band_info", g.const(g.rng.standard_normal((1, width)).astype(np.float32))])])
+    freqs = g.const(g.rng.uniform(0.005, 0.5, (1, width)).astype(np.float32))
+    h = g.op("Tanh", [g.op("Add", [h, g.op("Sin", [g.op("Mul", ["times", freqs])])])])
+    bias = _key_bias(g, valid, seq)
+    for _ in range(n_blocks):
+        h = g.block(h, width, n_heads, width, seq, bias)
+    out = g.op("Tanh", [g.linear(h, width, d_model)])
+    mean, _, _ = g.masked_pools(out, valid)
+    return _finish(g, path, inputs, {output: (mean, ["batch", d_model])},
+                   f"lcexplorer stand-in for astraclr (random weights, seed {seed})")
+
+
+def build_series_standin(path, *, kind="chronos-bolt", d_model=256, seed=0, width=32, n_blocks=1, n_heads=1) -> Path:
+    """Write a MOMENT-1 (context [batch, 512], patches of 8) or Chronos (context [batch, L], patches of 16) stand-in."""
+    patch, context = (8, 512) if kind == "moment1" else (16, None)
+    g = _Graph(np.random.default_rng([seed, 6, d_model]))
+    inputs = [helper.make_tensor_value_info("context", TensorProto.FLOAT, ["batch", context or "length"])]
+    isnan = g.op("IsNaN", ["context"])
+    valid = g.op("Cast", [g.op("Not", [isnan])], to=TensorProto.FLOAT)
+    x = g.op("Where", [isnan, g.const(np.float32(0.0)), "context"])
+    # instance normalisation over the valid values (as the real models do internally)
+    axes = g.const(np.array([1], np.int64))
+    count = g.op("Max", [g.op("ReduceSum", [valid, axes], keepdims=1), g.const(np.float32(1.0))])
+    centre = g.op("Div", [g.op("ReduceSum", [x, axes], keepdims=1), count])
+    x = g.op("Mul", [g.op("Sub", [x, centre]), valid])
+    shape = g.const(np.array([0, -1, patch], np.int64))
+    xp = g.op("Reshape", [x, shape])                                  # [B, P, patch]
+    vp = g.op("Reshape", [valid, shape])
+    h = g.op("Tanh", [g.op("Add", [g.linear(xp, patch, width), g.linear(vp, patch, width, bias=False)])])
+    pvalid = g.op("Cast", [g.op("Greater", [g.op("ReduceMax", [vp], axes=[2], keepdims=1), g.const(np.float32(0.5))])],
+                  to=TensorProto.FLOAT)                                # [B, P, 1]
+    bias = _key_bias(g, pvalid, None)
+    # the sequence length is dynamic: the attention reshapes use 0 / -1 instead of a fixed size
+    for _ in range(n_blocks):
+        h = _dynamic_block(g, h, width, n_heads, bias)
+    out = g.op("Tanh", [g.linear(h, width, d_model)])
+    mean, _, _ = g.masked_pools(out, pvalid)
+    named = {"mean": (mean, ["batch", d_model]), "sequence": (out, ["batch", "patches", d_model])}
+    return _finish(g, path, inputs, named, f"lcexplorer stand-in for {kind} (random weights, seed {seed})")
+
+
+def _dynamic_block(g: _Graph, h, width, n_heads, bias) -> str:
+    """``_Graph.block`` for a sequence of free length (one head keeps the reshapes trivial)."""
+    if n_heads != 1:
+        raise ValueError("the dynamic-length stand-in block has one head")
+    q, k, v = (g.linear(h, width, width, bias=False) for _ in range(3))
+    scores = g.op("Mul", [g.op("MatMul", [q, g.op("Transpose", [k], perm=[0, 2, 1])]),
+                          g.const(np.float32(1.0 / np.sqrt(width)))])
+    key_bias = g.op("Reshape", [bias, g.const(np.array([0, 1, -1], np.int64))])   # [B, 1, P]
+    att = g.op("Softmax", [g.op("Add", [scores, key_bias])], axis=-1)
+    a = g.linear(g.op("MatMul", [att, v]), width, width, bias=False)
+    h1 = g.op("Tanh", [g.op("Add", [a, h])])
+    f = g.linear(g.op("Tanh", [g.linear(h1, width, width)]), width, width)
+    return g.op("Tanh", [g.op("Add", [f, h1])])
+
+
+# kind -> builder(path, **options) of a stand-in with that family's exact public interface
+STANDIN_BUILDERS = {
+    "astromer1": lambda path, **kw: build_astromer_standin(path, kind="astromer1", **kw),
+    "astromer2": lambda path, **kw: build_astromer_standin(path, kind="astromer2", **kw),
+    "astromer1-ztf": lambda path, **kw: build_astromer_standin(path, kind="astromer1-ztf", **kw),
+    "atcat": build_atcat_standin,
+    "atat": build_atat_standin,
+    "astraclr": build_astraclr_standin,
+    "moment1": lambda path, **kw: build_series_standin(path, kind="moment1", **{"d_model": 512, **kw}),
+    "chronos-bolt": lambda path, **kw: build_series_standin(path, kind="chronos-bolt", **{"d_model": 256, **kw}),
+    "chronos2": lambda path, **kw: build_series_standin(path, kind="chronos2", **{"d_model": 768, **kw}),
+}

@@ -137,16 +137,16 @@ def test_state_embedding_equals_direct_engine_embedding(state, catalog):
 
 
 def test_output_switch_back_is_served_from_the_cache(state, catalog, monkeypatch):
-    import explorer.engine.models as models
+    import explorer.engine.runner as runner
 
     calls = []
-    real = models.run_embedding
+    real = runner.run_embedding
 
     def counting(*args, **kwargs):
         calls.append(kwargs)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(models, "run_embedding", counting)  # every real inference goes through it
+    monkeypatch.setattr(runner, "run_embedding", counting)  # every real inference goes through it
 
     assert state.output == "last"
     runs = state.inference_runs

@@ -158,7 +158,7 @@ def test_astromer_embeds_flux_catalogs_through_ab_magnitudes(files):
         np.testing.assert_allclose(from_flux.embeddings, from_mag.embeddings, rtol=1e-6, atol=1e-6)
         used = from_flux.window_obs[from_flux.window_obs >= 0]
         assert ok[used].all() and np.isfinite(from_flux.embeddings).all()
-    assert from_flux.meta["flux_zp"] == 31.4
+    assert from_flux.meta["mag_zp"] == 31.4  # one zero-point name for every family
 
 
 def test_astromer_refuses_unknown_bands(files):

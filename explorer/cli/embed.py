@@ -20,24 +20,43 @@ def _band_groups(text: str) -> dict:
     return groups
 
 
+def _family_help() -> tuple[str, str]:
+    """(Hub aliases, outputs per family) for the help texts, from the model-family registry."""
+    from explorer.engine.families import FAMILIES, hub_aliases
+
+    outputs = "; ".join(f"{f.kind}: {'|'.join(f.outputs)} (default {f.default_output})" for f in FAMILIES.values())
+    return ", ".join(hub_aliases()), outputs
+
+
+def _multiband(kind: str) -> bool:
+    from explorer.engine.families import family
+
+    return family(kind).band_handling == "multi"
+
+
 def register(subparsers) -> None:
     """Add the ``embed`` subcommand."""
+    aliases, outputs = _family_help()
     p = subparsers.add_parser("embed", help="embed a light-curve catalog with an ONNX model",
                               description="Embed every object of CATALOG and write OUT.parquet "
                                           "(object_id, embedding; band/strategy when several).")
     p.add_argument("catalog", help="catalog path (folder, Parquet or CSV)")
     p.add_argument("--model", required=True,
-                   help="store name, Hub alias (astromer1, astromer2, atcat) or .onnx path; 'features' for the "
+                   help=f"store name, Hub alias ({aliases}) or .onnx path; 'features' for the "
                         "light_curve feature set; 'hybrid:<model>' for an embedding plus the features")
-    p.add_argument("--reduction", default="non-overlapping-windows",
-                   help="beginning, end, middle, random-subsample, non-overlapping-windows, or a comma list")
-    p.add_argument("--output", default=None, help="mean|max|sequence (Astromer), last|mean|sequence (ATCAT)")
+    p.add_argument("--reduction", default=None,
+                   help="beginning, end, middle, random-subsample, non-overlapping-windows, or a comma list "
+                        "(default: the family's, e.g. non-overlapping-windows for Astromer, end for Chronos)")
+    p.add_argument("--output", default=None, help=outputs)
     p.add_argument("--bands", default=None, help="comma-separated bands, one embedding per band (Astromer)")
     p.add_argument("--concat-bands", action="store_true",
                    help="one row per object: the per-band vectors concatenated (always so for features/hybrid)")
-    p.add_argument("--band-groups", default=None, help="ATCAT band map, e.g. u=0,g=1,r=2,i=3,z=4,Y=5")
-    p.add_argument("--allow-extra-bands", action="store_true", help="ATCAT: skip observations in unmapped bands")
-    p.add_argument("--mag-zp", type=float, default=31.4, help="ATCAT: zero point of the input fluxes (31.4 = nJy)")
+    p.add_argument("--band-groups", default=None,
+                   help="multiband models (ATCAT, ATAT, AstraCLR): band map, e.g. u=0,g=1,r=2,i=3,z=4,Y=5")
+    p.add_argument("--allow-extra-bands", action="store_true",
+                   help="multiband models: skip observations in unmapped bands")
+    p.add_argument("--mag-zp", type=float, default=31.4,
+                   help="AB zero point of flux catalogs (31.4 = nJy): fluxes <-> magnitudes for every family")
     p.add_argument("--seed", type=int, default=0, help="seed of random-subsample")
     p.add_argument("--threads", type=int, default=None, help="onnxruntime intra-op threads (default: all cores)")
     p.add_argument("--batch-size", type=int, default=None, help="windows per model call")
@@ -77,9 +96,9 @@ def run_representation(args: argparse.Namespace, catalog) -> int:
 
             raise ModelError("--model hybrid: needs a model name, e.g. hybrid:astromer1-atlas")
         model = load_model(name, threads=args.threads, quantize=args.int8, providers="cuda" if args.cuda else None)
-        options = {}
-        if model.kind == "atcat":
-            options.update(allow_extra_bands=args.allow_extra_bands, mag_zp=args.mag_zp)
+        options = {"mag_zp": args.mag_zp}
+        if _multiband(model.kind):
+            options.update(allow_extra_bands=args.allow_extra_bands)
             if args.band_groups:
                 options["band_groups"] = _band_groups(args.band_groups)
         rep = Embedding(model, output=args.output, reduction=args.reduction, bands=bands, seed=args.seed,
@@ -109,10 +128,10 @@ def run(args: argparse.Namespace) -> int:
     if args.model == FEATURES or args.model.startswith(HYBRID_PREFIX) or args.concat_bands:
         return run_representation(args, catalog)
     model = load_model(args.model, threads=args.threads, quantize=args.int8, providers="cuda" if args.cuda else None)
-    output = args.output or ("last" if model.kind == "atcat" else "mean")
-    options = {}
-    if model.kind == "atcat":
-        options.update(allow_extra_bands=args.allow_extra_bands, mag_zp=args.mag_zp)
+    output = args.output   # None: the family's default output
+    options = {"mag_zp": args.mag_zp}
+    if _multiband(model.kind):
+        options.update(allow_extra_bands=args.allow_extra_bands)
         if args.band_groups:
             options["band_groups"] = _band_groups(args.band_groups)
     bands = [b.strip() for b in args.bands.split(",") if b.strip()] if args.bands else None

@@ -1,4 +1,4 @@
-"""``lcexplorer models``: import checkpoints into the local store, list models, print a model's path."""
+"""``lcexplorer models``: import checkpoints into the local store, list models and families, print a model's path."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ __all__ = ["register"]
 
 def register(subparsers) -> None:
     """Add the ``models`` command (import / list / path) to the console script."""
-    parser = subparsers.add_parser("models", help="manage models: import Astromer checkpoints, list, path")
+    parser = subparsers.add_parser("models", help="manage models: import Astromer checkpoints, list, families, path")
     sub = parser.add_subparsers(dest="models_command", required=True)
 
     imp = sub.add_parser("import", help="convert an Astromer checkpoint to ONNX and install it in the local store")
@@ -24,6 +24,9 @@ def register(subparsers) -> None:
 
     lst = sub.add_parser("list", help="list Hub models (cached or not) and local store models")
     lst.set_defaults(func=_list)
+
+    fam = sub.add_parser("families", help="the model families the engine knows: kind, class, bands, outputs, Hub files")
+    fam.set_defaults(func=_families)
 
     pth = sub.add_parser("path", help="print the ONNX file path of a store model")
     pth.add_argument("name")
@@ -93,6 +96,20 @@ def _list(args: argparse.Namespace) -> int:
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
     for r in [header, *rows]:
         print("  ".join(r[i].ljust(widths[i]) for i in range(4)) + "  " + r[4])
+    return 0
+
+
+def _families(args: argparse.Namespace) -> int:
+    from explorer.engine.families import FAMILIES
+
+    rows = [("kind", "class", "bands", "input", "outputs", "Hub aliases")]
+    for f in FAMILIES.values():
+        outputs = ", ".join(f"{o}*" if o == f.default_output else o for o in f.outputs)
+        rows.append((f.kind, f.class_name, f.band_handling, f.value_kind, outputs, ", ".join(h.alias for h in f.hub)))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    for r in rows:
+        print("  ".join(r[i].ljust(widths[i]) for i in range(5)) + "  " + r[5])
+    print("(* default output; every family takes mag_zp, the AB zero point of fluxes, 31.4 = nJy)")
     return 0
 
 

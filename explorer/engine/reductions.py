@@ -33,16 +33,29 @@ class Reduction(ABC):
     """A windowing strategy; ``strategies`` lists the single strategies that each give one row."""
 
     name: str
+    stochastic: bool = False     # True when the windows depend on the seed
 
     @property
     def strategies(self) -> tuple["Reduction", ...]:
         """The strategies giving one embedding each (only MultipleReductions has several)."""
         return (self,)
 
-    @property
-    def stochastic(self) -> bool:
-        """True when the windows depend on the seed."""
-        return any(isinstance(s, RandomSubsample) for s in self.strategies)
+    @abstractmethod
+    def windows(self, length: np.ndarray, seq) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(segment index, start, length) of every window, vectorised over segments of ``length``."""
+
+    # -- how the windows of one row become its embedding (the runner only calls these) ----------
+    def accumulate(self, acc: np.ndarray, rows: np.ndarray, out: np.ndarray, valid: np.ndarray) -> None:
+        """Put the outputs ``out`` of windows belonging to ``rows`` into ``acc`` (one window per row: copy)."""
+        acc[rows] = out
+
+    def finish(self, acc: np.ndarray, row_windows: np.ndarray, position_counts) -> np.ndarray:
+        """The embeddings from the accumulated ``acc`` (``position_counts()``: valid windows per position)."""
+        return acc
+
+    def rows_of_windows(self, n_windows: int) -> np.ndarray:
+        """Row of each window of one light curve's band (one row per window unless windows are combined)."""
+        return np.arange(n_windows)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -52,8 +65,12 @@ class SingleSubsampleReduction(Reduction, ABC):
     """One window per segment; contiguous strategies give a start per segment."""
 
     @abstractmethod
-    def starts(self, length: np.ndarray, seq: int) -> np.ndarray:
+    def starts(self, length: np.ndarray, seq) -> np.ndarray:
         """Window start (int64) for every segment of the given lengths."""
+
+    def windows(self, length, seq):
+        """One window per segment: ``min(n, seq)`` observations from ``starts``."""
+        return np.arange(len(length)), self.starts(length, seq), np.minimum(length, seq)
 
 
 class Beginning(SingleSubsampleReduction):
@@ -98,6 +115,7 @@ class RandomSubsample(SingleSubsampleReduction):
     """
 
     name = "random-subsample"
+    stochastic = True
 
     def __init__(self, seed: int = 0):
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
@@ -120,14 +138,38 @@ class NonOverlappingWindows(Reduction):
 
     name = "non-overlapping-windows"
 
-    def windows(self, length: np.ndarray, seq: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def windows(self, length: np.ndarray, seq) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(segment index, start, length) of every window, vectorised over segments."""
+        seq = np.broadcast_to(np.asarray(seq, np.int64), np.shape(length))
         n_win = -(-length // seq)
         seg = np.repeat(np.arange(len(length)), n_win)
         first = np.cumsum(n_win) - n_win
         k = np.arange(len(seg)) - np.repeat(first, n_win)
-        start = k * seq
-        return seg, start, np.minimum(seq, length[seg] - start)
+        start = k * seq[seg]
+        return seg, start, np.minimum(seq[seg], length[seg] - start)
+
+    def accumulate(self, acc, rows, out, valid):
+        """Sum window outputs into their rows (rows are runs: one ``reduceat``); padding excluded per position."""
+        if out.ndim == 3:
+            out = out * valid[:, :, None]
+        starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+        targets, sums = rows[starts], np.add.reduceat(out, starts, axis=0)
+        if len(np.unique(targets)) == len(targets):
+            acc[targets] += sums
+        else:   # windows run in another order than by row (series models batch by context length)
+            np.add.at(acc, targets, sums)
+
+    def rows_of_windows(self, n_windows):
+        """Every window of a light curve feeds its one row."""
+        return np.zeros(n_windows, np.int64)
+
+    def finish(self, acc, row_windows, position_counts):
+        """Mean over windows; for a sequence output a masked mean per position (as light_curve)."""
+        if acc.ndim == 3:
+            acc /= np.maximum(position_counts(), 1)[:, :, None]
+        else:
+            acc /= np.maximum(row_windows, 1)[:, None]
+        return acc
 
 
 class MultipleReductions(Reduction):
@@ -152,6 +194,15 @@ class MultipleReductions(Reduction):
     def strategies(self):
         """The combined strategies, in order."""
         return self.reductions
+
+    @property
+    def stochastic(self) -> bool:
+        """True when one of the strategies draws at random."""
+        return any(s.stochastic for s in self.reductions)
+
+    def windows(self, length, seq):
+        """Not used: the runner windows each strategy of ``strategies`` on its own."""
+        raise NotImplementedError("MultipleReductions is windowed strategy by strategy")
 
     def __repr__(self) -> str:
         return f"MultipleReductions({list(self.reductions)!r})"

@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+from explorer.engine.families import hub_aliases
 from explorer.engine.interfaces import INTERFACES, check_interface, detect_kind
 from explorer.engine.session import OnnxModel, file_sha256, get_session, resolve_options
 from explorer.errors import ModelError
 
-__all__ = ["HubModel", "HUB_MODELS", "ModelInfo", "hub_cache_dir", "hub_offline", "hub_download", "load_model",
-           "list_models"]
+__all__ = ["HubModel", "HUB_MODELS", "ModelInfo", "hub_cache_dir", "hub_offline", "hub_download", "hub_file",
+           "load_model", "list_models"]
 
 
 @dataclass(frozen=True)
@@ -32,14 +33,11 @@ class HubModel:
     repo_id: str
     filename: str
     kind: str
+    size: str | None = None
 
 
-HUB_MODELS = {
-    "astromer1": HubModel("light-curve/astromer1", "astromer1.onnx", "astromer1"),
-    "astromer2": HubModel("light-curve/astromer2", "astromer2.onnx", "astromer2"),
-    "atcat": HubModel("light-curve/atcat", "atcat_f32.onnx", "atcat"),
-    "atcat-fp16": HubModel("light-curve/atcat", "atcat_fp16.onnx", "atcat"),
-}
+# every Hub file of every registered family, by alias (see explorer.engine.families)
+HUB_MODELS = {alias: HubModel(h.repo_id, h.filename, fam.kind, h.size) for alias, (fam, h) in hub_aliases().items()}
 
 
 @dataclass(frozen=True)
@@ -153,8 +151,10 @@ def _resolve(source, kind):
         hub = HUB_MODELS[source]
         if kind is not None and kind != hub.kind:
             raise ModelError(f"Hub model {source!r} is a {hub.kind} model, not {kind}")
-        return hub_download(hub.repo_id, hub.filename), source, hub.kind, "hub", {"repo_id": hub.repo_id,
-                                                                                   "filename": hub.filename}
+        card = {"repo_id": hub.repo_id, "filename": hub.filename}
+        if hub.size is not None:
+            card["size"] = hub.size
+        return hub_download(hub.repo_id, hub.filename), source, hub.kind, "hub", card
     in_store = ", ".join(store_names) if store_names else ("no usable model" if broken else "store is empty")
     if broken:
         in_store += f"; broken folders: {', '.join(sorted(broken))}"
@@ -164,12 +164,20 @@ def _resolve(source, kind):
     )
 
 
+def hub_file(alias: str) -> Path:
+    """Local path of the Hub file behind ``alias`` (downloaded into the HF cache; offline: the cache only)."""
+    if alias not in HUB_MODELS:
+        raise ModelError(f"unknown Hub alias {alias!r}; expected one of {', '.join(HUB_MODELS)}")
+    hub = HUB_MODELS[alias]
+    return hub_download(hub.repo_id, hub.filename)
+
+
 def load_model(source, *, kind=None, threads=None, inter_threads=None, providers=None, quantize=False) -> OnnxModel:
     """Load a model from a store name, a Hub alias or an .onnx path, and check its interface.
 
-    ``kind`` ("astromer1", "astromer2", "atcat") is taken from the store card or the Hub alias, or
-    guessed from the input names for a bare file (Astromer 1 and 2 share one interface; the guess is
-    astromer1). ``quantize=True`` runs the int8 dynamically quantised copy of the file.
+    ``kind`` (a registered family, see ``explorer.engine.families``) is taken from the store card or the
+    Hub alias, or guessed from the inputs of a bare file (families sharing an interface, e.g. Astromer
+    1 / 2, cannot be told apart: see ``detect_kind``). ``quantize=True`` runs the int8 dynamically quantised copy of the file.
     """
     if kind is not None and kind not in INTERFACES:
         raise ModelError(f"unknown model kind {kind!r}; expected one of {', '.join(INTERFACES)}")
@@ -180,11 +188,9 @@ def load_model(source, *, kind=None, threads=None, inter_threads=None, providers
         kind = detect_kind(session)
         if kind is None:
             names = ", ".join(a.name for a in session.get_inputs())
-            raise ModelError(
-                f"{path} has inputs ({names}), which match neither the Astromer interface "
-                f"({', '.join(s.name for s in INTERFACES['astromer1'].inputs)}) nor the ATCAT one "
-                f"({', '.join(s.name for s in INTERFACES['atcat'].inputs)})"
-            )
+            known = "; ".join(f"{k}: {', '.join(s.name for s in i.inputs)}" for k, i in INTERFACES.items())
+            raise ModelError(f"{path} has inputs ({names}), which match no known model interface ({known}); "
+                             "pass kind= to see what differs")
     check_interface(session, INTERFACES[kind], f"{name} ({path})" if str(path) != name else name)
     source_sha = file_sha256(path)
     if quantize:
