@@ -43,6 +43,7 @@ import param
 
 from explorer.catalog import Catalog
 from explorer.catalog.loaders import is_sidecar
+from explorer.engine.families import default_output, outputs_for
 from explorer.errors import CatalogError, ExplorerError, ModelError
 from explorer.quality import MapQuality
 
@@ -56,8 +57,7 @@ USER_LABEL = "user_label"  # colour option / column holding the labels given in 
 NO_LABEL = "(none)"
 INTERNAL_COLUMNS = ("object_id", "empty")  # never offered as colours nor exported as metadata
 REDUCTIONS = ("non-overlapping-windows", "beginning", "middle", "end", "random-subsample", "beginning,middle,end")
-OUTPUTS_BY_KIND = {"astromer1": ("mean", "max"), "astromer2": ("mean", "max"), "atcat": ("last", "mean")}
-ALL_OUTPUTS = ("mean", "max", "last")
+ALL_OUTPUTS = outputs_for(None)  # every output giving one vector per object, of every model family
 PERIOD_COLUMNS = ("period", "Period", "PERIOD", "period_days", "P", "per")
 SEED = 0
 SUGGESTION = "suggestion"  # colour option holding the label suggestions, once computed
@@ -553,14 +553,15 @@ class ExplorerState(ExploreMixin):
 
     def output_options(self) -> list[str]:
         """Outputs valid for the chosen model's kind."""
-        return list(OUTPUTS_BY_KIND.get(self.model_kind() or "", ALL_OUTPUTS))
+        return list(outputs_for(self.model_kind()))
 
     @param.depends("model", watch=True)
     def _fit_output_to_model(self):
         options = self.output_options()
         self.param.output.objects = options
         if self.output not in options:
-            self.output = options[0]
+            preferred = default_output(self.model_kind())
+            self.output = preferred if preferred in options else options[0]
 
     @param.depends("model", watch=True)
     def _say_model_state(self):

@@ -16,7 +16,11 @@ from explorer.representations.base import Block, Params, RepresentationResult
 
 __all__ = ["Embedding", "MULTIBAND_KINDS"]
 
-MULTIBAND_KINDS = ("atcat",)  # models that take all bands at once (no per-band concatenation)
+from explorer.engine.families import FAMILIES, default_band_groups, default_output  # noqa: E402  (data only)
+
+# models that take all bands at once (no per-band concatenation), from the family registry
+MULTIBAND_KINDS = tuple(k for k, f in FAMILIES.items() if f.band_handling == "multi")
+SERIES_KINDS = tuple(k for k, f in FAMILIES.items() if f.band_handling == "series")
 
 
 def _reindex_observations(result, catalog, subset, bands):
@@ -82,7 +86,7 @@ class Embedding(Params):
 
         model = self._model()
         kind = model.kind
-        output = self.output or ("last" if kind == "atcat" else "mean")
+        output = self.output or default_output(kind)
         bands = None if self.bands is None else [str(b) for b in ([self.bands] if isinstance(self.bands, str)
                                                                  else self.bands)]
         if bands is not None:
@@ -93,10 +97,15 @@ class Embedding(Params):
         options = dict(self.model_options or {})
         if kind in MULTIBAND_KINDS:
             if bands is not None and len(bands) < len(catalog.bands) and "band_groups" not in options:
-                from explorer.engine.models import default_band_groups
-
                 # the other bands' observations stay in the catalog (plots, indices) but are not fed
-                options.update(band_groups=default_band_groups(bands), allow_extra_bands=True)
+                options.update(band_groups=default_band_groups(bands, kind), allow_extra_bands=True)
+        elif kind in SERIES_KINDS:
+            chosen = bands if bands is not None else [str(b) for b in catalog.bands]
+            if len(chosen) != 1:
+                raise ModelError(f"{model.name} ({kind}) reads one time series: choose one band of catalog "
+                                 f"{catalog.name!r} (it has {', '.join(map(str, catalog.bands))})")
+            if len(catalog.bands) > 1:
+                data = catalog.band_subset(chosen)
         elif self.concat_bands:
             engine_bands = bands if bands is not None else [str(b) for b in catalog.bands]
         elif bands is not None and len(bands) < len(catalog.bands):
