@@ -190,6 +190,53 @@ def bench_taps(n_points: int, n_taps: int, seed: int = 1) -> dict:
             "projection_index_s": index_s}
 
 
+def bench_explore(n_points: int, reps: int = 7, seed: int = 2) -> dict:
+    """Server time of a hover preview and of a cross-filter on a map of ``n_points`` objects.
+
+    The whole page (``Explorer``) is built into a Bokeh document, so every watcher runs as when served:
+    hover = ``hover_at`` + the preview pane's SVG and text; cross-filter = a bar-chart click
+    (``toggle_category``) -> filter mask, the map redrawn with the filtered-out points grey, every
+    linked chart refilled and the objects table filtered.  Medians over ``reps``.
+    """
+    import numpy as np
+    import pandas as pd
+    import panel as pn
+    from bokeh.document import Document
+
+    from explorer.catalog import Catalog
+    from explorer.dashboard.explorer import Explorer
+    from explorer.dashboard.state import ExplorerState
+
+    rng = np.random.default_rng(seed)
+    n_obs = rng.integers(20, 60, n_points)
+    obj = np.repeat(np.arange(n_points), n_obs)
+    ids = np.char.add("o", np.arange(n_points).astype(str))
+    objects = pd.DataFrame({"object_id": ids, "cls": rng.choice(["RRL", "CEP", "EB", "LPV", "QSO"], n_points),
+                            "period": 10 ** rng.uniform(-0.7, 2.8, n_points)})
+    cat = Catalog.from_long(ids[obj], rng.uniform(0, 3000, len(obj)), rng.normal(18, 0.3, len(obj)),
+                            np.full(len(obj), 0.05), objects=objects, name=f"explore-{n_points}")
+    state = ExplorerState(cat)
+    state.use_embedding(rng.normal(size=(n_points, 16)).astype(np.float32))
+    state.color_by = "cls"
+    ex = Explorer(state=state, autorun=False)
+    doc = Document()
+    pn.Column(ex.sidebar, ex.main).get_root(doc)
+    coords = state.map.coords
+    hover, cross = [], []
+    for i in range(reps + 1):
+        x, y = coords[rng.integers(n_points)]
+        t = time.perf_counter()
+        oid = state.hover_at(float(x), float(y))
+        if i:  # the first of each is a warm-up
+            hover.append((time.perf_counter() - t) * 1e3)
+        assert oid and oid in ex.hover.text.object
+    for i in range(reps + 1):
+        t = time.perf_counter()
+        state.toggle_category("cls", "RRL")  # keep RRL / drop the filter, alternately
+        if i:
+            cross.append((time.perf_counter() - t) * 1e3)
+    return {"n_points": n_points, "hover_ms": statistics.median(hover), "cross_filter_ms": statistics.median(cross)}
+
 
 # ---------------------------------------------------------------------- served app in Chromium
 CHROMIUM = os.environ.get("LCEXPLORER_CHROMIUM", "/usr/bin/chromium")
@@ -368,6 +415,8 @@ def main(argv=None) -> int:
     parser.add_argument("--skip-starts", action="store_true", help="only the tap benchmark")
     parser.add_argument("--served", action="store_true",
                         help="also the served app in Chromium: first map from a cold/cached start, browser taps")
+    parser.add_argument("--explore", action="store_true",
+                        help="only hover-preview and cross-filter latency at 10k, 100k and 1M objects")
     parser.add_argument("--_start", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -375,6 +424,14 @@ def main(argv=None) -> int:
         print(json.dumps(child_start(args._start)))
         return 0
 
+    if args.explore:
+        print(f"bench_dashboard --explore: python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
+              f"load {os.getloadavg()[0]:.1f}")
+        for n in ([10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000]):
+            res = bench_explore(n)
+            print(f"  {n:>9,} objects: hover preview {res['hover_ms']:.0f} ms (target 200), "
+                  f"cross-filter {res['cross_filter_ms']:.0f} ms (target 500)", flush=True)
+        return 0
     n_objects = args.objects or (1_000 if args.quick else 10_000)
     n_tap = args.tap_points or (100_000 if args.quick else 1_000_000)
     print(f"bench_dashboard: python {sys.version.split()[0]}, {os.cpu_count()} CPUs"

@@ -76,6 +76,11 @@ def test_filter_greys_the_map_and_filters_table_and_charts(explorer):
     frame = s.points_frame()
     np.testing.assert_array_equal(frame["passes"].to_numpy(), ref.to_numpy()[frame["row"].to_numpy()])
     assert "pass the filters" in explorer.map.note.object
+    from explorer.dashboard.plots import FILTERED
+
+    shown = explorer.map.map_pane.object[()]  # the points the map draws now (its DynamicMap evaluated)
+    greyed = shown.data.set_index("object_id")["color"].astype(str) == FILTERED
+    np.testing.assert_array_equal(greyed.reindex(frame["object_id"]).to_numpy(), ~frame["passes"].to_numpy())
     assert set(explorer.objects.table.value["object_id"]) == set(s.catalog.objects["object_id"][ref])
     chart = explorer.summaries.charts["label"]
     data = dict(zip(chart.source.data["category"], chart.source.data["picked"]))

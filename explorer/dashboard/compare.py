@@ -37,7 +37,7 @@ class Twin:
         twin.representation = representation or ("features" if main.representation != "features" else "embedding")
         main.param.watch(self._on_main, list(FOLLOWED + SHARED))
         twin.param.watch(self._on_twin, list(SHARED))
-        main.param.watch(lambda *_: self._follow_filters(), ["filters", "filter_mask"])
+        main.param.watch(lambda *_: self._follow_filters(), ["filter_version"])
         main.param.watch(lambda *_: self._follow_labels(), ["labels_version"])
         main.param.watch(lambda *_: self._follow_catalog(), ["catalog"])
 
@@ -65,7 +65,8 @@ class Twin:
 
     def _follow_filters(self) -> None:
         if self.state.catalog is self.main.catalog:
-            self.state._out(filters=self.main.filters, filter_mask=self.main.filter_mask)
+            self.state._out(filters=self.main.filters, filter_mask=self.main.filter_mask,
+                            filter_version=self.state.filter_version + 1)
 
     def _follow_labels(self) -> None:
         twin = self.state

@@ -40,6 +40,8 @@ class ExploreMixin(param.Parameterized):
                                   doc="The filters in force (replaced as a whole on every change).")
     filter_mask = param.Parameter(default=None, constant=True,
                                   doc="Bool per catalog row: passes the filters (None = no filter).")
+    filter_version = param.Integer(default=0, constant=True,
+                                   doc="Bumped whenever the filter mask changes (maps recolour on it).")
     found = param.List(default=[], constant=True, doc="Object ids matching the last search.")
 
     # ------------------------------------------------------------------ filters
@@ -86,7 +88,7 @@ class ExploreMixin(param.Parameterized):
     def _set_filters(self, filters: Filters, *, what: str) -> None:
         cat = self.catalog
         if cat is None or not filters.active:
-            self._out(filters=filters, filter_mask=None)
+            self._out(filters=filters, filter_mask=None, filter_version=self.filter_version + 1)
             return
         names = set(filters.categories) | set(filters.ranges)
         try:
@@ -97,7 +99,7 @@ class ExploreMixin(param.Parameterized):
         except (FilterError, KeyError) as exc:
             self.fail(what, exc)
             return
-        self._out(filters=filters, filter_mask=mask)
+        self._out(filters=filters, filter_mask=mask, filter_version=self.filter_version + 1)
         self.say(f"{int(mask.sum())} of {len(cat)} objects pass the filters: {filters.describe()}")
 
     def _refilter_on_labels(self, *_):
@@ -106,11 +108,27 @@ class ExploreMixin(param.Parameterized):
         if f.active and ("user_label" in f.categories or "user_label" in f.query):
             self._set_filters(f, what="filtering by your labels")
 
-    def column_values(self, column: str) -> np.ndarray:
-        """Values of a column (catalog metadata, ``user_label``, ``suggestion``, ``n_obs``...) per catalog row."""
+    def column_values(self, column: str):
+        """Values of a column (catalog metadata, ``user_label``, ``suggestion``, ``n_obs``...) per catalog row:
+        a ``pd.Categorical`` for categorical columns (factorised once: filters and charts count codes,
+        not 1M strings), a float array for numeric ones."""
         if column not in self.color_options and column not in ("suggestion",):
             raise FilterError(f"no column {column!r}; columns: {', '.join(self.color_options)}")
-        return self.color_values(column)[0]
+        return self._column(column)[0]
+
+    def _column(self, column: str):
+        """``(values, kind)`` of a column, memoised per catalog, labels version and suggestions."""
+        key = (id(self.catalog), column, self.labels_version if column == "user_label" else None,
+               id(self.suggestions) if column == "suggestion" else None)
+        memo = self.__dict__.setdefault("_column_memo", {})
+        if key not in memo:
+            values, kind = self.color_values(column)
+            if kind == "categorical":
+                values = pd.Categorical(values)
+            if len(memo) > 32:
+                memo.clear()
+            memo[key] = (values, kind)
+        return memo[key]
 
     def passes(self, rows=None) -> np.ndarray:
         """Bool per row (all catalog rows, or ``rows``): passes the filters."""
@@ -144,7 +162,7 @@ class ExploreMixin(param.Parameterized):
         self.summary_columns = self._default_charts(cat, choices)
         self.hover_fields = [c for c in choices if c != "user_label"][:4]
         self.log_columns = [c for c in numeric if is_skewed(cat.objects[c].to_numpy(dtype=float, na_value=np.nan))]
-        self._out(filters=Filters(), filter_mask=None, found=[])
+        self._out(filters=Filters(), filter_mask=None, found=[], filter_version=self.filter_version + 1)
         self.hovered_id = ""
 
     @staticmethod
@@ -195,7 +213,7 @@ class ExploreMixin(param.Parameterized):
 
     def summary(self, column: str, *, bins: int = 30, log: bool | None = None) -> pd.DataFrame:
         """Counts of one linked chart (see :func:`explorer.dashboard.filters.column_summary`)."""
-        values, kind = self.color_values(column)
+        values, kind = self._column(column)
         log = (column in self.log_columns) if log is None else log
         frame = column_summary(values, kind, self.highlighted(), bins=bins, log=log and kind == "numeric")
         frame.attrs.update(kind=kind, column=column, log=log and kind == "numeric")
@@ -209,13 +227,21 @@ class ExploreMixin(param.Parameterized):
         if m is None or m.catalog is not self.catalog:
             return ""
         if radius is None:
-            span = np.nanmax(m.coords, axis=0) - np.nanmin(m.coords, axis=0)
-            radius = 0.02 * float(np.nanmax(span)) if np.isfinite(span).all() else None
+            radius = self._hover_radius(m)
         row = m.index.nearest(x, y, radius)
         oid = "" if row is None else str(m.catalog.object_ids[row])
         if oid != self.hovered_id:
             self.hovered_id = oid
         return oid
+
+    def _hover_radius(self, m) -> float | None:
+        # 2 % of the map's extent, once per map (a min/max over 1M coordinates per mouse move cost 90 ms)
+        memo = self.__dict__.get("_radius_memo")
+        if memo is None or memo[0] is not m:
+            span = np.nanmax(m.coords, axis=0) - np.nanmin(m.coords, axis=0)
+            memo = (m, 0.02 * float(np.nanmax(span)) if np.isfinite(span).all() else None)
+            self.__dict__["_radius_memo"] = memo
+        return memo[1]
 
     def hover_text(self, key: str | None = None) -> str:
         """Plain text of the hover preview: the id and the chosen fields."""

@@ -167,7 +167,7 @@ class Filters:
         for name, kept in self.categories.items():
             if name not in columns:
                 raise FilterError(f"cannot filter by {name!r}: no such column")
-            keep &= pd.Series(np.asarray(columns[name])).astype(str).isin([str(v) for v in kept]).to_numpy()
+            keep &= _isin(columns[name], kept)
         for name, (lo, hi) in self.ranges.items():
             if name not in columns:
                 raise FilterError(f"cannot filter by {name!r}: no such column")
@@ -182,6 +182,15 @@ class Filters:
         parts += [f"{c} in {{{', '.join(sorted(map(str, v)))}}}" for c, v in self.categories.items()]
         parts += [f"{lo:.4g} <= {c} <= {hi:.4g}" for c, (lo, hi) in self.ranges.items()]
         return " and ".join(parts)
+
+
+def _isin(values, kept) -> np.ndarray:
+    """Rows whose value (as text) is one of ``kept``; categorical columns compare codes, not strings."""
+    kept = {str(v) for v in kept}
+    if isinstance(values, pd.Categorical):
+        wanted = [i for i, c in enumerate(values.categories) if str(c) in kept]
+        return np.isin(values.codes, wanted)
+    return pd.Series(np.asarray(values)).astype(str).isin(kept).to_numpy()
 
 
 def is_skewed(values: np.ndarray) -> bool:
@@ -204,6 +213,16 @@ def column_summary(values: np.ndarray, kind: str, highlight: np.ndarray, *, bins
     are left out and counted in ``attrs["left_out"]``).
     """
     highlight = np.asarray(highlight, dtype=bool)
+    if kind == "categorical" and isinstance(values, pd.Categorical) and len(values.categories) <= MAX_CATEGORIES:
+        codes = values.codes
+        total = np.bincount(codes[codes >= 0], minlength=len(values.categories))
+        picked = np.bincount(codes[(codes >= 0) & highlight], minlength=len(values.categories))
+        order = np.argsort(-total, kind="stable")
+        frame = pd.DataFrame({"category": np.asarray(values.categories.astype(str))[order], "total": total[order],
+                              "picked": picked[order]})
+        frame = frame[frame["total"] > 0].reset_index(drop=True)
+        frame.attrs["left_out"] = int((codes < 0).sum())
+        return frame
     if kind == "categorical":
         cats = pd.Series(np.asarray(values)).astype(str)
         total = cats.value_counts()

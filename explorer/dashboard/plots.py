@@ -66,6 +66,7 @@ def _bokeh_backend():
 
 
 FILTERED_COLOUR = "#d9d9d9"  # points filtered out: seen, greyed, not hidden
+FILTERED = "(filtered out)"
 
 
 def _with_counts(values: np.ndarray, cmap: dict[str, str]) -> tuple[np.ndarray, dict[str, str]]:
@@ -76,13 +77,15 @@ def _with_counts(values: np.ndarray, cmap: dict[str, str]) -> tuple[np.ndarray, 
 
 
 def map_element(frame: pd.DataFrame, kind: str, color_label: str, *, width: int = 560, height: int = 480,
-                responsive: bool = False, log: bool = False):
+                responsive: bool = False, log: bool = False, passes=None, streams=()):
     """The projection scatter: WebGL points (hover, tap, box, lasso) or a datashader raster when large.
 
-    ``frame`` comes from ``ExplorerState.points_frame`` (x, y, row, object_id, user_label, color and
-    optionally ``passes``: points that fail the filters are drawn grey beneath the others).  ``log``
-    colours a numeric column on a log scale.  Returns ``(element, source)``: what to display and the
-    element the selection streams attach to.
+    ``frame`` comes from ``ExplorerState.points_frame`` (x, y, row, object_id, user_label, color).
+    ``passes()`` (optional) gives a bool per frame row, False for points that fail the filters: they are
+    drawn grey ("(filtered out)"), not hidden.  The points are a DynamicMap on ``streams``: when a filter
+    changes only the points are recoloured and re-aggregated, the plot is not rebuilt (at 1M points a
+    rebuild took seconds).  ``log`` colours a numeric column on a log scale.
+    Returns ``(element, source)``: what to display and the element the selection streams attach to.
     """
     hv = _bokeh_backend()
 
@@ -93,62 +96,87 @@ def map_element(frame: pd.DataFrame, kind: str, color_label: str, *, width: int 
     if responsive:  # fills the pane's width (the page decides), keeps its height
         common.pop("width")
         common.update(responsive=True, min_width=320)
-    frame = frame.copy()
-    passes = frame.pop("passes").to_numpy(dtype=bool) if "passes" in frame else np.ones(len(frame), dtype=bool)
-    if kind == "categorical":
+    frame = frame.drop(columns=[c for c in ("passes",) if c in frame]).reset_index(drop=True)
+    categorical = kind == "categorical"
+    if categorical:
         collapsed, cmap = category_colours(frame["color"])
-        frame["color"], cmap = _with_counts(collapsed, cmap)
-    cnorm = "log" if log and kind == "numeric" else "linear"
+        named, cmap = _with_counts(collapsed, cmap)
+        cmap[FILTERED] = FILTERED_COLOUR
+        cats = list(cmap)
+        codes = pd.Categorical(named, categories=cats).codes
+        values = None
+    else:
+        values = frame["color"].to_numpy(dtype=np.float64)
+    cnorm = "log" if log and not categorical else "linear"
     vdims = ["object_id", "user_label", hv.Dimension("color", label=color_label), "row"]
-    out_frame, frame = frame[~passes], frame[passes]
-    points = hv.Points(frame, kdims=["x", "y"], vdims=vdims)
-    grey = hv.Points(out_frame, kdims=["x", "y"], vdims=vdims)
-    large = len(frame) + len(out_frame) > DATASHADE_ABOVE
+    base = frame.drop(columns=["color"])
+
+    def coloured(keep):
+        if categorical:
+            c = codes.copy()
+            if keep is not None:
+                c[~keep] = len(cats) - 1
+            return pd.Categorical.from_codes(c, categories=cats)
+        v = values.copy()
+        if keep is not None:
+            v[~keep] = np.nan  # drawn in the colour mapper's grey NaN colour (points) / left to the grey layer
+        return v
+
+    def mask():
+        keep = passes() if passes is not None else None
+        return None if keep is None or keep.all() else np.asarray(keep, dtype=bool)
+
+    def points(**_):
+        return hv.Points(base.assign(color=coloured(mask())), kdims=["x", "y"], vdims=vdims)
+
+    dmap = hv.DynamicMap(points, streams=list(streams))
+    large = len(frame) > DATASHADE_ABOVE
 
     if not large:
         hover = [("object", "@object_id"), ("your label", "@user_label"), (color_label, "@color")]
         opts = dict(common, size=5, alpha=0.8, hover_tooltips=hover, nonselection_alpha=0.25,
                     backend_opts={"plot.output_backend": "webgl"})
-        if kind == "categorical":
+        if categorical:
             opts.update(color="color", cmap=cmap, show_legend=True, legend_position="right")
             if not responsive:
                 opts["width"] = width + 160
         else:
-            opts.update(color="color", cmap="viridis", colorbar=True, clabel=color_label, cnorm=cnorm)
-        points = points.opts(**opts)
-        if not len(out_frame):
-            return points, points
-        under = grey.opts(color=FILTERED_COLOUR, size=4, alpha=0.6, tools=[], hover_tooltips=None,
-                          backend_opts={"plot.output_backend": "webgl"})
-        return (under * points).opts(**{k: v for k, v in common.items() if k != "tools"}), points
+            opts.update(color="color", cmap="viridis", colorbar=True, clabel=color_label, cnorm=cnorm,
+                        nan_color=FILTERED_COLOUR)
+        dmap = dmap.opts(**opts)
+        return dmap, dmap
 
     import datashader as ds
     from holoviews.operation.datashader import datashade, dynspread, rasterize
 
-    # hover on a raster: the server picks one object per pixel (the lowest row) and serves its columns
-    selector = ds.min("row")
-    common = dict(common, tools=tools + ["hover"], hover_tooltips=["object_id", "user_label", "color"])
-    if kind == "categorical":
-        frame["color"] = pd.Categorical(frame["color"], categories=list(cmap))
-        points = hv.Points(frame, kdims=["x", "y"], vdims=vdims)
-        if len(cmap) == 1:
+    # no hover tool on the raster: the hover preview (PointerXY -> server) names the object under the
+    # pointer, and a per-pixel "which object" summary doubled the cost of every re-aggregation
+    selector = None
+    if categorical:
+        present = [c for c in cats if c != FILTERED]
+        if len(present) == 1 and passes is None:
             # with a single category datashader ignores color_key: shade plain counts in that colour
-            only = next(iter(cmap.values()))
-            shaded = datashade(points, aggregator=ds.count(), cmap=[only, only], selector=selector)
+            only = cmap[present[0]]
+            shaded = datashade(dmap, aggregator=ds.count(), cmap=[only, only], selector=selector)
         else:
             # a list in category order: a dict colour key drops categories in datashader 0.19
-            shaded = datashade(points, aggregator=ds.count_cat("color"), color_key=[cmap[c] for c in cmap],
+            shaded = datashade(dmap, aggregator=ds.count_cat("color"), color_key=[cmap[c] for c in cats],
                                selector=selector)
-        top, source = dynspread(shaded, threshold=0.6).opts(**common), shaded
-    else:
-        raster = rasterize(points, aggregator=ds.mean("color"), selector=selector).opts(
-            cmap="viridis", colorbar=True, clabel=color_label, cnorm=cnorm, **common)
-        top, source = dynspread(raster, threshold=0.6), raster
-    if not len(out_frame):
-        return top, source
-    under = dynspread(datashade(grey, aggregator=ds.count(), cmap=[FILTERED_COLOUR, FILTERED_COLOUR]),
-                      threshold=0.6).opts(**common)
-    return under * top, source
+        return dynspread(shaded, threshold=0.6).opts(**common), shaded
+    raster = rasterize(dmap, aggregator=ds.mean("color"), selector=selector).opts(
+        cmap="viridis", colorbar=True, clabel=color_label, cnorm=cnorm, **common)
+    top = dynspread(raster, threshold=0.6)
+    if passes is None:
+        return top, raster
+
+    def filtered_out(**_):
+        keep = mask()
+        rows = slice(0, 0) if keep is None else ~keep
+        return hv.Points(base[rows], kdims=["x", "y"], vdims=["object_id", "user_label", "row"])
+
+    grey = datashade(hv.DynamicMap(filtered_out, streams=list(streams)), aggregator=ds.count(),
+                     cmap=[FILTERED_COLOUR, FILTERED_COLOUR])
+    return dynspread(grey, threshold=0.6).opts(**common) * top, raster
 
 
 def legend_html(values, title: str) -> str:

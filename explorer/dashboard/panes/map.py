@@ -31,8 +31,8 @@ class MapPane(StatePane):
         self._streams = ()
         self._drawn = None  # (map, colour, labels version) now on screen
         self._marks: list = []  # (selection source, tapped source) of each figure now showing this map
-        self.watch(self.refresh, ["map", "color_by", "labels_version", "model_infos", "model", "filter_mask",
-                                  "log_columns"])
+        self.watch(self.refresh, ["map", "color_by", "labels_version", "model_infos", "model", "log_columns"])
+        self.watch(self.refresh_note, ["filter_version"])
         self.watch(self.update_marks, ["selected_id", "selection_ids"])
         self.watch(self.update_lines, ["embedding", "k_neighbours"])
         self.watch(self._show_placeholder, ["busy", "message"], obj=s.jobs)
@@ -58,12 +58,18 @@ class MapPane(StatePane):
             self._show_placeholder()
             return
         log = s.color_by in s.log_columns
-        key = (id(m), s.color_by, s.labels_version if s.color_by == "user_label" else None, id(s.filter_mask), log)
+        key = (id(m), s.color_by, s.labels_version if s.color_by == "user_label" else None, log)
         if key == self._drawn:
             return
         frame = s.points_frame()
         _, kind = s.color_values()
-        element, source = plots.map_element(frame, kind, s.color_by, height=MAP_HEIGHT, responsive=True, log=log)
+        import holoviews as hv
+
+        rows = frame["row"].to_numpy()
+        # filters recolour the points through this stream; the plot itself is not rebuilt
+        element, source = plots.map_element(frame, kind, s.color_by, height=MAP_HEIGHT, responsive=True, log=log,
+                                            passes=lambda: s.passes(rows),
+                                            streams=[hv.streams.Params(s, ["filter_version"])])
         self._attach_streams(source)
         self._marks = []
         self.map_pane = self._new_map_pane(element.opts(hooks=[self._add_marks]))
@@ -72,14 +78,23 @@ class MapPane(StatePane):
         stage = {"pca": "PCA preview (UMAP running...)", "umap": "UMAP", "given": "Map"}.get(m.stage, "Map")
         what = m.spec.describe() if m.spec is not None else "a given embedding"
         note = f"{stage} of {len(frame)} objects; {what}. Tap: one object; box/lasso: a selection."
-        if s.filter_mask is not None:
-            note += f" {int(frame['passes'].sum())} pass the filters (the others are grey)."
         if len(frame) > plots.DATASHADE_ABOVE:
             note += " Large catalog: the map is rasterised on the server, taps and selections resolved there."
             self.legend.object = plots.legend_html(frame["color"], s.color_by) if kind == "categorical" else ""
             self.legend.visible = kind == "categorical"
         else:
             self.legend.visible = False
+        self._note = note
+        self.refresh_note()
+
+    def refresh_note(self) -> None:
+        """What the map shows, and how many objects pass the filters (plain text)."""
+        s, m = self.state, self.state.map
+        if m is None or m.catalog is not s.catalog or not getattr(self, "_note", ""):
+            return
+        note = self._note
+        if s.filter_mask is not None:
+            note += f" {int(s.passes(m.index.valid_rows).sum())} pass the filters (the others are grey)."
         self.note.object = note
 
     @staticmethod
