@@ -124,6 +124,11 @@ def _run_batch(b0, b1, embedder, windows, arrays, buffers, session, output, out_
                failed) -> None:
     """Run windows b0:b1 and add their outputs into their rows of ``acc``."""
     obs = windows.obs[b0:b1]
+    single = b1 - b0 == 1
+    if single:
+        # onnxruntime's CPU matrix product takes another kernel for one row (results differ by ~4e-7):
+        # a lone window runs as two copies, so its embedding never depends on how windows were batched
+        obs = np.repeat(obs, 2, axis=0)
     # bad values (e.g. times beyond float32) give non-finite outputs, reported per row: no warnings here
     with np.errstate(all="ignore"):
         feeds = embedder.prepare(obs, arrays, buffers)
@@ -136,12 +141,16 @@ def _run_batch(b0, b1, embedder, windows, arrays, buffers, session, output, out_
                     out[i] = session.run([output], embedder.prepare(obs[i:i + 1], arrays, buffers))[0][0]
                 except Exception as exc:  # noqa: PERF203
                     failed[int(windows.row[b0 + i])] = f"{type(exc).__name__}: {exc}"
+    if single:
+        out, obs = out[:1], obs[:1]
     rows = windows.row[b0:b1]
     if averaged:
         if is_seq:
             out = out * (obs >= 0)[:, :, None]
         starts = _accumulate_starts(rows)
-        acc[rows[starts]] += np.add.reduceat(out, starts, axis=0)
+        # pooled outputs are summed in float64 (exact for float32 terms of one scale), so an object whose
+        # windows straddle two batches gets the same mean whatever the batch size or partitioning
+        acc[rows[starts]] += np.add.reduceat(out if is_seq else out.astype(np.float64), starts, axis=0)
     else:
         acc[rows] = out
 
@@ -164,7 +173,7 @@ def run_embedding(embedder, data, *, batch_size=None, progress=None) -> Embeddin
     acc = np.zeros((n_rows,) + out_shape, np.float32 if is_seq else np.float64)
     failed: dict[int, str] = {}
     session = embedder.model.session
-    buffers = embedder.make_buffers(min(batch_size, max(n_win, 1)))
+    buffers = embedder.make_buffers(max(min(batch_size, n_win), 2))
     if progress is not None:
         progress(0, n_win)
     for b0 in range(0, n_win, batch_size):
