@@ -159,6 +159,7 @@ def run(args: argparse.Namespace) -> int:
     from explorer.engine import embed_catalog, load_model
     from explorer.representations import FEATURES, HYBRID_PREFIX
 
+    _device(args)   # option errors before reading a catalog
     if args.scheduler:
         return run_distributed(args)
     catalog = load_catalog(args.catalog)
