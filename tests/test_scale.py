@@ -175,6 +175,29 @@ def test_object_in_two_partitions_is_an_error_naming_them(store, parquet_dir, cl
         read_embeddings(tmp_path / "out")
 
 
+def test_map_fits_a_seeded_sample_and_places_the_rest_on_the_cluster(store, parquet_dir, client, tmp_path):
+    from explorer.projection import Projection
+    from explorer.scale import embed_partitioned, map_partitioned, read_embeddings
+
+    out = tmp_path / "out"
+    embed_partitioned(parquet_dir, MODEL, out, scheduler=client, threads=1)
+    report = map_partitioned(out, scheduler=client, sample=30, n_epochs=30)
+    assert report.n_objects == 48 and report.n_sample == 30
+    got = read_embeddings(out)
+    assert got.coords is not None and np.isfinite(got.coords).all()
+    # the same map computed here, in one process: fit on the same seeded sample, transform the others
+    order = np.concatenate([pd.read_parquet(f, columns=["object_id"])["object_id"].to_numpy()
+                            for f in sorted(out.glob("part-*.parquet"))])
+    assert list(got.object_ids) == list(order)
+    rows = np.sort(np.random.default_rng(42).choice(48, 30, replace=False))
+    mapped = pd.read_parquet(report.path).set_index("object_id").loc[got.object_ids]
+    assert set(np.flatnonzero(mapped["sampled"].to_numpy())) == set(rows)
+    proj = Projection(random_state=42, sample=None, n_epochs=30, cache=False).fit(got.matrix[rows])
+    np.testing.assert_array_equal(got.coords[rows], proj.embedding_)
+    rest = np.setdiff1d(np.arange(48), rows)
+    np.testing.assert_array_equal(got.coords[rest], proj.transform(got.matrix[rest]))
+
+
 def test_killed_worker_loses_and_duplicates_no_row(store, shared_data, client, tmp_path):
     """SIGKILL a worker while it holds a partition: Dask reruns it elsewhere; every object once."""
     from explorer.catalog import load_catalog
