@@ -194,7 +194,16 @@ def run_partition(data, spec: JobSpec, part: Partition, out_dir: str) -> dict:
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp)
     return dict(summary, file=path.name, rows=table.num_rows, objects=len(catalog),
-                seconds=time.perf_counter() - t0)
+                seconds=time.perf_counter() - t0, peak_rss_mb=_peak_rss_mb())
+
+
+def _peak_rss_mb() -> float | None:
+    """This worker process's peak resident memory so far (MB), for benchmarks; None where unknown."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return None
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def grid_statistics(data, spec: JobSpec, part: Partition) -> dict:
