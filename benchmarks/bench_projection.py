@@ -10,7 +10,8 @@ one process): PCA to 50 dimensions or not, exact (brute-force BLAS) or approxima
 neighbours, UMAP's default epochs or fewer, fitting a seeded sample + ``transform`` for the rest; then
 the chosen default cold in fresh interpreters with an empty and with a filled numba cache
 (``NUMBA_CACHE_DIR``). Each row also gives the 2-D neighbour purity (fraction of an object's 10 map
-neighbours in its own synthetic cluster, 5000 objects) so a faster choice is not a worse map.
+neighbours in its own synthetic cluster, 5000 objects) and trustworthiness@10 (3000 objects), so a
+faster choice is not a worse map.
 
 "cold" is the first fit in a fresh interpreter; "jit" is the numba compilation measured on its own
 (a fresh interpreter fitting 4500 points: the exact-neighbour path of 4096..50k objects; NN-descent, above 50k, compiles on first use); "warm" is the
@@ -101,6 +102,14 @@ def _purity(coords: np.ndarray, labels: np.ndarray, k: int = 10, n: int = 5000) 
     return float((labels[idx[:, 1:]] == labels[pick, None]).mean())
 
 
+def _trust(X: np.ndarray, coords: np.ndarray, n: int = 3000) -> float:
+    """Trustworthiness@10 of the map on a seeded sample (within-cluster structure, not just clusters)."""
+    from sklearn.manifold import trustworthiness
+
+    pick = np.random.default_rng(2).choice(len(coords), min(n, len(coords)), replace=False)
+    return float(trustworthiness(X[pick], coords[pick], n_neighbors=10))
+
+
 def choices(args, n: int) -> dict:
     """Each speed choice on its own at ``n`` objects (warm), then the chosen default cold (numba cache)."""
     from benchlib import load_avg
@@ -115,9 +124,10 @@ def choices(args, n: int) -> dict:
         t0 = time.perf_counter()
         coords = Projection(cache=False, **options).fit_transform(X)
         row = {"choice": name, "options": options, "seconds": time.perf_counter() - t0,
-               "purity10": _purity(coords, labels), "load": load_avg()}
+               "purity10": _purity(coords, labels), "trust10": _trust(X, coords), "load": load_avg()}
         rows.append(row)
-        print(f"{name:<62} {row['seconds']:6.1f} s  purity@10 {row['purity10']:.3f}  ({row['load']})", flush=True)
+        print(f"{name:<62} {row['seconds']:6.1f} s  purity@10 {row['purity10']:.3f}  "
+              f"trustworthiness@10 {row['trust10']:.3f}  ({row['load']})", flush=True)
     cold = {}
     with tempfile.TemporaryDirectory() as numba_dir:
         for label in ("empty numba cache", "filled numba cache"):
