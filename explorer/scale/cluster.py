@@ -42,7 +42,7 @@ def cluster_client(scheduler, *, memory_limit="auto") -> Iterator[object]:
     kind, value = parse_scheduler(scheduler)
     if kind == "local":
         cluster = LocalCluster(n_workers=value, threads_per_worker=1, processes=True, dashboard_address=None,
-                               memory_limit=memory_limit, silence_logs=40)
+                               memory_limit=memory_limit, silence_logs=50)
         try:
             with Client(cluster) as client:
                 yield client
