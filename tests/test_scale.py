@@ -134,6 +134,21 @@ def test_cli_scheduler_local2_writes_a_parquet_folder(store, macho, hats_dir, tm
     np.testing.assert_array_equal(np.stack(frame["embedding"].to_numpy()), ref)
 
 
+def test_joins_a_running_scheduler_by_address(store, macho, parquet_dir, client, tmp_path):
+    """scheduler="tcp://host:port" joins the running cluster (here the fixture's) and leaves it running."""
+    from explorer.engine import embed_catalog, load_model
+    from explorer.scale import embed_partitioned, read_embeddings
+
+    address = client.scheduler.address
+    assert address.startswith("tcp://")
+    report = embed_partitioned(parquet_dir, MODEL, tmp_path / "out", scheduler=address, threads=1, reduction="beginning")
+    assert report.n_workers == 2 and not report.failed
+    got = read_embeddings(tmp_path / "out")
+    ref = embed_catalog(macho, load_model(MODEL, threads=1), reduction="beginning", cache=False).matrix()
+    np.testing.assert_array_equal(got.matrix, ref[_aligned(macho, got.object_ids)])
+    assert len(client.scheduler_info()["workers"]) == 2      # still running after the job
+
+
 def test_bad_partition_is_named_and_skipped_or_raised(store, parquet_dir, client, tmp_path):
     import shutil
 
