@@ -84,7 +84,7 @@ def _child(args) -> None:
 
 
 CHOICES = [
-    ("UMAP defaults of umap-learn (PCA 50, NN-descent, 200 epochs)", {"neighbours": "approximate"}),
+    ("shipped defaults at this size (PCA 50, NN-descent, 200 epochs)", {"neighbours": "approximate"}),
     ("no PCA (256-d neighbours)", {"neighbours": "approximate", "pca": False}),
     ("exact neighbours (brute force)", {"neighbours": "exact"}),
     ("100 epochs", {"neighbours": "approximate", "n_epochs": 100}),

@@ -238,3 +238,4 @@ def test_killed_worker_loses_and_duplicates_no_row(store, shared_data, client, t
     assert len(got.object_ids) == len(set(got.object_ids))
     expected = set(eros.object_ids[eros.n_obs > 0].astype(str))
     assert set(got.object_ids) == expected
+    assert not [f.name for f in (tmp_path / "out").iterdir() if f.name.startswith(".")]   # no orphan temp file

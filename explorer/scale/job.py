@@ -261,9 +261,11 @@ def catalog_grids(stats: list, resolution: float, min_period) -> dict:
 # --- client side -------------------------------------------------------------------------------------
 
 def _prepare_out_dir(out_dir: Path) -> None:
+    from explorer.scale.results import MAP_FILE
+
     out_dir.mkdir(parents=True, exist_ok=True)
     foreign = [p.name for p in out_dir.iterdir()
-               if not (p.name == MANIFEST or p.name.startswith((PART_PREFIX, ".")))]
+               if not (p.name in (MANIFEST, MAP_FILE) or p.name.startswith((PART_PREFIX, f".{PART_PREFIX}")))]
     if foreign:
         raise ExplorerError(f"output folder {out_dir} holds other files ({', '.join(sorted(foreign)[:5])}); "
                             "give an empty folder or one a previous job wrote")
@@ -367,9 +369,14 @@ def embed_partitioned(path, model, out_dir, *, scheduler="local:2", representati
 
 
 def _finish(report: JobReport, source: PartitionedSource) -> None:
-    """Remove part files this job did not write (an earlier run's) and write the manifest atomically."""
+    """Remove part files this job did not write (an earlier run's), temporary files of killed workers and
+    an earlier map (it belongs to other vectors); write the manifest atomically."""
     from explorer.atomic import atomic_write_bytes
+    from explorer.scale.results import MAP_FILE
 
+    for f in report.out_dir.glob(f".{PART_PREFIX}*.tmp"):
+        f.unlink(missing_ok=True)   # every task has ended: no writer is left
+    (report.out_dir / MAP_FILE).unlink(missing_ok=True)
     wanted = {f"{PART_PREFIX}{p.stem}.parquet" for p in source.partitions}
     for f in report.out_dir.glob(f"{PART_PREFIX}*.parquet"):
         if f.name not in wanted:
