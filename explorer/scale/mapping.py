@@ -30,13 +30,19 @@ def _embedding_rows(table) -> np.ndarray:
     return emb.flatten().to_numpy(zero_copy_only=False).astype(np.float32, copy=False).reshape(-1, emb.type.list_size)
 
 
-def _transform_file(path: str, projection) -> tuple:
-    """Worker task: the map positions of one part file's objects (ids, float32 [n, 2])."""
+def _transform_file(path: str, skip: np.ndarray, projection) -> tuple:
+    """Worker task: the map positions of one part file's objects (ids, float32 [n, 2]); rows ``skip``
+    (the sampled objects, which keep their fitted positions) are left NaN."""
     import pyarrow.parquet as pq
 
     table = pq.read_table(path, columns=["object_id", "embedding"])
-    return (np.asarray(table.column("object_id").to_pylist(), dtype=str),
-            projection.transform(_embedding_rows(table)))
+    X = _embedding_rows(table)
+    xy = np.full((len(X), 2), np.nan, np.float32)
+    rest = np.ones(len(X), bool)
+    rest[skip] = False
+    if rest.any():
+        xy[rest] = projection.transform(X[rest])
+    return np.asarray(table.column("object_id").to_pylist(), dtype=str), xy
 
 
 def map_partitioned(out_dir, *, scheduler=None, sample: int = 100_000, random_state: int = 42,
@@ -74,9 +80,10 @@ def map_partitioned(out_dir, *, scheduler=None, sample: int = 100_000, random_st
     rng = np.random.default_rng(random_state)
     picked = np.sort(rng.choice(total, min(sample, total), replace=False))
     starts = np.r_[0, np.cumsum(counts)]
-    ids, rows = [], []
+    ids, rows, skips = [], [], []
     for f, a, b in zip(files, starts[:-1], starts[1:]):
         local = picked[(picked >= a) & (picked < b)] - a
+        skips.append(local)
         if len(local):
             table = pq.read_table(f, columns=["object_id", "embedding"]).take(pa.array(local))
             ids.append(np.asarray(table.column("object_id").to_pylist(), dtype=str))
@@ -91,13 +98,13 @@ def map_partitioned(out_dir, *, scheduler=None, sample: int = 100_000, random_st
     t0 = time.perf_counter()
     proj.transform(X[:1])   # build the neighbour index once, here, so the workers receive it ready
     if scheduler is None:
-        parts = [_transform_file(str(f), proj) for f in files]
+        parts = [_transform_file(str(f), skip, proj) for f, skip in zip(files, skips)]
     else:
         from explorer.scale.cluster import cluster_client
 
         with cluster_client(scheduler) as client:
             shared = client.scatter(proj, broadcast=True)
-            parts = client.gather(client.map(_transform_file, [str(f) for f in files], projection=shared,
+            parts = client.gather(client.map(_transform_file, [str(f) for f in files], skips, projection=shared,
                                              pure=False))
     seconds["transform"] = time.perf_counter() - t0
 
