@@ -2,6 +2,7 @@
 
     python benchmarks/bench_scale.py                         # 1,000,000 objects, 2 workers (hours here)
     python benchmarks/bench_scale.py --objects 20000 --scaling-objects 4000
+    python benchmarks/bench_scale.py --map-only 1000000      # stage 4 alone on synthetic 256-d vectors
 
 Stages, each timed:
   1. simulate: the MACHO-like simulator of ``lcexplorer simulate`` (``explorer.simulate.simulate_macho_like``)
@@ -15,6 +16,8 @@ Stages, each timed:
      every object placed by ``transform`` on the same workers; seconds for read / fit / transform / write.
 Model: ``--model`` (a store name or .onnx), else an Astromer-1-sized stand-in (2 blocks, d=256, 4 heads,
 FFN 128: the FLOPs of the real model, random weights). The machine load is printed with each stage.
+``--map-only N``: stage 4 alone on N synthetic 256-d vectors (20 Gaussian clusters) written as a job
+folder's part files, for the map of a million objects without embedding them first.
 """
 
 from __future__ import annotations
@@ -51,6 +54,36 @@ def simulate_partitions(out: Path, n_objects: int, chunk: int, seed: int) -> dic
                                  "mag": sim.value, "mag_err": sim.error}), out / f"chunk-{k:05d}.parquet")
         n_obs += len(ids)
     return {"objects": n_objects, "observations": n_obs, "files": k + 1}
+
+
+def synthetic_job_folder(out: Path, n: int, dim: int = 256, chunk: int = 20_000) -> Path:
+    """Part files like an embedding job's (object_id + fixed-size list embedding), clustered vectors."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    out.mkdir(parents=True, exist_ok=True)
+    centres = np.random.default_rng(0).normal(scale=3.0, size=(20, dim))
+    for k, start in enumerate(range(0, n, chunk)):
+        m = min(chunk, n - start)
+        rng = np.random.default_rng([1, k])
+        X = (centres[rng.integers(0, 20, m)] + rng.normal(size=(m, dim))).astype(np.float32)
+        ids = np.char.add("s", np.arange(start, start + m).astype(str))
+        emb = pa.FixedSizeListArray.from_arrays(pa.array(X.ravel(), pa.float32()), dim)
+        pq.write_table(pa.table({"object_id": ids, "embedding": emb}), out / f"part-{k:05d}.parquet")
+    return out
+
+
+def map_stage(out: Path, workers: int, sample: int) -> dict:
+    """Stage 4: sample-fit + transform on ``workers`` local workers; seconds per step."""
+    from explorer.scale import map_partitioned
+
+    t0 = time.perf_counter()
+    report = map_partitioned(out, scheduler=f"local:{workers}", sample=sample)
+    result = {"seconds": time.perf_counter() - t0, "stages": report.seconds, "objects": report.n_objects,
+              "sample": report.n_sample, "load": load_avg()}
+    print(f"map: {report.n_objects} objects (UMAP on {report.n_sample}) in {result['seconds']:.1f} s: "
+          + ", ".join(f"{k} {v:.1f} s" for k, v in report.seconds.items()) + f" ({load_avg()})", flush=True)
+    return result
 
 
 def _model(args) -> str:
@@ -92,10 +125,21 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--workdir", type=Path, default=None, help="keep the files here (default: a temporary folder)")
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--map-only", type=int, default=None, metavar="N", help="only stage 4, on N synthetic vectors")
     args = ap.parse_args(argv)
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="bench_scale_"))
     results: dict = {"args": {k: str(v) for k, v in vars(args).items()}}
+    if args.map_only:
+        t0 = time.perf_counter()
+        synthetic_job_folder(work / "embeddings", args.map_only)
+        print(f"wrote {args.map_only} synthetic vectors in {time.perf_counter() - t0:.1f} s; {load_avg()}", flush=True)
+        results["map"] = map_stage(work / "embeddings", args.workers, args.sample)
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=2, default=str))
+        if args.workdir is None:
+            shutil.rmtree(work, ignore_errors=True)
+        return 0
     model = _model(args)
     print(f"model {model}; {load_avg()}", flush=True)
 
@@ -129,14 +173,9 @@ def main(argv=None) -> int:
           f"on {args.workers} workers; peak RSS per worker {embed['peak_rss_mb_per_worker']} MB; "
           f"failed partitions {embed['failed']} ({embed['load']})", flush=True)
 
-    from explorer.scale import map_partitioned, read_embeddings
+    from explorer.scale import read_embeddings
 
-    t0 = time.perf_counter()
-    report = map_partitioned(out, scheduler=f"local:{args.workers}", sample=args.sample)
-    results["map"] = {"seconds": time.perf_counter() - t0, "stages": report.seconds, "objects": report.n_objects,
-                      "sample": report.n_sample, "load": load_avg()}
-    print(f"map: {report.n_objects} objects (UMAP on {report.n_sample}) in {results['map']['seconds']:.1f} s: "
-          + ", ".join(f"{k} {v:.1f} s" for k, v in report.seconds.items()) + f" ({load_avg()})", flush=True)
+    results["map"] = map_stage(out, args.workers, args.sample)
 
     t0 = time.perf_counter()
     got = read_embeddings(out)
