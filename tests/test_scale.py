@@ -103,12 +103,14 @@ def test_hats_catalog_astromer_equals_single_process(store, macho, hats_dir, cli
     assert json.loads((out / "_lcexplorer_manifest.json").read_text())["complete"] is True
 
 
-def test_parquet_folder_features_equal_single_process(macho, parquet_dir, client, tmp_path, lcx_home):
+@pytest.mark.parametrize("kind", ["parquet", "hats"])
+def test_features_equal_single_process(kind, macho, parquet_dir, hats_dir, client, tmp_path, lcx_home):
     from explorer.representations import compute_representation
-    from explorer.scale import embed_partitioned, read_embeddings
+    from explorer.scale import embed_partitioned, open_partitioned, read_embeddings
 
-    report = embed_partitioned(parquet_dir, "features", tmp_path / "out", scheduler=client)
-    assert not report.failed and len(report.partitions) == 4
+    src = parquet_dir if kind == "parquet" else hats_dir
+    report = embed_partitioned(src, "features", tmp_path / "out", scheduler=client)
+    assert not report.failed and len(report.partitions) == len(open_partitioned(src).partitions) > 1
     got = read_embeddings(tmp_path / "out")
     ref = compute_representation(macho, "features", cache=False)
     # each partition alone would pick its own periodogram grid: the job uses the catalog's
