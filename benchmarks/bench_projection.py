@@ -3,6 +3,15 @@
     python benchmarks/bench_projection.py                  # 10k and 100k objects, 256-d, 3 repeats
     python benchmarks/bench_projection.py --quick          # 10k objects, 1 repeat
     python benchmarks/bench_projection.py --embeddings a.npy --embeddings b.npy   # real matrices
+    python benchmarks/bench_projection.py --choices 100000 # each speed choice at 100k, one at a time
+
+``--choices N``: the map of N synthetic objects with each choice of issue 11 measured on its own (warm,
+one process): PCA to 50 dimensions or not, exact (brute-force BLAS) or approximate (NN-descent)
+neighbours, UMAP's default epochs or fewer, fitting a seeded sample + ``transform`` for the rest; then
+the chosen default cold in fresh interpreters with an empty and with a filled numba cache
+(``NUMBA_CACHE_DIR``). Each row also gives the 2-D neighbour purity (fraction of an object's 10 map
+neighbours in its own synthetic cluster, 5000 objects) and trustworthiness@10 (3000 objects), so a
+faster choice is not a worse map.
 
 "cold" is the first fit in a fresh interpreter; "jit" is the numba compilation measured on its own
 (a fresh interpreter fitting 4500 points: the exact-neighbour path of 4096..50k objects; NN-descent, above 50k, compiles on first use); "warm" is the
@@ -29,13 +38,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def clustered_embeddings(n: int, dim: int, n_clusters: int = 20, seed: int = 0) -> np.ndarray:
-    """Synthetic float32 embeddings: Gaussian clusters of different widths around random centres."""
+def clustered_embeddings(n: int, dim: int, n_clusters: int = 20, seed: int = 0, return_labels: bool = False):
+    """Synthetic float32 embeddings: Gaussian clusters of different widths around random centres
+    (and the cluster of each row when ``return_labels``)."""
     rng = np.random.default_rng(seed)
     centres = rng.normal(scale=3.0, size=(n_clusters, dim))
     widths = rng.uniform(0.5, 1.5, size=n_clusters)
     labels = rng.integers(0, n_clusters, size=n)
-    return (centres[labels] + rng.normal(size=(n, dim)) * widths[labels, None]).astype(np.float32)
+    X = (centres[labels] + rng.normal(size=(n, dim)) * widths[labels, None]).astype(np.float32)
+    return (X, labels) if return_labels else X
 
 
 def _load(spec: str) -> np.ndarray:
@@ -68,13 +79,68 @@ def _child(args) -> None:
 
     t_import = time.perf_counter() - t0
     t0 = time.perf_counter()
-    _projection(args, cache=False).fit(X)
+    _projection(args, cache=False, **json.loads(args.child_options or "{}")).fit(X)
     print(json.dumps({"import_s": t_import, "fit_s": time.perf_counter() - t0}))
 
 
-def _fresh(spec: str, args) -> dict:
+CHOICES = [
+    ("shipped defaults at this size (PCA 50, NN-descent, 200 epochs)", {"neighbours": "approximate"}),
+    ("no PCA (256-d neighbours)", {"neighbours": "approximate", "pca": False}),
+    ("exact neighbours (brute force)", {"neighbours": "exact"}),
+    ("100 epochs", {"neighbours": "approximate", "n_epochs": 100}),
+    ("exact neighbours + 100 epochs", {"neighbours": "exact", "n_epochs": 100}),
+    ("sample 25k fit + transform the rest", {"sample": 25_000}),
+    ("sample 50k + 100 epochs + transform", {"sample": 50_000, "n_epochs": 100}),
+]
+
+
+def _purity(coords: np.ndarray, labels: np.ndarray, k: int = 10, n: int = 5000) -> float:
+    from sklearn.neighbors import NearestNeighbors
+
+    pick = np.random.default_rng(1).choice(len(coords), min(n, len(coords)), replace=False)
+    _, idx = NearestNeighbors(n_neighbors=k + 1).fit(coords).kneighbors(coords[pick])
+    return float((labels[idx[:, 1:]] == labels[pick, None]).mean())
+
+
+def _trust(X: np.ndarray, coords: np.ndarray, n: int = 3000) -> float:
+    """Trustworthiness@10 of the map on a seeded sample (within-cluster structure, not just clusters)."""
+    from sklearn.manifold import trustworthiness
+
+    pick = np.random.default_rng(2).choice(len(coords), min(n, len(coords)), replace=False)
+    return float(trustworthiness(X[pick], coords[pick], n_neighbors=10))
+
+
+def choices(args, n: int) -> dict:
+    """Each speed choice on its own at ``n`` objects (warm), then the chosen default cold (numba cache)."""
+    from benchlib import load_avg
+    from explorer.projection import Projection, warm_up
+
+    X, labels = clustered_embeddings(n, args.dim, return_labels=True)
+    print(f"warm-up: {warm_up(args.metric):.1f} s; {load_avg()}", flush=True)
+    # compile NN-descent too (the path above 50k) so no row pays a JIT
+    Projection(n_epochs=5, cache=False, neighbours="approximate").fit(X[:6000])
+    rows = []
+    for name, options in CHOICES:
+        t0 = time.perf_counter()
+        coords = Projection(cache=False, **options).fit_transform(X)
+        row = {"choice": name, "options": options, "seconds": time.perf_counter() - t0,
+               "purity10": _purity(coords, labels), "trust10": _trust(X, coords), "load": load_avg()}
+        rows.append(row)
+        print(f"{name:<62} {row['seconds']:6.1f} s  purity@10 {row['purity10']:.3f}  "
+              f"trustworthiness@10 {row['trust10']:.3f}  ({row['load']})", flush=True)
+    cold = {}
+    with tempfile.TemporaryDirectory() as numba_dir:
+        for label in ("empty numba cache", "filled numba cache"):
+            os.environ["NUMBA_CACHE_DIR"] = numba_dir
+            cold[label] = _fresh(f"synthetic:{n}:{args.dim}", args, {})["fit_s"]   # the shipped defaults
+            print(f"cold default fit ({label}): {cold[label]:.1f} s ({load_avg()})", flush=True)
+    return {"n": n, "rows": rows, "cold": cold}
+
+
+def _fresh(spec: str, args, options=None) -> dict:
     cmd = [sys.executable, __file__, "--child", spec, "--metric", args.metric, "--init", args.init,
-           "--n-neighbors", str(args.n_neighbors), "--min-dist", str(args.min_dist)]
+           "--n-neighbors", str(args.n_neighbors), "--min-dist", str(args.min_dist),
+           "--child-options", json.dumps(options or {})]
     if args.n_epochs is not None:
         cmd += ["--n-epochs", str(args.n_epochs)]
     if args.high_memory:
@@ -99,10 +165,17 @@ def main(argv=None) -> int:
     ap.add_argument("--n-epochs", type=int, default=None)
     ap.add_argument("--high-memory", action="store_true", help="low_memory=False for the neighbour search")
     ap.add_argument("--json", type=Path, help="also write the results here")
+    ap.add_argument("--choices", type=int, default=None, metavar="N", help="measure each speed choice at N objects")
     ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--child-options", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
         _child(args)
+        return 0
+    if args.choices:
+        result = choices(args, args.choices)
+        if args.json:
+            args.json.write_text(json.dumps(result, indent=2))
         return 0
     if args.quick:
         args.sizes, args.repeats = [10_000], 1

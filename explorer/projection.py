@@ -44,6 +44,10 @@ MEMORY_CACHE_SIZE = 8
 # NN-descent (measured: cold 4500-point fit 44 s -> 11 s). UMAP itself is exact below 4096 points.
 EXACT_NEIGHBOURS_MAX = 50_000
 _UMAP_EXACT_BELOW = 4096
+NEIGHBOURS = ("auto", "exact", "approximate")
+# Maps above this many objects are fitted on a seeded sample of this size and the other objects are
+# placed with ``transform`` (benchmarks/bench_projection.py measures fit vs sample-fit + transform)
+DEFAULT_SAMPLE = 100_000
 
 
 def projection_cache_dir() -> Path:
@@ -334,6 +338,13 @@ class Projection:
         seed carries over between calls.
     low_memory : bool
         Passed to UMAP's nearest-neighbour descent.
+    sample : int >= 10 or None
+        Above this many usable objects the map is fitted on a seeded sample of that many (seed
+        ``random_state``) and every other object is placed with ``transform`` (the sampled objects keep
+        their fitted positions); ``None`` fits every object. Default ``DEFAULT_SAMPLE`` (100 000).
+    neighbours : "auto", "exact" or "approximate"
+        The neighbour graph: exact (brute force, BLAS) or UMAP's NN-descent; ``"auto"`` is exact from
+        4096 up to ``EXACT_NEIGHBOURS_MAX`` objects (UMAP is exact by itself below 4096).
     cache : bool
         Use (and fill) the memory and disk caches.
     standardize : bool
@@ -366,6 +377,8 @@ class Projection:
         init="pca",
         low_memory=True,
         cache=True,
+        sample=DEFAULT_SAMPLE,
+        neighbours="auto",
         standardize=True,
         column_weights=None,
         target_weight=0.5,
@@ -381,6 +394,8 @@ class Projection:
         self.init = init
         self.low_memory = low_memory
         self.cache = cache
+        self.sample = sample
+        self.neighbours = neighbours
         self.standardize = standardize
         self.column_weights = column_weights
         self.target_weight = target_weight
@@ -402,6 +417,8 @@ class Projection:
             "init": self.init,
             "low_memory": self.low_memory,
             "cache": self.cache,
+            "sample": self.sample,
+            "neighbours": self.neighbours,
             "standardize": self.standardize,
             "column_weights": self.column_weights,
             "target_weight": self.target_weight,
@@ -443,6 +460,10 @@ class Projection:
             raise ValueError(f"low_memory must be True or False, got {self.low_memory!r}")
         if not isinstance(self.cache, (bool, np.bool_)):
             raise ValueError(f"cache must be True or False, got {self.cache!r}")
+        if self.sample is not None and (not self._is_int(self.sample) or self.sample < 10):
+            raise ValueError(f"sample must be an integer >= 10 or None, got {self.sample!r}")
+        if self.neighbours not in NEIGHBOURS:
+            raise ValueError(f"neighbours must be one of {NEIGHBOURS}, got {self.neighbours!r}")
         if not isinstance(self.standardize, (bool, np.bool_)):
             raise ValueError(f"standardize must be True or False, got {self.standardize!r}")
         if (
@@ -457,6 +478,19 @@ class Projection:
             return False
         # PCA "to" at least as many dimensions as the input would be a pointless rotation.
         return n_dims > self.pca_components
+
+    def _exact_neighbours(self, n: int) -> bool:
+        """Whether our brute-force neighbour graph is handed to UMAP for ``n`` fitted points."""
+        if n <= _UMAP_EXACT_BELOW or self.neighbours == "approximate":
+            return False
+        return self.neighbours == "exact" or n <= EXACT_NEIGHBOURS_MAX
+
+    def _sample_rows(self, n_usable: int) -> np.ndarray | None:
+        """Positions (among the usable rows, sorted) of the seeded fitting sample; None: fit them all."""
+        if self.sample is None or n_usable <= int(self.sample):
+            return None
+        rng = np.random.default_rng(0 if self.random_state is None else int(self.random_state))
+        return np.sort(rng.choice(n_usable, int(self.sample), replace=False))
 
     def _cache_key(self, arr: np.ndarray, ok: np.ndarray, codes: np.ndarray | None) -> str:
         import umap
@@ -475,11 +509,13 @@ class Projection:
             "n_epochs": None if self.n_epochs is None else int(self.n_epochs),
             "init": self.init,
             "low_memory": bool(self.low_memory),
-            "exact_neighbours": _UMAP_EXACT_BELOW < int(ok.sum()) <= EXACT_NEIGHBOURS_MAX,
+            "exact_neighbours": self._exact_neighbours(min(int(ok.sum()), int(self.sample or ok.sum()))),
             "standardize": bool(self.standardize),
             "supervised": codes is not None,
             "target_weight": float(self.target_weight) if codes is not None else None,
         }
+        if self._sample_rows(int(ok.sum())) is not None:
+            params["sample"] = int(self.sample)   # only then: keys of unsampled maps stay as they were
         h.update(json.dumps(params, sort_keys=True).encode())
         h.update(np.packbits(ok).tobytes())
         # the prepared matrix already holds the standardisation and the column weights
@@ -504,7 +540,7 @@ class Projection:
         if init == "spectral" and n <= n_neighbors + 2:
             init = "random"
         precomputed = None
-        if _UMAP_EXACT_BELOW < n <= EXACT_NEIGHBOURS_MAX:
+        if self._exact_neighbours(n):
             from sklearn.neighbors import NearestNeighbors
 
             search = NearestNeighbors(n_neighbors=n_neighbors, metric=self.metric, algorithm="brute").fit(reduced)
@@ -534,14 +570,24 @@ class Projection:
         return np.asarray(coords, dtype=np.float32)
 
     def _compute(self, good: np.ndarray, codes: np.ndarray | None = None) -> _Fitted:
-        pca = _fit_pca(good, int(self.pca_components)) if self._use_pca(good.shape[1]) else None
-        reduced = pca.apply(good) if pca is not None else good
-        if len(good) < 4:
+        chosen = self._sample_rows(len(good))
+        fit_rows = good if chosen is None else good[chosen]
+        pca = _fit_pca(fit_rows, int(self.pca_components)) if self._use_pca(good.shape[1]) else None
+        reduced = pca.apply(fit_rows) if pca is not None else fit_rows
+        if len(fit_rows) < 4:
             # UMAP cannot build a neighbour graph from fewer than 4 points; their PCA plane is the honest map.
             coords = pca_preview(reduced)
         else:
-            coords = self._run_umap(reduced, codes)
-        return _Fitted(coords=coords, pca=pca)
+            coords = self._run_umap(reduced, None if codes is None else (codes if chosen is None else codes[chosen]))
+        if chosen is None:
+            return _Fitted(coords=coords, pca=pca)
+        rest = np.ones(len(good), bool)
+        rest[chosen] = False
+        full = np.empty((len(good), 2), np.float32)
+        full[chosen] = coords
+        full[rest] = _place(pca.apply(good[rest]) if pca is not None else good[rest], reduced, coords,
+                            int(self.n_neighbors), self.metric)
+        return _Fitted(coords=full, pca=pca)
 
     def prepare(self, X) -> np.ndarray:
         """``X`` in the space the map was fitted in (standardised and weighted as in ``fit``); NaN rows unusable."""
@@ -569,6 +615,7 @@ class Projection:
             if not (codes[ok] >= 0).any():
                 codes = None  # no label among the mapped objects: an ordinary map
         good = arr[ok]
+        chosen = self._sample_rows(len(good))
         use_cache = bool(self.cache) and self.random_state is not None
         key = self._cache_key(arr, ok, codes) if use_cache else None
         hit = None
@@ -603,8 +650,11 @@ class Projection:
         self.cache_key_ = key
         self.cache_hit_ = hit
         self._pca_state = fitted.pca
-        self._train_reduced = fitted.pca.apply(good) if fitted.pca is not None else good
-        self._train_coords = fitted.coords
+        # transform() places new objects among the fitted (sampled) objects only
+        train = good if chosen is None else good[chosen]
+        self._train_reduced = fitted.pca.apply(train) if fitted.pca is not None else train
+        self._train_coords = fitted.coords if chosen is None else fitted.coords[chosen]
+        self.sampled_ = None if chosen is None else np.flatnonzero(ok)[chosen]
         self._neighbors = None
         self.fit_seconds_ = time.perf_counter() - t0
         return self
@@ -636,15 +686,10 @@ class Projection:
         if not ok.any():
             return out
         new = self._pca_state.apply(arr[ok]) if self._pca_state is not None else arr[ok]
-        k = min(int(self.n_neighbors), len(self._train_reduced))
         if self._neighbors is None:
-            from sklearn.neighbors import NearestNeighbors
-
-            self._neighbors = NearestNeighbors(
-                n_neighbors=k, metric=self.metric, algorithm="brute" if self.metric == "cosine" else "auto"
-            ).fit(self._train_reduced)
-        dists, idx = self._neighbors.kneighbors(new, n_neighbors=k)
-        out[ok] = _fuzzy_average(dists.astype(np.float32), idx, self._train_coords, k)
+            self._neighbors = _neighbour_index(self._train_reduced, int(self.n_neighbors), self.metric)
+        out[ok] = _place(new, self._train_reduced, self._train_coords, int(self.n_neighbors), self.metric,
+                         index=self._neighbors)
         return out
 
 
@@ -662,15 +707,66 @@ def warm_up(metric: str = "euclidean") -> float:
     return time.perf_counter() - t0
 
 
-def _fuzzy_average(dists: np.ndarray, idx: np.ndarray, coords: np.ndarray, k: int) -> np.ndarray:
-    """Weighted mean of neighbour coordinates with UMAP's membership strengths exp(-(d - rho) / sigma)."""
-    from umap.umap_ import smooth_knn_dist
+def _neighbour_index(train: np.ndarray, n_neighbors: int, metric: str):
+    """The neighbour search over fitted points used to place new objects."""
+    from sklearn.neighbors import NearestNeighbors
 
-    # local_connectivity 0 as in UMAP's transform: the nearest neighbour is not forced to weight 1.
-    sigmas, rhos = smooth_knn_dist(dists, float(k), local_connectivity=0.0)
-    excess = np.maximum(dists - rhos[:, None], 0.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        weights = np.where(sigmas[:, None] > 0, np.exp(-excess / sigmas[:, None]), 1.0).astype(np.float64)
+    k = min(n_neighbors, len(train))
+    return NearestNeighbors(n_neighbors=k, metric=metric,
+                            algorithm="brute" if metric == "cosine" else "auto").fit(train)
+
+
+def _place(new: np.ndarray, train: np.ndarray, coords: np.ndarray, n_neighbors: int, metric: str, *,
+           index=None, chunk: int = 20_000) -> np.ndarray:
+    """Positions of ``new`` (reduced space) at the fuzzy mean of their nearest fitted points, in chunks."""
+    index = index if index is not None else _neighbour_index(train, n_neighbors, metric)
+    k = min(n_neighbors, len(train))
+    out = np.empty((len(new), 2), np.float32)
+    for a in range(0, len(new), chunk):
+        dists, idx = index.kneighbors(new[a:a + chunk], n_neighbors=k)
+        out[a:a + chunk] = _fuzzy_average(dists.astype(np.float32), idx, coords, k)
+    return out
+
+
+def _smooth_sigmas(dists: np.ndarray, k: int, n_iter: int = 64, tol: float = 1e-5) -> np.ndarray:
+    """UMAP's kernel widths (``smooth_knn_dist`` with local_connectivity 0), vectorised in NumPy, per row.
+
+    Same binary search as umap-learn (the first neighbour left out of the sum, target log2(k)); the
+    floor is 1e-3 of the row's own mean distance where umap uses the batch's mean, so a row's
+    placement never depends on which rows are placed with it (a partition, a chunk). NumPy rather
+    than umap's numba function: no compilation in a fresh worker process.
+    """
+    d = dists[:, 1:].astype(np.float64)
+    target = np.log2(k)
+    n = len(d)
+    lo, hi, mid = np.zeros(n), np.full(n, np.inf), np.ones(n)
+    active = np.arange(n)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(n_iter):
+            if not len(active):
+                break
+            m = mid[active]
+            psum = np.where(d[active] > 0, np.exp(-d[active] / m[:, None]), 1.0).sum(axis=1)
+            done = np.abs(psum - target) < tol
+            high = psum > target
+            upd = active[~done & high]
+            hi[upd] = mid[upd]
+            mid[upd] = (lo[upd] + hi[upd]) / 2.0
+            upd = active[~done & ~high]
+            lo[upd] = mid[upd]
+            mid[upd] = np.where(np.isinf(hi[upd]), mid[upd] * 2.0, (lo[upd] + hi[upd]) / 2.0)
+            active = active[~done]
+    return np.maximum(mid, 1e-3 * dists.astype(np.float64).mean(axis=1))
+
+
+def _fuzzy_average(dists: np.ndarray, idx: np.ndarray, coords: np.ndarray, k: int) -> np.ndarray:
+    """Weighted mean of neighbour coordinates with UMAP's membership strengths exp(-d / sigma).
+
+    local_connectivity 0 as in UMAP's transform: the nearest neighbour is not forced to weight 1.
+    """
+    sigmas = _smooth_sigmas(dists, k)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        weights = np.where(sigmas[:, None] > 0, np.exp(-dists / sigmas[:, None]), 1.0).astype(np.float64)
     totals = weights.sum(axis=1, keepdims=True)
     # Underflow to all-zero weights (a point far from everything): fall back to the plain mean.
     weights = np.where(totals > 0, weights / np.where(totals > 0, totals, 1.0), 1.0 / k)

@@ -320,3 +320,44 @@ def test_pca_preview():
     single = pca_preview(np.arange(5.0)[:, None])
     assert single.shape == (5, 2) and np.all(single[:, 1] == 0)
     assert np.isnan(pca_preview(np.full((3, 4), np.nan))).all()
+
+
+def test_sample_fit_places_the_rest_with_transform(tmp_path):
+    """Above `sample` usable rows UMAP sees a seeded sample; the others are placed by transform."""
+    X, labels = clustered(n=300, dim=16, k=3)
+    X[5] = np.nan   # an unusable row stays NaN and is never sampled
+    proj = Projection(random_state=4, sample=120, cache_dir=tmp_path, **FAST).fit(X)
+    sampled = proj.sampled_
+    assert len(sampled) == 120 and 5 not in sampled
+    assert np.isnan(proj.embedding_[5]).all() and np.isfinite(np.delete(proj.embedding_, 5, axis=0)).all()
+    # the same map by hand: the sample alone, then transform for the rest (same standardisation)
+    prepared = proj.prepare(X)
+    alone = Projection(random_state=4, sample=None, standardize=False, cache=False, **FAST).fit(prepared[sampled])
+    np.testing.assert_array_equal(proj.embedding_[sampled], alone.embedding_)
+    rest = np.setdiff1d(np.flatnonzero(proj.valid_), sampled)
+    np.testing.assert_array_equal(proj.embedding_[rest], alone.transform(prepared[rest]))
+    assert knn_purity(proj.embedding_[rest], labels[rest]) > 0.9
+    # seeded: the same sample and map again (from the disk cache too); another sample size, another key
+    again = Projection(random_state=4, sample=120, cache_dir=tmp_path, **FAST)
+    clear_memory_cache()
+    np.testing.assert_array_equal(again.fit_transform(X), proj.embedding_)
+    assert again.cache_hit_ == "disk"
+    assert Projection(random_state=4, sample=150, cache_dir=tmp_path, **FAST).fit(X).cache_key_ != proj.cache_key_
+    # below the sample size nothing changes: no sample, the key of an ordinary map
+    small = Projection(random_state=4, sample=1000, cache=False, **FAST).fit(X)
+    assert small.sampled_ is None
+
+
+@pytest.mark.slow
+def test_neighbour_choice_is_validated_and_exact_can_be_forced():
+    """NN-descent (approximate) vs brute force at 4200 points (the first NN-descent call compiles: slow)."""
+    X, labels = clustered(n=4200, dim=8, k=3)
+    with pytest.raises(ValueError, match="neighbours"):
+        Projection(neighbours="fast")
+    with pytest.raises(ValueError, match="sample"):
+        Projection(sample=3)
+    a = Projection(random_state=1, cache=False, neighbours="approximate", n_epochs=20).fit(X)
+    b = Projection(random_state=1, cache=False, neighbours="exact", n_epochs=20).fit(X)
+    assert not np.array_equal(a.embedding_, b.embedding_)   # two different neighbour graphs
+    pick = np.random.default_rng(0).choice(len(X), 600, replace=False)
+    assert knn_purity(a.embedding_[pick], labels[pick]) > 0.95 and knn_purity(b.embedding_[pick], labels[pick]) > 0.95

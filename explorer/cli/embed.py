@@ -62,8 +62,19 @@ def register(subparsers) -> None:
     p.add_argument("--batch-size", type=int, default=None, help="windows per model call")
     p.add_argument("--int8", action="store_true", help="run the int8 dynamically quantised model")
     p.add_argument("--cuda", action="store_true", help="use the CUDA execution provider")
+    p.add_argument("--fast-math", action="store_true",
+                   help="CUDA: allow TF32 matrix products (faster, embeddings differ from the CPU by ~1e-2; "
+                        "the default is exact float32)")
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the embedding cache")
-    p.add_argument("-o", "--out", required=True, help="output Parquet file")
+    p.add_argument("--scheduler", default=None,
+                   help="run on Dask: local:N (N worker processes here) or tcp://host:port (a running cluster); "
+                        "CATALOG is then a HATS catalog folder or a folder of long-format Parquet files "
+                        "partitioned by object, and -o an output folder (one Parquet file per partition)")
+    p.add_argument("--on-error", choices=("raise", "skip"), default="raise",
+                   help="with --scheduler: a partition that still fails after its retries stops the job "
+                        "(raise, after the others finish) or is reported and left out (skip)")
+    p.add_argument("--retries", type=int, default=1, help="with --scheduler: extra attempts per failing partition")
+    p.add_argument("-o", "--out", required=True, help="output Parquet file (with --scheduler: output folder)")
     p.set_defaults(func=run)
 
 
@@ -95,12 +106,8 @@ def run_representation(args: argparse.Namespace, catalog) -> int:
             from explorer.errors import ModelError
 
             raise ModelError("--model hybrid: needs a model name, e.g. hybrid:astromer1-atlas")
-        model = load_model(name, threads=args.threads, quantize=args.int8, providers="cuda" if args.cuda else None)
-        options = {"mag_zp": args.mag_zp}
-        if _multiband(model.kind):
-            options.update(allow_extra_bands=args.allow_extra_bands)
-            if args.band_groups:
-                options["band_groups"] = _band_groups(args.band_groups)
+        model = load_model(name, threads=args.threads, quantize=args.int8, **_device(args))
+        options = _model_options(args, model.kind)
         rep = Embedding(model, output=args.output, reduction=args.reduction, bands=bands, seed=args.seed,
                         batch_size=args.batch_size, model_options=options)
         if hybrid:
@@ -116,6 +123,56 @@ def run_representation(args: argparse.Namespace, catalog) -> int:
     return 0
 
 
+def _device(args: argparse.Namespace) -> dict:
+    """load_model's provider options: CUDA when asked, exact float32 unless --fast-math."""
+    options = {"providers": "cuda" if args.cuda else None}
+    if args.fast_math:
+        if not args.cuda:
+            from explorer.errors import ModelError
+
+            raise ModelError("--fast-math only changes CUDA sessions; add --cuda")
+        options["fast_math"] = True
+    return options
+
+
+def _model_options(args: argparse.Namespace, kind: str) -> dict:
+    """Model-class options from the command line: the zero point for every family, band handling for
+    multiband ones."""
+    options = {"mag_zp": args.mag_zp}
+    if _multiband(kind):
+        options["allow_extra_bands"] = args.allow_extra_bands
+        if args.band_groups:
+            options["band_groups"] = _band_groups(args.band_groups)
+    return options
+
+
+def run_distributed(args: argparse.Namespace) -> int:
+    """``--scheduler``: embed a HATS catalog or a partitioned Parquet folder on Dask, one file per partition."""
+    from explorer.engine import load_model
+    from explorer.representations import FEATURES
+    from explorer.scale import embed_partitioned
+
+    bands = [b.strip() for b in args.bands.split(",") if b.strip()] if args.bands else None
+    options = {}
+    if args.model != FEATURES:
+        model = load_model(args.model, threads=1, quantize=args.int8, **_device(args))
+        options = _model_options(args, model.kind)
+    else:
+        model = FEATURES
+    bar, progress = _progress_bar(f"{args.model} {args.catalog}")
+    try:
+        report = embed_partitioned(
+            args.catalog, model, args.out, scheduler=args.scheduler, output=args.output, reduction=args.reduction,
+            bands=bands, seed=args.seed, batch_size=args.batch_size, threads=args.threads,
+            providers="cuda" if args.cuda else None, quantize=args.int8, fast_math=args.fast_math,
+            model_options=options, concat_bands=args.concat_bands, retries=args.retries, on_error=args.on_error,
+            progress=lambda done, total, name: progress(done / max(total, 1), name))
+    finally:
+        bar.close()
+    print(report.summary(), file=sys.stderr)
+    return 0 if not report.failed else 3
+
+
 def run(args: argparse.Namespace) -> int:
     """Execute ``lcexplorer embed``."""
     from tqdm import tqdm
@@ -124,16 +181,15 @@ def run(args: argparse.Namespace) -> int:
     from explorer.engine import embed_catalog, load_model
     from explorer.representations import FEATURES, HYBRID_PREFIX
 
+    _device(args)   # option errors before reading a catalog
+    if args.scheduler:
+        return run_distributed(args)
     catalog = load_catalog(args.catalog)
     if args.model == FEATURES or args.model.startswith(HYBRID_PREFIX) or args.concat_bands:
         return run_representation(args, catalog)
-    model = load_model(args.model, threads=args.threads, quantize=args.int8, providers="cuda" if args.cuda else None)
+    model = load_model(args.model, threads=args.threads, quantize=args.int8, **_device(args))
     output = args.output   # None: the family's default output
-    options = {"mag_zp": args.mag_zp}
-    if _multiband(model.kind):
-        options.update(allow_extra_bands=args.allow_extra_bands)
-        if args.band_groups:
-            options["band_groups"] = _band_groups(args.band_groups)
+    options = _model_options(args, model.kind)
     bands = [b.strip() for b in args.bands.split(",") if b.strip()] if args.bands else None
     bar = tqdm(total=0, unit="window", file=sys.stderr, desc=f"embed {catalog.name}", disable=None)
 

@@ -153,7 +153,10 @@ class NonOverlappingWindows(Reduction):
         if out.ndim == 3:
             out = out * valid[:, :, None]
         starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
-        targets, sums = rows[starts], np.add.reduceat(out, starts, axis=0)
+        # pooled outputs are summed in float64 (exact for float32 terms of one scale), so an object whose
+        # windows straddle two batches gets the same mean whatever the batch size or partitioning
+        terms = out if out.ndim == 3 else out.astype(np.float64)
+        targets, sums = rows[starts], np.add.reduceat(terms, starts, axis=0)
         if len(np.unique(targets)) == len(targets):
             acc[targets] += sums
         else:   # windows run in another order than by row (series models batch by context length)

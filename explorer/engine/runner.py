@@ -37,17 +37,24 @@ def _run_batch(b0, b1, embedder, plan, arrays, buffers, acc, failed) -> None:
     sel = slice(b0, b1) if plan.order is None else plan.order[b0:b1]
     obs = windows.obs[sel]
     rows = windows.row[sel]
+    single = b1 - b0 == 1
+    if single:
+        # onnxruntime's CPU matrix product takes another kernel for one row (results differ by ~4e-7):
+        # a lone window runs as two copies, so its embedding never depends on how windows were batched
+        obs = np.repeat(obs, 2, axis=0)
     # bad values (e.g. times beyond float32) give non-finite outputs, reported per row: no warnings here
     with np.errstate(all="ignore"):
         try:
             out = embedder.infer(embedder.prepare(obs, arrays, buffers))
         except Exception:  # one bad window must not kill the catalog: retry the batch window by window
-            out = np.full((b1 - b0,) + plan.out_shape, np.nan, np.float32)
-            for i in range(b1 - b0):
+            out = np.full((len(obs),) + plan.out_shape, np.nan, np.float32)
+            for i in range(len(obs)):
                 try:
                     out[i] = embedder.infer(embedder.prepare(obs[i:i + 1], arrays, buffers))[0]
                 except Exception as exc:  # noqa: PERF203
-                    failed[int(rows[i])] = f"{type(exc).__name__}: {exc}"
+                    failed[int(rows[min(i, len(rows) - 1)])] = f"{type(exc).__name__}: {exc}"
+    if single:
+        out, obs = out[:1], obs[:1]
     valid = embedder.position_mask(obs) if out.ndim == 3 else None
     embedder.reduction.accumulate(acc, rows, out, valid)
 
@@ -81,7 +88,7 @@ def run_embedding(embedder, data, *, batch_size=None, progress=None, rng=None) -
     # pooled rows are small: accumulate in float64; sequence rows are big: float32 keeps memory at the output size
     acc = np.zeros((n_rows,) + plan.out_shape, np.float32 if len(plan.out_shape) == 2 else np.float64)
     failed: dict[int, str] = dict(plan.failed)
-    buffers = embedder.make_buffers(min(batch_size, max(n_win, 1)))
+    buffers = embedder.make_buffers(max(min(batch_size, n_win), 2))  # 2: a lone window runs twice
     if progress is not None:
         progress(0, n_win)
     done = 0

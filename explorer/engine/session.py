@@ -29,6 +29,26 @@ class SessionOptions:
     intra_threads: int
     inter_threads: int = 1
     providers: tuple[str, ...] = ("CPUExecutionProvider",)
+    # CUDA only: TF32 matrix products (onnxruntime's CUDA default) change embeddings by ~1e-2, so the
+    # default here is exact float32 (use_tf32=0); fast_math=True opts in
+    fast_math: bool = False
+
+    @property
+    def uses_cuda(self) -> bool:
+        """True when the CUDA provider runs the graph."""
+        return "CUDAExecutionProvider" in self.providers
+
+    def ort_providers(self) -> list:
+        """Providers with their options for onnxruntime.InferenceSession (CUDA: use_tf32 from fast_math)."""
+        return [(name, {"use_tf32": "1" if self.fast_math else "0"}) if name == "CUDAExecutionProvider" else name
+                for name in self.providers]
+
+    @property
+    def numerics_tag(self) -> str:
+        """Suffix of the model identity (cache keys): "" on the CPU, "+cuda" exact, "+cuda-tf32" fast math."""
+        if not self.uses_cuda:
+            return ""
+        return "+cuda-tf32" if self.fast_math else "+cuda"
 
     def to_ort(self):
         """The onnxruntime.SessionOptions equivalent (sequential execution, all graph optimisations)."""
@@ -43,11 +63,12 @@ class SessionOptions:
         return so
 
 
-def resolve_options(threads=None, inter_threads=None, providers=None) -> SessionOptions:
+def resolve_options(threads=None, inter_threads=None, providers=None, fast_math=False) -> SessionOptions:
     """Validate and fill defaults: intra threads = os.cpu_count(), inter = 1, CPU provider.
 
     ``providers`` may name "cpu", "cuda" or onnxruntime provider names; CUDA asked for but not
     available raises ModelError (CPU is appended as fallback when CUDA is available).
+    ``fast_math=True`` lets CUDA use TF32 (refused without CUDA: it would silently change nothing).
     """
     import onnxruntime as ort
 
@@ -74,7 +95,11 @@ def resolve_options(threads=None, inter_threads=None, providers=None) -> Session
             raise ModelError(f"execution provider {name!r} is not available (available: {', '.join(available)})")
     if "CPUExecutionProvider" not in names:
         names.append("CPUExecutionProvider")
-    return SessionOptions(int(intra), int(inter), tuple(names))
+    if not isinstance(fast_math, bool):
+        raise ModelError(f"fast_math must be True or False, got {fast_math!r}")
+    if fast_math and "CUDAExecutionProvider" not in names:
+        raise ModelError("fast_math=True only changes CUDA sessions (TF32); add providers='cuda'")
+    return SessionOptions(int(intra), int(inter), tuple(names), fast_math)
 
 
 _SESSIONS: dict = {}
@@ -98,7 +123,8 @@ def get_session(path, options: SessionOptions):
         session = _SESSIONS.get(key)
         if session is None:
             try:
-                session = ort.InferenceSession(str(path), sess_options=options.to_ort(), providers=list(options.providers))
+                session = ort.InferenceSession(str(path), sess_options=options.to_ort(),
+                                               providers=options.ort_providers())
             except Exception as exc:  # onnxruntime raises its own exception types
                 raise ModelError(f"onnxruntime cannot load {path}: {exc}") from exc
             _SESSIONS[key] = session
@@ -149,12 +175,14 @@ class OnnxModel:
 
     @property
     def sha256(self) -> str | None:
-        """Identity for caches: the source file's sha256 (suffixed ``+int8`` when quantised)."""
+        """Identity for caches: the source file's sha256 (suffixed ``+int8`` when quantised, and by the
+        CUDA numerics, ``+cuda`` or ``+cuda-tf32``, since they change the numbers; CPU: no suffix)."""
         if self.source_sha256 is None and self.path is not None:
             self.source_sha256 = file_sha256(self.path)
         if self.source_sha256 is None:
             return None
-        return self.source_sha256 + ("+int8" if self.quantized else "")
+        tag = self.options.numerics_tag if self.options is not None else ""
+        return self.source_sha256 + ("+int8" if self.quantized else "") + tag
 
     def input_dtype(self, name: str) -> np.dtype:
         """numpy dtype the session wants for input ``name``."""
@@ -191,4 +219,5 @@ class OnnxModel:
             "quantized": self.quantized,
             "providers": list(self.options.providers) if self.options else None,
             "threads": self.options.intra_threads if self.options else None,
+            "fast_math": self.options.fast_math if self.options else None,
         }

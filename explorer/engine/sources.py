@@ -172,16 +172,18 @@ def hub_file(alias: str) -> Path:
     return hub_download(hub.repo_id, hub.filename)
 
 
-def load_model(source, *, kind=None, threads=None, inter_threads=None, providers=None, quantize=False) -> OnnxModel:
+def load_model(source, *, kind=None, threads=None, inter_threads=None, providers=None, quantize=False,
+               fast_math=False) -> OnnxModel:
     """Load a model from a store name, a Hub alias or an .onnx path, and check its interface.
 
     ``kind`` (a registered family, see ``explorer.engine.families``) is taken from the store card or the
     Hub alias, or guessed from the inputs of a bare file (families sharing an interface, e.g. Astromer
     1 / 2, cannot be told apart: see ``detect_kind``). ``quantize=True`` runs the int8 dynamically quantised copy of the file.
+    CUDA sessions compute in exact float32 unless ``fast_math=True`` (TF32).
     """
     if kind is not None and kind not in INTERFACES:
         raise ModelError(f"unknown model kind {kind!r}; expected one of {', '.join(INTERFACES)}")
-    options = resolve_options(threads, inter_threads, providers)
+    options = resolve_options(threads, inter_threads, providers, fast_math)
     path, name, kind, origin, card = _resolve(source, kind)
     session = get_session(path, options)
     if kind is None:

@@ -308,6 +308,11 @@ class Features(Params):
             off = np.r_[0, np.cumsum(np.bincount(obj[keep], minlength=len(sub)))].astype(np.int64)
         return t, v, e, off, dropped
 
+    def _grid(self, band: str, time: np.ndarray, offsets: np.ndarray) -> PeriodogramGrid:
+        """The periodogram grid of one band (a subclass may fix it, e.g. for one partition of a catalog)."""
+        return PeriodogramGrid.for_observations(time, offsets, resolution=float(self.resolution),
+                                                min_period=self.min_period)
+
     def compute(self, catalog, *, progress=None, cache=True):
         """One feature vector per object (bands concatenated); cached by catalog content and parameters."""
         from explorer.representations.base import RepresentationCache, _compute_cached
@@ -334,8 +339,7 @@ class Features(Params):
                 if progress is not None:
                     progress((k + done / max(total, 1)) / len(bands), f"features {band}: {done}/{total} objects")
 
-            grid = PeriodogramGrid.for_observations(t, off, resolution=float(self.resolution),
-                                                    min_period=self.min_period)
+            grid = self._grid(band, t, off)
             feats, failures, grid = extract_band_features(t, v, e, off, grid=grid, peaks=int(self.peaks),
                                                           n_jobs=int(self.n_jobs), progress=report)
             matrix[:, k * width:(k + 1) * width] = feats
