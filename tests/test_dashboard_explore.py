@@ -187,3 +187,29 @@ def test_compare_view_links_tap_selection_filters_and_labels(explorer):
     # both maps are rated
     explorer.compare_pane.refresh_quality()
     assert explorer.compare_pane.twin_quality.object.startswith("Second map")
+
+
+def test_dashboard_opens_a_scale_out_job_folder_without_recomputing(explorer, tmp_path):
+    """What a cluster job wrote (part files + map file) is shown as is; objects it lacks are named."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from explorer.scale import MAP_FILE
+
+    s = explorer.state
+    ids = s.catalog.object_ids.astype(str)
+    rng = np.random.default_rng(4)
+    vectors = rng.normal(size=(len(ids), 6)).astype(np.float32)
+    kept = ids[:-3]  # the job lacks the last three objects
+    for k, part in enumerate(np.array_split(np.arange(len(kept)), 3)):
+        emb = pa.FixedSizeListArray.from_arrays(pa.array(vectors[part].ravel()), 6)
+        pq.write_table(pa.table({"object_id": kept[part], "embedding": emb, "partition": [k] * len(part)}),
+                       tmp_path / f"part-{k:05d}.parquet")
+    xy = rng.normal(size=(len(kept), 2))
+    pd.DataFrame({"object_id": kept, "x": xy[:, 0], "y": xy[:, 1]}).to_parquet(tmp_path / MAP_FILE)
+    runs = s.inference_runs
+    lacking = explorer.open_embeddings(tmp_path)
+    assert lacking == list(ids[-3:]) and s.inference_runs == runs  # nothing recomputed
+    np.testing.assert_allclose(s.map.coords[: len(kept)], xy, rtol=1e-6)
+    assert np.isnan(s.map.coords[-3:]).all() and "3 objects" in s.status and ids[-1] in s.status
+    np.testing.assert_array_equal(s.embedding.matrix[:5], vectors[:5])

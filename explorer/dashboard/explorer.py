@@ -150,6 +150,11 @@ class Explorer(pn.viewable.Viewer):
         twin.start()
         return twin.state
 
+    def open_embeddings(self, out_dir) -> list[str]:
+        """Show what ``lcexplorer embed ... --scheduler ... -o out_dir`` wrote (embeddings, map) without
+        recomputing; returns the ids of catalog objects the folder lacks."""
+        return self.state.open_embeddings(out_dir)
+
     def start(self) -> bool:
         """Compute the map of the current combination in the background (queued while a job runs)."""
         return self.state.start()
