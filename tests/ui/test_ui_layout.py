@@ -39,3 +39,9 @@ def test_no_pane_is_clipped(ui_server, dash, shot, width, height):
             assert box["width"] >= 300, f"{cls} is squeezed to {box['width']:.0f} px at {width} px"
     # the map and the light curve share the row: the map is not pushed below the light curve
     assert boxes["lcx-map"][0]["right"] <= boxes["lcx-lightcurve"][0]["left"] + 1
+    # the find / filter bar above the map stays in the map's column (at 1366 px it once ran under the
+    # light curve's fold checkbox)
+    for css in ("lcx-search", "lcx-filter", "lcx-filter-clear"):
+        box = dash.page.locator(f".{css}").first.bounding_box()
+        assert box is not None, f"no .{css} on the page"
+        assert box["x"] + box["width"] <= boxes["lcx-lightcurve"][0]["left"] + 1, f".{css} runs into the light curve"

@@ -16,7 +16,7 @@ class FindPane(StatePane):
         w = pn.widgets
         self.search = with_css(w.TextInput.from_param(s.param.search, placeholder="object id (or part of one)",
                                                       width=220), "lcx-search")
-        self.query = with_css(w.TextInput.from_param(s.param.query, sizing_mode="stretch_width", min_width=220,
+        self.query = with_css(w.TextInput.from_param(s.param.query, sizing_mode="stretch_width", min_width=200,
                                                      placeholder="e.g. period > 1 and label in ['RRL', 'CEP']"),
                               "lcx-filter")
         self.clear = pn.widgets.Button(label="Clear filters", align="end", css_classes=["lcx-filter-clear"], width=110)
@@ -33,5 +33,6 @@ class FindPane(StatePane):
                              if len(s.found) > 1 else "")
 
     def __panel__(self):
-        return pn.Column(pn.Row(self.search, self.query, self.clear, sizing_mode="stretch_width"),
-                         self.found, self.note, sizing_mode="stretch_width")
+        # two rows: at 1366 px one row of three widgets ran under the light-curve column
+        return pn.Column(pn.Row(self.search, self.clear), self.query, self.found, self.note,
+                         sizing_mode="stretch_width", min_width=360)
