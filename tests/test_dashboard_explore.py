@@ -142,6 +142,8 @@ def test_hover_preview_and_neighbour_lines(explorer):
     x, y = s.map.coords[12]
     assert s.hover_at(float(x), float(y)) == "obj0012"
     assert "<svg" in explorer.hover.picture.object and "obj0012" in explorer.hover.text.object
+    explorer.hover.fields.value = ["period"]  # the preview shows the fields chosen
+    assert "period:" in explorer.hover.text.object and "label:" not in explorer.hover.text.object
     far = s.map.coords[np.isfinite(s.map.coords).all(axis=1)].max(axis=0) + 100
     assert s.hover_at(*far) == ""  # nothing under the pointer far from every point
     # neighbour lines: one segment per neighbour, from the tapped object to each neighbour's position

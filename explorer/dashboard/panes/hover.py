@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import panel as pn
 
-from .base import StatePane, text_pane
+from .base import StatePane, text_pane, with_css
 from .neighbours import thumbnail_svg
 
 
@@ -15,6 +15,8 @@ class HoverPane(StatePane):
         super().__init__(**params)
         self.picture = pn.pane.HTML("", width=232, height=142, margin=2, css_classes=["lcx-hover-preview"])
         self.text = text_pane("lcx-hover-text", "Hover over the map to preview a light curve.")
+        self.fields = with_css(pn.widgets.MultiChoice.from_param(self.state.param.hover_fields, width=260),
+                               "lcx-hover-fields")
         self.watch(self.refresh, ["hovered_id", "hover_fields"])
 
     def refresh(self) -> None:
@@ -30,4 +32,5 @@ class HoverPane(StatePane):
             return
 
     def __panel__(self):
-        return pn.Row(self.picture, self.text, sizing_mode="stretch_width")
+        return pn.Row(self.picture, pn.Column(self.text, self.fields, sizing_mode="stretch_width"),
+                      sizing_mode="stretch_width")
