@@ -8,7 +8,7 @@ from pathlib import Path
 import panel as pn
 
 from ..state import REPRESENTATIONS
-from .base import StatePane, text_pane, with_css
+from .base import StatePane, TextMultiChoice, text_pane, with_css
 
 
 class ControlsPane(StatePane):
@@ -37,7 +37,7 @@ class ControlsPane(StatePane):
                                       "lcx-output-select")
         self.reduction_select = with_css(w.Select.from_param(s.param.reduction, sizing_mode="stretch_width"),
                                          "lcx-reduction-select")
-        self.bands_select = with_css(w.MultiChoice.from_param(s.param.bands, sizing_mode="stretch_width"),
+        self.bands_select = with_css(TextMultiChoice.from_param(s.param.bands, sizing_mode="stretch_width"),
                                      "lcx-bands-select")
         self.nn_slider = with_css(w.IntSlider.from_param(s.param.n_neighbors, sizing_mode="stretch_width"),
                                   "lcx-umap-neighbors")
