@@ -14,6 +14,7 @@ Stable names for UI tests (CSS classes):
     lcx-bands-select       MultiChoice of the bands fed to the model
     lcx-umap-neighbors     IntSlider, UMAP n_neighbors;  lcx-umap-min-dist: FloatSlider, UMAP min_dist
     lcx-embed-button       Button "Embed" ("Working..." and disabled while a job runs)
+    lcx-cancel-button      Button "Cancel": stops this session's running job at its next progress step
     lcx-progress           Progress bar of the running job
     lcx-status             Plain-text status / error message
     lcx-no-model           Alert shown instead of the map when no model is available

@@ -328,7 +328,7 @@ class ExplorerState(param.Parameterized):
 
     def __init__(self, catalog=None, *, model: str | None = None, embed_cache: ResultCache | None = None,
                  map_cache: ResultCache | None = None, labels_path=None, **params):
-        super().__init__(jobs=JobRunner(on_error=self.fail), **params)
+        super().__init__(jobs=JobRunner(on_error=self.fail, on_cancel=self.say), **params)
         self._embed_cache = EMBEDDINGS if embed_cache is None else embed_cache
         self._map_cache = MAPS if map_cache is None else map_cache
         self._labels_path = labels_path
