@@ -58,6 +58,17 @@ from .state import ExplorerState
 log = logging.getLogger(__name__)
 
 
+def _session_user() -> str | None:
+    """The signed-in user of this served session (Panel OAuth / basic auth), None when anonymous."""
+    curdoc = pn.state.curdoc
+    if curdoc is None or curdoc.session_context is None:
+        return None
+    try:
+        return pn.state.user or None
+    except Exception:  # no request behind the session (e.g. a test document): anonymous
+        return None
+
+
 class Explorer(pn.viewable.Viewer):
     """Interactive map of a light-curve catalog's embeddings, linked to light curves and labels.
 
@@ -81,7 +92,7 @@ class Explorer(pn.viewable.Viewer):
                 from .sources import default_catalog
 
                 catalog = default_catalog()
-            state = ExplorerState(catalog, model=model)
+            state = ExplorerState(catalog, model=model, labels_user=_session_user())
         super().__init__(state=state, **params)
         state.refresh_models()
         self.controls = ControlsPane(state=state)

@@ -327,11 +327,12 @@ class ExplorerState(param.Parameterized):
     jobs = param.ClassSelector(class_=JobRunner, constant=True, doc="The runner of background work.")
 
     def __init__(self, catalog=None, *, model: str | None = None, embed_cache: ResultCache | None = None,
-                 map_cache: ResultCache | None = None, labels_path=None, **params):
+                 map_cache: ResultCache | None = None, labels_path=None, labels_user: str | None = None, **params):
         super().__init__(jobs=JobRunner(on_error=self.fail, on_cancel=self.say), **params)
         self._embed_cache = EMBEDDINGS if embed_cache is None else embed_cache
         self._map_cache = MAPS if map_cache is None else map_cache
         self._labels_path = labels_path
+        self.labels_user = labels_user  # signed-in user of a served session ($LCEXPLORER_LABELS=per-user)
         self._lock = threading.RLock()
         self._sources: dict[str, object] = {}  # catalog_choice name -> path / Catalog / DataFrame
         self._label_store = None
@@ -1140,7 +1141,7 @@ class ExplorerState(param.Parameterized):
         if self._label_store is None:
             from .labels import LabelStore
 
-            self._label_store = LabelStore(self._require_catalog(), path=self._labels_path)
+            self._label_store = LabelStore(self._require_catalog(), path=self._labels_path, user=self.labels_user)
         return self._label_store
 
     @property

@@ -14,22 +14,13 @@ here by path so both folders share one implementation). What this file adds:
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from secutil import HOSTILE, MAX_ROWS, MAX_UPLOAD_BYTES, WEBSOCKET_MAX, write_hostile_catalog
-
-_spec = importlib.util.spec_from_file_location("lcx_ui_harness", Path(__file__).parents[1] / "ui" / "conftest.py")
-harness = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = harness
-_spec.loader.exec_module(harness)
+from secutil import HOSTILE, MAX_ROWS, MAX_UPLOAD_BYTES, WEBSOCKET_MAX, harness, serve, write_hostile_catalog
 
 # the UI harness's fixtures, for tests in this folder
 browser_type_launch_args = harness.browser_type_launch_args
@@ -41,8 +32,6 @@ dash = harness.dash
 ui_home = harness.ui_home
 app_path = harness.app_path
 pytest_runtest_makereport = harness.pytest_runtest_makereport
-Dashboard = harness.Dashboard
-BokehPage = harness.BokehPage
 
 def pytest_collection_modifyitems(items):
     """Everything under tests/security drives a real browser: marked ``ui`` too."""
@@ -70,23 +59,6 @@ def hostile_root(tmp_path_factory, outside_dir) -> Path:
     escape.mkdir()
     (escape / "escape.csv").symlink_to(outside_dir / "secret.csv")
     return root
-
-
-def serve(app: Path, env: dict, *extra_args: str, timeout: float = harness.SERVER_START_TIMEOUT_S):
-    """``panel serve app`` with ``extra_args`` (the harness's command plus the start-app flags)."""
-    port = harness.free_port()
-    full_env = {**os.environ, **{k: str(v) for k, v in env.items()}, "PYTHONUNBUFFERED": "1"}
-    cmd = [sys.executable, "-m", "panel", "serve", str(app), "--port", str(port), "--address", "127.0.0.1",
-           f"--allow-websocket-origin=127.0.0.1:{port}", "--liveness", "--num-procs", "1", *extra_args]
-    harness.ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with open(harness.SERVER_LOG, "ab") as log:
-        log.write(f"\n===== {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(cmd)}\n".encode())
-        offset = log.tell()
-        proc = subprocess.Popen(cmd, cwd=harness.PROJECT_ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
-    server = harness.PanelServer(Path(app), port, env, proc, offset)
-    harness._wait_until_up(server, timeout)
-    return server
 
 
 @pytest.fixture(scope="session")

@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+# the UI harness (tests/ui/conftest.py), loaded once by path: one implementation for both folders
+if "lcx_ui_harness" in sys.modules:
+    harness = sys.modules["lcx_ui_harness"]
+else:
+    _spec = importlib.util.spec_from_file_location("lcx_ui_harness", Path(__file__).parents[1] / "ui" / "conftest.py")
+    harness = importlib.util.module_from_spec(_spec)
+    sys.modules[_spec.name] = harness
+    _spec.loader.exec_module(harness)
+
+Dashboard = harness.Dashboard
+BokehPage = harness.BokehPage
 
 HOSTILE = "hostile"
 N_HOSTILE = 24
@@ -73,3 +90,20 @@ def write_hostile_catalog(folder: Path) -> Path:
     pd.concat(rows, ignore_index=True).to_parquet(folder / f"{folder.name}.lightcurves.parquet", index=False)
     pd.DataFrame(objects).to_parquet(folder / f"{folder.name}.objects.parquet", index=False)
     return folder
+
+
+def serve(app: Path, env: dict, *extra_args: str, timeout: float = harness.SERVER_START_TIMEOUT_S):
+    """``panel serve app`` with ``extra_args`` (the harness's command plus the start-app flags)."""
+    port = harness.free_port()
+    full_env = {**os.environ, **{k: str(v) for k, v in env.items()}, "PYTHONUNBUFFERED": "1"}
+    cmd = [sys.executable, "-m", "panel", "serve", str(app), "--port", str(port), "--address", "127.0.0.1",
+           f"--allow-websocket-origin=127.0.0.1:{port}", "--liveness", "--num-procs", "1", *extra_args]
+    harness.ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with open(harness.SERVER_LOG, "ab") as log:
+        log.write(f"\n===== {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(cmd)}\n".encode())
+        offset = log.tell()
+        proc = subprocess.Popen(cmd, cwd=harness.PROJECT_ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+    server = harness.PanelServer(Path(app), port, env, proc, offset)
+    harness._wait_until_up(server, timeout)
+    return server
