@@ -277,7 +277,8 @@ def bench_liveness(browser, env: dict, data_root: Path, uploads: list[Path]) -> 
             wait_map(page_a)
             t0 = time.perf_counter()
             page_a.locator(".lcx-period-search button").click(no_wait_after=True)
-            ls_pings += bystander.during(lambda: "Lomb-Scargle period of" not in status_of(page_a), min_pings=2)
+            ls_pings += bystander.during(lambda: not status_of(page_a).startswith(("Lomb-Scargle period of", "Error")),
+                                         min_pings=2)
             ls_calls.append(time.perf_counter() - t0)
             ctx_a.close()
         results["lomb_scargle"], results["lomb_scargle_calls"] = ls_pings, ls_calls
@@ -290,8 +291,9 @@ def bench_liveness(browser, env: dict, data_root: Path, uploads: list[Path]) -> 
         page_a.wait_for_timeout(300)  # the slider's value reaches the server before the click
         t0 = time.perf_counter()
         page_a.locator(".lcx-embed-button button").click()  # the status said "Press Embed ..." until now
-        results["umap"] = bystander.during(lambda: not status_of(page_a).startswith("Map ready"))
+        results["umap"] = bystander.during(lambda: not status_of(page_a).startswith(("Map ready", "Error")))
         results["umap_job_s"] = time.perf_counter() - t0
+        results["umap_status"] = status_of(page_a)[:160]
 
         # uploads: peak server memory, the bystander's round trips meanwhile
         upload_rows = []
@@ -360,7 +362,8 @@ def main(argv=None) -> int:
                 print(f"bystander round trip (type a label, Add label, listed), idle: {summary(r['idle'])}")
                 print(f"  while another session runs Lomb-Scargle (101 points over 20,000 days; calls "
                       f"{', '.join(f'{s:.2f}' for s in r['lomb_scargle_calls'])} s): {summary(r['lomb_scargle'])}")
-                print(f"  while another session computes a UMAP map ({r['umap_job_s']:.1f} s): {summary(r['umap'])}")
+                print(f"  while another session computes a UMAP map ({r['umap_job_s']:.1f} s): {summary(r['umap'])}"
+                      f"\n      status: {r['umap_status']}")
                 for u in r["uploads"]:
                     print(f"  while another session uploads {u['file']} ({u['mb']:.1f} MB; answered in "
                           f"{u['answer_s']:.1f} s, server peak RSS +{u['peak_rise_mb']:.0f} MB, server alive: "

@@ -1101,9 +1101,8 @@ class ExplorerState(param.Parameterized):
         self.period = self._user_periods.get(self.selected_id)
 
     def lomb_scargle_period(self, key=None, *, min_period: float = 0.05, max_period: float | None = None) -> float:
-        """Best Lomb-Scargle period of the object's best-sampled band (memoised), on a bounded grid:
-        one search takes at most ~0.2 s and tens of MB whatever the time span, so it can run on the
-        event loop without stalling other sessions."""
+        """Best Lomb-Scargle period of the object's best-sampled band (memoised), on a bounded grid
+        (tens of MB whatever the time span); the dashboard runs it in the session's job runner."""
         from explorer.representations.features import best_period
 
         key = self.selected_id if key is None else key
