@@ -79,7 +79,7 @@ class JobRunner(param.Parameterized):
             self._set(message=f"{what}: cancelled")
             if self._on_cancel is not None:
                 try:
-                    self._on_cancel(f"{what}: cancelled. Nothing of it is shown; the session goes on.")
+                    self._on_cancel(f"{what}: cancelled; the session goes on.")
                 except Exception:  # the reporter itself must not kill the worker
                     log.exception("reporting the cancellation of %r failed", what)
         except BaseException as exc:  # noqa: BLE001  a failing job must leave the session usable
