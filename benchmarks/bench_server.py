@@ -134,6 +134,13 @@ def wait_map(page, timeout_s: float = 600) -> None:
     page.wait_for_function(UMAP_NOTE_JS, timeout=timeout_s * 1000, polling=100)
 
 
+def wait_idle(page, timeout_s: float = 600) -> None:
+    """Until the session's own map job has ended (its map rated: the status says "Map ready")."""
+    deadline = time.monotonic() + timeout_s
+    while not status_of(page).startswith(("Map ready", "Error")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+
 def status_of(page) -> str:
     """The status line as a person reads it (the pane's model holds it escaped, inside <pre>)."""
     import html
@@ -286,6 +293,7 @@ def bench_liveness(browser, env: dict, data_root: Path, uploads: list[Path]) -> 
         for i in range(3):
             ctx_a, page_a = new_page(browser, server.url + "?" + urlencode({"catalog": label, "object": f"ls-{i:02d}"}))
             wait_map(page_a)
+            wait_idle(page_a)  # the search alone, not queued behind the map's rating
             bystander.watch = lambda: status_of(page_a)
             t0 = time.perf_counter()
             page_a.locator(".lcx-period-search button").click(no_wait_after=True)
@@ -300,6 +308,7 @@ def bench_liveness(browser, env: dict, data_root: Path, uploads: list[Path]) -> 
         # a UMAP map with settings nobody computed yet
         ctx_a, page_a = new_page(browser, server.url + "?" + urlencode({"n_neighbors": "23", "min_dist": "0.37"}))
         wait_map(page_a)
+        wait_idle(page_a)
         page_a.evaluate("""() => { for (const doc of Bokeh.documents) for (const m of doc.all_models)
             if ((m.css_classes || []).includes('lcx-umap-neighbors')) { m.value = 31; return; } }""")
         page_a.wait_for_timeout(300)  # the slider's value reaches the server before the click
