@@ -1,5 +1,8 @@
 """Security tests against the real served app: ``panel serve app.py`` in Debian chromium (Playwright).
 
+The folder's name sorts after the top-level test modules: their ``from conftest import ...`` needs
+tests/conftest.py to be the last conftest pytest imported before them.
+
 The browser, page, screenshot and Bokeh helpers are the UI harness's (``tests/ui/conftest.py``, loaded
 here by path so both folders share one implementation). What this file adds:
 
@@ -34,9 +37,9 @@ app_path = harness.app_path
 pytest_runtest_makereport = harness.pytest_runtest_makereport
 
 def pytest_collection_modifyitems(items):
-    """Everything under tests/security drives a real browser: marked ``ui`` too."""
+    """Everything under tests/ui_security drives a real browser: marked ``ui`` too."""
     for item in items:
-        if "tests/security/" in str(item.fspath).replace(os.sep, "/"):
+        if "tests/ui_security/" in str(item.fspath).replace(os.sep, "/"):
             item.add_marker(pytest.mark.ui)
 
 
