@@ -14,6 +14,7 @@ Stable names for UI tests (CSS classes):
     lcx-bands-select       MultiChoice of the bands fed to the model
     lcx-umap-neighbors     IntSlider, UMAP n_neighbors;  lcx-umap-min-dist: FloatSlider, UMAP min_dist
     lcx-embed-button       Button "Embed" ("Working..." and disabled while a job runs)
+    lcx-cancel-button      Button "Cancel": stops this session's running job at its next progress step
     lcx-progress           Progress bar of the running job
     lcx-status             Plain-text status / error message
     lcx-no-model           Alert shown instead of the map when no model is available
@@ -57,6 +58,17 @@ from .state import ExplorerState
 log = logging.getLogger(__name__)
 
 
+def _session_user() -> str | None:
+    """The signed-in user of this served session (Panel OAuth / basic auth), None when anonymous."""
+    curdoc = pn.state.curdoc
+    if curdoc is None or curdoc.session_context is None:
+        return None
+    try:
+        return pn.state.user or None
+    except Exception:  # no request behind the session (e.g. a test document): anonymous
+        return None
+
+
 class Explorer(pn.viewable.Viewer):
     """Interactive map of a light-curve catalog's embeddings, linked to light curves and labels.
 
@@ -80,7 +92,7 @@ class Explorer(pn.viewable.Viewer):
                 from .sources import default_catalog
 
                 catalog = default_catalog()
-            state = ExplorerState(catalog, model=model)
+            state = ExplorerState(catalog, model=model, labels_user=_session_user())
         super().__init__(state=state, **params)
         state.refresh_models()
         self.controls = ControlsPane(state=state)

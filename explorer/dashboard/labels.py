@@ -14,6 +14,11 @@ Every change is saved at once with an atomic write (temporary file in the same f
 Temporary files a killed writer left behind (our own name pattern, older than a few seconds) are
 removed when the labels are opened.
 
+Who may write (``LCEXPLORER_LABELS``, for a served app; see :func:`labels_mode`): ``shared`` (default:
+every session writes the one file beside the catalog), ``read-only`` (labels are shown, nothing is
+written: no label file, no sidecar, no clean-up) or ``per-user`` (each signed-in user writes their own
+file under ``store_root()/labels/users/``; a session without a user is read-only).
+
 A damaged labels file is never moved away nor dropped whole: it is read row by row, good rows are
 kept, bad rows are listed in ``LabelStore.problems`` (and a warning). Before the file is next
 rewritten, the bad rows are appended verbatim to ``<name>.labels.rejected.txt`` beside it, so that
@@ -66,6 +71,27 @@ DEFAULT_LABELS = (
     "artefact",
     "unknown",
 )
+
+
+LABEL_MODES = ("shared", "per-user", "read-only")
+LABELS_ENV = "LCEXPLORER_LABELS"
+
+
+def labels_mode(value: str | None = None) -> str:
+    """Who may write labels: ``value`` or ``$LCEXPLORER_LABELS`` (``shared``, ``per-user``, ``read-only``).
+
+    Unset or empty means ``shared``; anything else is an ExplorerError naming the choices (a typo must
+    not quietly let anonymous visitors write).
+    """
+    raw = os.environ.get(LABELS_ENV, "") if value is None else value
+    mode = str(raw).strip().lower() or "shared"
+    if mode not in LABEL_MODES:
+        raise ExplorerError(f"{LABELS_ENV}={raw!r} is not one of {', '.join(LABEL_MODES)}")
+    return mode
+
+
+class LabelsReadOnly(ExplorerError, PermissionError):
+    """Labels cannot be written in this session (read-only server, or per-user labels without a user)."""
 
 
 class LabelsFileError(ExplorerError, ValueError):
@@ -128,14 +154,26 @@ class LabelStore:
         explicit labels file; by default beside the catalog source, or, when that folder is not
         writable (read-only data, the installed package), under
         ``store_root()/labels/<name>-<content hash[:12]>.labels.csv`` (``.notice`` says so).
+    user:
+        the signed-in user of a served session (``pn.state.user``), None when anonymous.
+    mode:
+        ``shared``, ``per-user`` or ``read-only`` (default: :func:`labels_mode`, i.e. ``$LCEXPLORER_LABELS``).
+        ``per-user`` with a user: that user's own file (``path`` aside); without one: read-only.
     """
 
-    def __init__(self, catalog_or_path, path: str | os.PathLike | None = None):
+    def __init__(self, catalog_or_path, path: str | os.PathLike | None = None, *, user: str | None = None,
+                 mode: str | None = None):
         self.catalog = _load_catalog(catalog_or_path)
+        self.mode = labels_mode(mode)
+        self.user = str(user) if user else None
         self._path_notice: str | None = None  # why labels are not beside the catalog
         self._rows_notice: str | None = None  # bad rows of the file at the last read
-        self.path = Path(path) if path is not None else self._default_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.mode == "per-user" and self.user and path is None:
+            self.path = self._user_path()
+        else:
+            self.path = Path(path) if path is not None else self._default_path()
+        if self.writable:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         self._ids = pd.Index(np.asarray(self.catalog.object_ids).astype(str))
         self._records: dict[str, tuple[str, str, str]] = {}  # object_id -> (label or "", updated_at, origin)
         self.problems: list[str] = []  # bad rows of the labels file at the last read (kept on disk until saved)
@@ -143,10 +181,43 @@ class LabelStore:
         self._label_set: list[str] = list(DEFAULT_LABELS)
         self._stamp = None
         self._series: pd.Series | None = None  # .labels cache, dropped whenever _records changes
-        self.removed_temp_files = remove_orphan_temp_files(self.path)
+        # a read-only session writes nothing, not even the clean-up of other writers' temporaries
+        self.removed_temp_files = remove_orphan_temp_files(self.path) if self.writable else []
         self._load()
 
+    # ------------------------------------------------------------------ who may write
+    @property
+    def writable(self) -> bool:
+        """True when this session may save labels (see ``mode``)."""
+        return self.mode == "shared" or (self.mode == "per-user" and self.user is not None)
+
+    @property
+    def read_only_reason(self) -> str | None:
+        """Why nothing can be labelled in this session (a sentence for the page), None when writable."""
+        if self.writable:
+            return None
+        if self.mode == "read-only":
+            return f"Labels are read-only on this server ({LABELS_ENV}=read-only): you can see them, not change them."
+        return (f"Labels are kept per signed-in user on this server ({LABELS_ENV}=per-user) and you are not "
+                "signed in: you can see the shared labels, not change them.")
+
+    def _require_writable(self) -> None:
+        if not self.writable:
+            raise LabelsReadOnly(self.read_only_reason)
+
     # ------------------------------------------------------------------ paths
+    def _user_path(self) -> Path:
+        """``store_root()/labels/users/<user>-<sha256(user)[:8]>/<catalog>-<hash[:12]>.labels.csv``: one
+        folder per user, apart from the data (which may be read-only) and from the shared file; the
+        digest keeps users whose names differ only in characters a file name cannot hold apart."""
+        import hashlib
+
+        from explorer.store import store_root
+
+        digest = hashlib.sha256(self.user.encode("utf-8")).hexdigest()[:8]
+        folder = store_root() / "labels" / "users" / f"{_safe_name(self.user)[:40]}-{digest}"
+        return folder / f"{_safe_name(self.catalog.name)}-{self.catalog.content_hash()[:12]}.labels.csv"
+
     @property
     def sidecar_path(self) -> Path:
         """The JSON file holding the label vocabulary."""
@@ -190,8 +261,9 @@ class LabelStore:
 
     @property
     def notice(self) -> str | None:
-        """What the user should know about the labels file (fallback folder, bad rows), or None."""
-        parts = [p for p in (self._path_notice, self._rows_notice if self.problems else None) if p]
+        """What the user should know about the labels file (read-only, fallback folder, bad rows), or None."""
+        parts = [p for p in (self.read_only_reason, self._path_notice if self.writable else None,
+                             self._rows_notice if self.problems else None) if p]
         return " ".join(parts) or None
 
     @property
@@ -283,7 +355,8 @@ class LabelStore:
     # ------------------------------------------------------------------ writing
     @contextlib.contextmanager
     def _locked(self):
-        if fcntl is None:
+        # read-only sessions take no lock: the lock file is a write, and writers replace the file atomically
+        if fcntl is None or not self.writable:
             yield
             return
         with open(self._lock_path, "a+") as fh:
@@ -295,6 +368,7 @@ class LabelStore:
 
     def _save(self, changes: dict[str, tuple[str, str, str]]) -> None:
         """Re-read the file, merge per object by ``updated_at``, write atomically (bad rows kept aside first)."""
+        self._require_writable()
         with self._locked():
             on_disk = self._read_file()
             merged = _merge_records(on_disk, _merge_records(self._records, changes))
@@ -333,6 +407,7 @@ class LabelStore:
 
         ``origin``: ``"manual"`` (a person chose it) or ``"suggested"`` (proposed by the explorer).
         """
+        self._require_writable()
         label = _check_label(label)
         origin = _check_origin(origin)
         ids = self._check_ids(object_ids)
@@ -345,6 +420,7 @@ class LabelStore:
 
     def clear(self, object_ids) -> None:
         """Remove the labels of ``object_ids`` and save."""
+        self._require_writable()
         ids = self._check_ids(object_ids)
         if not ids:
             return
@@ -354,6 +430,7 @@ class LabelStore:
     def add_label(self, name: str) -> None:
         """Add ``name`` to the label vocabulary (persisted)."""
         name = _check_label(name)
+        self._require_writable()
         if name in self._label_set:
             return
         self._label_set.append(name)

@@ -328,11 +328,12 @@ class ExplorerState(ExploreMixin):
     jobs = param.ClassSelector(class_=JobRunner, constant=True, doc="The runner of background work.")
 
     def __init__(self, catalog=None, *, model: str | None = None, embed_cache: ResultCache | None = None,
-                 map_cache: ResultCache | None = None, labels_path=None, **params):
-        super().__init__(jobs=JobRunner(on_error=self.fail), **params)
+                 map_cache: ResultCache | None = None, labels_path=None, labels_user: str | None = None, **params):
+        super().__init__(jobs=JobRunner(on_error=self.fail, on_cancel=self.say), **params)
         self._embed_cache = EMBEDDINGS if embed_cache is None else embed_cache
         self._map_cache = MAPS if map_cache is None else map_cache
         self._labels_path = labels_path
+        self.labels_user = labels_user  # signed-in user of a served session ($LCEXPLORER_LABELS=per-user)
         self._lock = threading.RLock()
         self._sources: dict[str, object] = {}  # catalog_choice name -> path / Catalog / DataFrame
         self._label_store = None
@@ -1147,9 +1148,8 @@ class ExplorerState(ExploreMixin):
         self.period = self._user_periods.get(self.selected_id)
 
     def lomb_scargle_period(self, key=None, *, min_period: float = 0.05, max_period: float | None = None) -> float:
-        """Best Lomb-Scargle period of the object's best-sampled band (memoised), on a bounded grid:
-        one search takes at most ~0.2 s and tens of MB whatever the time span, so it can run on the
-        event loop without stalling other sessions."""
+        """Best Lomb-Scargle period of the object's best-sampled band (memoised), on a bounded grid
+        (tens of MB whatever the time span); the dashboard runs it in the session's job runner."""
         from explorer.representations.features import best_period
 
         key = self.selected_id if key is None else key
@@ -1187,7 +1187,7 @@ class ExplorerState(ExploreMixin):
         if self._label_store is None:
             from .labels import LabelStore
 
-            self._label_store = LabelStore(self._require_catalog(), path=self._labels_path)
+            self._label_store = LabelStore(self._require_catalog(), path=self._labels_path, user=self.labels_user)
         return self._label_store
 
     @property

@@ -32,6 +32,17 @@ class PlainText(pn.pane.Str):
         return dict(object=escape("<pre>" + (escape(text) or " ") + "</pre>"))
 
 
+class TextMultiChoice(pn.widgets.MultiChoice):
+    """A MultiChoice whose options are shown as text: Bokeh's Choices.js puts option labels in as HTML."""
+
+    def _process_param_change(self, params: dict) -> dict:
+        props = super()._process_param_change(params)
+        if "options" in props:  # (value, label): the value stays the raw text, only the label is escaped
+            props["options"] = [(o, escape(o)) if isinstance(o, str) else (o[0], escape(o[1]))
+                                for o in props["options"]]
+        return props
+
+
 def text_pane(css: str, text: str = "", **kwargs) -> PlainText:
     """A plain-text pane: object ids, labels, column and file names are shown as text, never run as HTML."""
     kwargs.setdefault("sizing_mode", "stretch_width")
@@ -47,6 +58,11 @@ def bokeh_edit():
     from panel.io.document import unlocked
 
     return unlocked()
+
+
+def text_titles(frame) -> dict:
+    """Tabulator column titles, escaped: Tabulator puts a title into the page as HTML (cells are text)."""
+    return {c: escape(str(c)) for c in frame.columns}
 
 
 def with_css(widget, css: str):

@@ -8,7 +8,7 @@ from pathlib import Path
 import panel as pn
 
 from ..state import REPRESENTATIONS
-from .base import StatePane, text_pane, with_css
+from .base import StatePane, TextMultiChoice, text_pane, with_css
 
 
 class ControlsPane(StatePane):
@@ -37,7 +37,7 @@ class ControlsPane(StatePane):
                                       "lcx-output-select")
         self.reduction_select = with_css(w.Select.from_param(s.param.reduction, sizing_mode="stretch_width"),
                                          "lcx-reduction-select")
-        self.bands_select = with_css(w.MultiChoice.from_param(s.param.bands, sizing_mode="stretch_width"),
+        self.bands_select = with_css(TextMultiChoice.from_param(s.param.bands, sizing_mode="stretch_width"),
                                      "lcx-bands-select")
         self.nn_slider = with_css(w.IntSlider.from_param(s.param.n_neighbors, sizing_mode="stretch_width"),
                                   "lcx-umap-neighbors")
@@ -45,6 +45,7 @@ class ControlsPane(StatePane):
                                   "lcx-umap-min-dist")
         self.embed_button = w.Button(label="Embed", color="primary", css_classes=["lcx-embed-button"],
                                      sizing_mode="stretch_width")
+        self.cancel_button = w.Button(label="Cancel", css_classes=["lcx-cancel-button"], width=80, disabled=True)
         self.progress = pn.indicators.Progress(value=0, max=100, active=False, css_classes=["lcx-progress"],
                                                sizing_mode="stretch_width", height=12)
         self.status = text_pane("lcx-status", s.status)
@@ -53,6 +54,7 @@ class ControlsPane(StatePane):
         self.catalog_upload.param.watch(lambda e: self.guarded("opening the uploaded file", self._upload, e.new),
                                         "value")
         self.embed_button.on_click(self.action("computing the map", s.start))
+        self.cancel_button.on_click(self.action("cancelling", s.jobs.cancel))
         self.watch(self._show_job, ["busy", "progress", "message"], obj=s.jobs)
         self.watch(self._show_status, ["status"])
         self.watch(self._show_bands, ["catalog", "representation", "bands"])
@@ -83,6 +85,7 @@ class ControlsPane(StatePane):
         self.progress.active = bool(jobs.busy) and jobs.progress == 0
         self.embed_button.disabled = bool(jobs.busy)
         self.embed_button.label = "Working..." if jobs.busy else "Embed"
+        self.cancel_button.disabled = not jobs.busy
 
     def _show_status(self) -> None:
         self.status.object = self.state.status
@@ -105,6 +108,6 @@ class ControlsPane(StatePane):
             pn.pane.Markdown("### Representation", margin=(0, 5)), self.representation_select,
             self.model_select, self.output_select, self.reduction_select, self.bands_select, self.concat_box,
             pn.pane.Markdown("### UMAP", margin=(0, 5)), self.metric_select, self.nn_slider, self.md_slider,
-            self.embed_button, self.progress, self.status,
+            pn.Row(self.embed_button, self.cancel_button, sizing_mode="stretch_width"), self.progress, self.status,
             sizing_mode="stretch_width",
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import panel as pn
 
-from .base import StatePane, text_pane, with_css
+from .base import StatePane, TextMultiChoice, text_pane, with_css
 from .neighbours import thumbnail_svg
 
 
@@ -15,7 +15,7 @@ class HoverPane(StatePane):
         super().__init__(**params)
         self.picture = pn.pane.HTML("", width=232, height=142, margin=2, css_classes=["lcx-hover-preview"])
         self.text = text_pane("lcx-hover-text", "Hover over the map to preview a light curve.")
-        self.fields = with_css(pn.widgets.MultiChoice.from_param(self.state.param.hover_fields, width=260),
+        self.fields = with_css(TextMultiChoice.from_param(self.state.param.hover_fields, width=260),
                                "lcx-hover-fields")
         self.watch(self.refresh, ["hovered_id", "hover_fields"])
 

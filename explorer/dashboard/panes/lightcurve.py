@@ -27,7 +27,10 @@ class LightCurvePane(StatePane):
                                                                       placeholder="period (days)"), "lcx-period")
         self.period_search = pn.widgets.Button(label="Lomb-Scargle period", width=160, align="end",
                                                css_classes=["lcx-period-search"])
-        self.period_search.on_click(self.action("the Lomb-Scargle period search", s.search_period))
+        # in the session's job runner, off the event loop: a long, densely gridded search must not stall
+        # other sessions (measured: 4-5 s round trips for a bystander while it ran on the loop under load)
+        self.period_search.on_click(self.action("the Lomb-Scargle period search", s.jobs.submit,
+                                                "the Lomb-Scargle period search", s.search_period))
         self.plot = plots.LightCurvePlot()  # one figure, redrawn in place on every tap
         self.lc_pane = pn.pane.Bokeh(self.plot.show_message("no object selected"), css_classes=["lcx-lightcurve"],
                                      name="lcx-lightcurve", sizing_mode="stretch_width", min_height=380)

@@ -6,7 +6,7 @@ import pandas as pd
 import panel as pn
 
 from ..state import INTERNAL_COLUMNS
-from .base import StatePane
+from .base import StatePane, text_titles
 
 TABLE_COLUMNS_MAX = 12
 
@@ -26,7 +26,7 @@ class ObjectsPane(StatePane):
     def _new_table(self, value: pd.DataFrame) -> pn.widgets.Tabulator:
         table = pn.widgets.Tabulator(value, pagination="remote", page_size=15, disabled=True, show_index=False,
                                      selectable=1, css_classes=["lcx-objects-table"], sizing_mode="stretch_width",
-                                     height=450)
+                                     height=450, titles=text_titles(value))
         table.param.watch(lambda e: self.guarded("showing the clicked row", self._on_row, e.new), "selection")
         return table
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import panel as pn
 
-from .base import StatePane, text_pane
+from .base import StatePane, text_pane, text_titles
 from .neighbours import thumbnail
 
 N_MULTIPLES = 12
@@ -32,7 +32,8 @@ class SelectionPane(StatePane):
         if s.catalog is None:
             return
         frame = s.selection
-        self.table.value = frame
+        # one update, old titles kept: a column rendered for a moment without its escaped title runs as HTML
+        self.table.param.update(titles={**self.table.titles, **text_titles(frame)}, value=frame)
         figs = [thumbnail(s, oid, title=str(oid)) for oid in frame["object_id"].astype(str).head(N_MULTIPLES)]
         more = len(frame) - N_MULTIPLES
         if more > 0:

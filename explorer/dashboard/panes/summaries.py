@@ -13,7 +13,7 @@ import logging
 import numpy as np
 import panel as pn
 
-from .base import StatePane, bokeh_edit, text_pane, with_css
+from .base import StatePane, TextMultiChoice, bokeh_edit, text_pane, with_css
 
 log = logging.getLogger(__name__)
 CHART_HEIGHT = 230
@@ -113,9 +113,9 @@ class SummariesPane(StatePane):
         super().__init__(**params)
         s = self.state
         w = pn.widgets
-        self.columns = with_css(w.MultiChoice.from_param(s.param.summary_columns, sizing_mode="stretch_width"),
+        self.columns = with_css(TextMultiChoice.from_param(s.param.summary_columns, sizing_mode="stretch_width"),
                                 "lcx-chart-columns")
-        self.log_axes = with_css(w.MultiChoice.from_param(s.param.log_columns, sizing_mode="stretch_width"),
+        self.log_axes = with_css(TextMultiChoice.from_param(s.param.log_columns, sizing_mode="stretch_width"),
                                  "lcx-log-columns")
         self.help = text_pane("lcx-charts-help", "Grey: all objects; blue: passing the filters (and selected, when "
                                                  "there is a selection). Click a bar to keep that category, brush a "

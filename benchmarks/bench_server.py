@@ -1,0 +1,402 @@
+"""Load and bad-input benchmark of the served app: ``panel serve app.py`` driven by Chromium (Playwright).
+
+1. Concurrent sessions: N visitors (``--sessions 5,10,20``) open the app at once on the default catalog
+   (its map precomputed, as ``scripts/start-app`` does); per N, a fresh server: time from each visitor's
+   request to its populated UMAP map (median, max), and the server's RSS growth per session
+   (``(VmRSS with N maps open - VmRSS before) / N``).
+2. Liveness of a bystander: while one visitor (A) runs something heavy, another (B) repeats a trivial
+   interaction (type a new label, press "Add label", until the label chooser lists it: a full round trip
+   through the server's event loop) and reports its round-trip times (target <= 1 s). A's work: the
+   Lomb-Scargle period of a 101-point light curve spanning 20,000 days (the probe's worst case), a UMAP
+   map (Embed with other UMAP settings) and uploads.
+3. Uploads: the probe's files (CSV of 12, 16 and 40 MB; a Parquet file of 10 M rows), sent by A while B
+   measures; the server's peak RSS above its level before each upload (sampled every 20 ms).
+
+The server runs as in a public deployment: ``--websocket-max-message-size 300000000`` (as
+``scripts/start-app``), ``LCEXPLORER_MAX_UPLOAD_BYTES=10000000`` (``--max-upload-bytes``): every probe file is received whole and
+then refused, the CSV files by their size, the Parquet file by the rows in its metadata (over 5 M).
+
+    python benchmarks/bench_server.py                       # 5, 10, 20 sessions + liveness + uploads
+    python benchmarks/bench_server.py --sessions 5 --skip-uploads
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from benchlib import ROOT, load_avg  # first: puts the project on sys.path
+from bench_dashboard import CHROMIUM, TEXT_JS, _free_port, _stop, install_model
+
+LIVENESS_TARGET_S = 1.0
+WEBSOCKET_MAX = 300_000_000
+UMAP_NOTE_JS = f"() => ({TEXT_JS})('lcx-map-note').includes('UMAP of')"
+
+
+# ---------------------------------------------------------------------- server
+def rss_bytes(pid: int) -> int:
+    """Resident memory of ``pid`` (VmRSS), bytes."""
+    with open(f"/proc/{pid}/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+class RssSampler:
+    """Peak RSS of a process over a ``with`` block (sampled every ``every_s``)."""
+
+    def __init__(self, pid: int, every_s: float = 0.02):
+        self.pid, self.every_s, self.peak, self.start = pid, every_s, 0, 0
+        self._stop = threading.Event()
+
+    def __enter__(self):
+        self.start = self.peak = rss_bytes(self.pid)
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self):
+        while not self._stop.is_set():
+            try:
+                self.peak = max(self.peak, rss_bytes(self.pid))
+            except OSError:  # the server died: the caller sees it
+                return
+            self._stop.wait(self.every_s)
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def rise(self) -> int:
+        """Peak minus the level at the start, bytes."""
+        return self.peak - self.start
+
+
+class Server:
+    """One ``panel serve app.py`` process (own process group), public-deployment flags."""
+
+    def __init__(self, env: dict):
+        import subprocess
+
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}/app"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "panel", "serve", str(ROOT / "app.py"), "--port", str(self.port), "--address",
+             "127.0.0.1", f"--allow-websocket-origin=127.0.0.1:{self.port}", "--num-procs", "1",
+             "--websocket-max-message-size", str(WEBSOCKET_MAX), "--liveness"],
+            cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)
+        self._wait_up()
+
+    def _wait_up(self, timeout_s: float = 180) -> None:
+        import urllib.request
+
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"panel serve exited with {self.proc.returncode}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/liveness", timeout=5):
+                    return
+            except OSError:
+                time.sleep(0.25)
+        raise RuntimeError("panel serve did not answer")
+
+    @property
+    def rss(self) -> int:
+        return rss_bytes(self.proc.pid)
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def stop(self) -> None:
+        _stop(self.proc)
+
+
+def new_page(browser, url: str | None = None):
+    ctx = browser.new_context(viewport={"width": 1366, "height": 850})
+    page = ctx.new_page()
+    page.set_default_timeout(120_000)
+    if url:
+        page.goto(url, wait_until="commit", timeout=120_000)
+    return ctx, page
+
+
+def wait_map(page, timeout_s: float = 600) -> None:
+    page.wait_for_function(UMAP_NOTE_JS, timeout=timeout_s * 1000, polling=100)
+
+
+def wait_idle(page, timeout_s: float = 600) -> None:
+    """Until the session's own map job has ended (its map rated: the status says "Map ready")."""
+    deadline = time.monotonic() + timeout_s
+    while not status_of(page).startswith(("Map ready", "Error")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+
+def status_of(page) -> str:
+    """The status line as a person reads it (the pane's model holds it escaped, inside <pre>)."""
+    import html
+    import re
+
+    raw = html.unescape(page.evaluate(f"() => ({TEXT_JS})('lcx-status')"))
+    return html.unescape(re.sub(r"</?pre>", "", raw)).strip()
+
+
+# ---------------------------------------------------------------------- 1. concurrent sessions
+def bench_sessions(browser, env: dict, n: int) -> dict:
+    """N visitors at once on a fresh server whose default map is on disk; a warm-up visitor first."""
+    server = Server(env)
+    try:
+        ctx, page = new_page(browser, server.url)
+        wait_map(page)  # the process has the default map in memory now, as after its first visitor
+        ctx.close()
+        time.sleep(2.0)  # let the closed session go before the baseline
+        before = server.rss
+        t0 = time.perf_counter()
+        visitors = []
+        for _ in range(n):
+            start = time.perf_counter()
+            visitors.append((start, *new_page(browser, server.url)))
+        times = []
+        pending = list(visitors)
+        deadline = time.monotonic() + 900
+        while pending and time.monotonic() < deadline:
+            for item in list(pending):
+                start, _, page = item
+                if page.evaluate(UMAP_NOTE_JS):
+                    times.append(time.perf_counter() - start)
+                    pending.remove(item)
+            time.sleep(0.1)
+        after = server.rss
+        alive = server.alive()
+        for _, ctx, _ in visitors:
+            ctx.close()
+        return {"n": n, "ok": len(times), "median_s": statistics.median(times) if times else float("nan"),
+                "max_s": max(times) if times else float("nan"), "all_s": time.perf_counter() - t0,
+                "rss_before_mb": before / 1e6, "rss_after_mb": after / 1e6,
+                "rss_per_session_mb": (after - before) / n / 1e6, "server_alive": alive}
+    finally:
+        server.stop()
+
+
+# ---------------------------------------------------------------------- 2. bystander liveness
+class Bystander:
+    """Session B: adds a new label and waits until the chooser lists it (one round trip)."""
+
+    OPTIONS_JS = """(name) => { for (const doc of Bokeh.documents) for (const m of doc.all_models)
+        if ((m.css_classes || []).includes('lcx-label-select') && m.options)
+          return m.options.some(o => (Array.isArray(o) ? o[0] : o) === name); return false; }"""
+
+    def __init__(self, page):
+        self.page, self.k = page, 0
+        self.watch = None  # () -> status of the busy session, printed while waiting
+
+    def ping(self) -> float:
+        self.k += 1
+        name = f"ping-{os.getpid()}-{self.k}"
+        box = self.page.locator(".lcx-label-input input")
+        box.fill(name)
+        box.press("Enter")
+        t0 = time.perf_counter()
+        self.page.locator(".lcx-label-add button").click()
+        self.page.wait_for_function(self.OPTIONS_JS, arg=name, timeout=120_000, polling="raf")
+        return time.perf_counter() - t0
+
+    def during(self, busy, min_pings: int = 3, max_s: float = 600) -> list[float]:
+        """Ping until ``busy()`` is False (at least ``min_pings`` times); the round trips, seconds."""
+        out, t_end, t_say = [], time.monotonic() + max_s, time.monotonic() + 30
+        while (busy() or len(out) < min_pings) and time.monotonic() < t_end:
+            out.append(self.ping())
+            if time.monotonic() > t_say and self.watch is not None:
+                print(f"      ... {len(out)} round trips so far; the busy session says: {self.watch()[:120]!r}",
+                      flush=True)
+                t_say = time.monotonic() + 30
+        return out
+
+
+def summary(pings: list[float]) -> str:
+    if not pings:
+        return "no round trip measured"
+    verdict = "OK" if max(pings) <= LIVENESS_TARGET_S else "OVER TARGET"
+    return (f"median {statistics.median(pings) * 1000:.0f} ms, max {max(pings) * 1000:.0f} ms over {len(pings)} "
+            f"round trips (target <= {LIVENESS_TARGET_S:.0f} s: {verdict})")
+
+
+def write_ls_catalog(folder: Path) -> Path:
+    """30 objects of 101 points over 20,000 days (the probe's Lomb-Scargle worst case)."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(4)
+    folder.mkdir(parents=True, exist_ok=True)
+    frames = []
+    for i in range(30):
+        t = np.sort(rng.uniform(40000.0, 60000.0, 101))
+        frames.append(pd.DataFrame({"object_id": f"ls-{i:02d}", "time": t,
+                                    "mag": 17 + 0.3 * np.sin(2 * np.pi * t / rng.uniform(0.2, 30)),
+                                    "mag_err": 0.02}))
+    pd.concat(frames).to_parquet(folder / f"{folder.name}.lightcurves.parquet", index=False)
+    return folder
+
+
+def write_uploads(folder: Path) -> list[Path]:
+    """The probe's uploads: CSV of 12, 16, 40 MB (100 observations per object) and a 10 M-row Parquet."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(1)
+    out = []
+    for mb in (12, 16, 40):
+        n = mb * 1_000_000 // 44
+        frame = pd.DataFrame({"object_id": [f"obj-{i // 100:06d}" for i in range(n)],
+                              "time": 50000 + rng.uniform(0, 500, n), "mag": rng.normal(17, 0.3, n),
+                              "mag_err": rng.uniform(0.01, 0.05, n)})
+        path = folder / f"upload_{mb}mb.csv"
+        frame.to_csv(path, index=False, float_format="%.6f")
+        out.append(path)
+    n = 10_000_000
+    ids = pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int32)), pa.array(["bomb"]))
+    table = pa.table({"object_id": ids, "time": pa.array(np.zeros(n)), "mag": pa.array(np.full(n, 17.0)),
+                      "mag_err": pa.array(np.full(n, 0.01))})
+    path = folder / "bomb_10M_rows.parquet"
+    pq.write_table(table, path, compression="zstd", row_group_size=1_000_000)
+    out.append(path)
+    return out
+
+
+def bench_liveness(browser, env: dict, data_root: Path, uploads: list[Path]) -> dict:
+    """Bystander round trips while A runs Lomb-Scargle, a UMAP map and uploads; peak RSS per upload."""
+    from urllib.parse import urlencode
+
+    server = Server(env)
+    results: dict = {}
+    try:
+        ctx_b, page_b = new_page(browser, server.url)
+        wait_map(page_b)
+        bystander = Bystander(page_b)
+        results["idle"] = [bystander.ping() for _ in range(5)]
+        print(f"bystander round trip (type a label, Add label, listed), idle: {summary(results['idle'])}", flush=True)
+
+        # Lomb-Scargle on the worst-case light curves, one object after another
+        label = f"{data_root.name}/ls_worst"
+        ls_pings, ls_calls = [], []
+        for i in range(3):
+            ctx_a, page_a = new_page(browser, server.url + "?" + urlencode({"catalog": label, "object": f"ls-{i:02d}"}))
+            wait_map(page_a)
+            wait_idle(page_a)  # the search alone, not queued behind the map's rating
+            bystander.watch = lambda: status_of(page_a)
+            t0 = time.perf_counter()
+            page_a.locator(".lcx-period-search button").click(no_wait_after=True)
+            ls_pings += bystander.during(lambda: not status_of(page_a).startswith(("Lomb-Scargle period of", "Error")),
+                                         min_pings=2)
+            ls_calls.append(time.perf_counter() - t0)
+            ctx_a.close()
+        results["lomb_scargle"], results["lomb_scargle_calls"] = ls_pings, ls_calls
+        print(f"  while another session runs Lomb-Scargle (101 points over 20,000 days; status changed after "
+              f"{', '.join(f'{s:.2f}' for s in ls_calls)} s): {summary(ls_pings)}", flush=True)
+
+        # a UMAP map with settings nobody computed yet
+        ctx_a, page_a = new_page(browser, server.url + "?" + urlencode({"n_neighbors": "23", "min_dist": "0.37"}))
+        wait_map(page_a)
+        wait_idle(page_a)
+        page_a.evaluate("""() => { for (const doc of Bokeh.documents) for (const m of doc.all_models)
+            if ((m.css_classes || []).includes('lcx-umap-neighbors')) { m.value = 31; return; } }""")
+        page_a.wait_for_timeout(300)  # the slider's value reaches the server before the click
+        t0 = time.perf_counter()
+        page_a.locator(".lcx-embed-button button").click()  # the status said "Press Embed ..." until now
+        bystander.watch = lambda: status_of(page_a)
+        results["umap"] = bystander.during(lambda: not status_of(page_a).startswith(("Map ready", "Error")),
+                                           max_s=300)
+        results["umap_job_s"] = time.perf_counter() - t0
+        print(f"  while another session computes a UMAP map ({results['umap_job_s']:.1f} s): {summary(results['umap'])}"
+              f"\n      status: {status_of(page_a)[:160]}", flush=True)
+
+        # uploads: peak server memory, the bystander's round trips meanwhile
+        upload_rows = []
+        for path in uploads:
+            with RssSampler(server.proc.pid) as rss:
+                page_a.locator(".lcx-catalog-upload input[type=file]").set_input_files(str(path))
+                t0 = time.perf_counter()
+                pings = bystander.during(lambda: path.stem not in status_of(page_a), min_pings=2, max_s=300)
+                took = time.perf_counter() - t0
+            u = {"file": path.name, "mb": path.stat().st_size / 1e6, "peak_rise_mb": rss.rise / 1e6,
+                 "pings": pings, "answer_s": took, "status": status_of(page_a)[:160], "alive": server.alive()}
+            upload_rows.append(u)
+            print(f"  while another session uploads {u['file']} ({u['mb']:.1f} MB; answered in "
+                  f"{u['answer_s']:.1f} s, server peak RSS +{u['peak_rise_mb']:.0f} MB, server alive: "
+                  f"{u['alive']}): {summary(u['pings'])}\n      status: {u['status']}", flush=True)
+        results["uploads"] = upload_rows
+        ctx_a.close()
+        ctx_b.close()
+    finally:
+        server.stop()
+    return results
+
+
+# ---------------------------------------------------------------------- main
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sessions", default="5,10,20", help="concurrent visitors, comma-separated")
+    parser.add_argument("--skip-sessions", action="store_true")
+    parser.add_argument("--skip-liveness", action="store_true")
+    parser.add_argument("--skip-uploads", action="store_true")
+    # an operator limit below the probe's CSV files: each upload is received whole, then refused (the
+    # costly part for the server); with the served default (200 MB) they would be embedded. The row limit
+    # also bounds catalogs opened by path: the default catalog has 1.05 M rows.
+    parser.add_argument("--max-upload-bytes", default="10000000", help="LCEXPLORER_MAX_UPLOAD_BYTES (10000000)")
+    parser.add_argument("--max-rows", default=None, help="LCEXPLORER_MAX_ROWS (served default, 5 M)")
+    parser.add_argument("--standin", action="store_true", help="the stand-in model even when ../shared exists")
+    args = parser.parse_args(argv)
+    from playwright.sync_api import sync_playwright
+
+    print(f"bench_server: python {sys.version.split()[0]}, {load_avg()} at start")
+    with tempfile.TemporaryDirectory(prefix="lcx-bench-server-") as tmp:
+        tmp = Path(tmp)
+        home = tmp / "home"
+        home.mkdir()
+        data = tmp / "bench_data"
+        write_ls_catalog(data / "ls_worst")
+        env = {"LCEXPLORER_HOME": str(home), "LCEXPLORER_DATA_DIRS": str(data)}
+        for var, value in (("LCEXPLORER_MAX_UPLOAD_BYTES", args.max_upload_bytes), ("LCEXPLORER_MAX_ROWS", args.max_rows)):
+            if value is not None:
+                env[var] = str(value)
+        os.environ.pop("LCEXPLORER_CATALOG", None)
+        print(f"model: {install_model(home, args.standin)}; default catalog (sample_catalogs/macho_like)")
+        import subprocess
+
+        # what scripts/start-app does before serving: the default map on disk
+        subprocess.run([sys.executable, "-c", "from explorer.dashboard.warmup import main; main([])"], cwd=ROOT,
+                       env={**os.environ, **env}, check=True, capture_output=True)
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--headless=new", "--no-sandbox",
+                                                                         "--disable-gpu"])
+            if not args.skip_sessions:
+                for n in [int(x) for x in args.sessions.split(",") if x.strip()]:
+                    r = bench_sessions(browser, env, n)
+                    print(f"{n:3d} concurrent sessions: {r['ok']}/{n} got their UMAP map; time to map median "
+                          f"{r['median_s']:.1f} s, max {r['max_s']:.1f} s; server RSS {r['rss_before_mb']:.0f} -> "
+                          f"{r['rss_after_mb']:.0f} MB = {r['rss_per_session_mb']:.1f} MB per session; "
+                          f"server alive: {r['server_alive']} ({load_avg()})")
+            if not args.skip_liveness:
+                uploads = [] if args.skip_uploads else write_uploads(tmp)
+                r = bench_liveness(browser, env, data, uploads)
+                if r["uploads"]:
+                    worst = max(r["uploads"], key=lambda u: u["peak_rise_mb"])
+                    print(f"worst upload's peak memory: +{worst['peak_rise_mb']:.0f} MB ({worst['file']})")
+            browser.close()
+    print(f"done ({load_avg()} at the end)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

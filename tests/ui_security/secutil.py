@@ -1,0 +1,109 @@
+"""Helpers of the security tests: XSS payloads, reading text out of Panel's shadow DOM, a hostile catalog."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+# the UI harness (tests/ui/conftest.py), loaded once by path: one implementation for both folders
+if "lcx_ui_harness" in sys.modules:
+    harness = sys.modules["lcx_ui_harness"]
+else:
+    _spec = importlib.util.spec_from_file_location("lcx_ui_harness", Path(__file__).parents[1] / "ui" / "conftest.py")
+    harness = importlib.util.module_from_spec(_spec)
+    sys.modules[_spec.name] = harness
+    _spec.loader.exec_module(harness)
+
+Dashboard = harness.Dashboard
+BokehPage = harness.BokehPage
+
+HOSTILE = "hostile"
+N_HOSTILE = 24
+# operator limits of the test server (environment, as documented in the README)
+MAX_UPLOAD_BYTES = 20_000_000
+MAX_ROWS = 200_000
+# what scripts/start-app passes: an upload travels as base64 in one websocket message
+WEBSOCKET_MAX = 300_000_000
+
+
+def XSS(where: str) -> str:
+    """A payload that records ``where`` in ``window.__xss`` when rendered as HTML (no spaces, no quotes)."""
+    return f"<img src=x onerror=(window.__xss=window.__xss||[]).push('{where}')>"
+
+
+def xss_ran(pg) -> list:
+    """The payloads that ran in this page (empty: none)."""
+    return pg.evaluate("() => window.__xss || []")
+
+
+def shadow_text(pg, css: str) -> str:
+    """innerText of every element with class ``css``, shadow roots included (Panel renders in shadow DOM)."""
+    return pg.evaluate("""(css) => {
+        const out = [];
+        const walk = (root) => {
+          for (const el of root.querySelectorAll('*')) {
+            if (el.classList && el.classList.contains(css)) out.push((el.shadowRoot || el).textContent || '');
+            if (el.shadowRoot) walk(el.shadowRoot);
+          }
+        };
+        walk(document);
+        return out.join(' ');
+    }""", css)
+
+
+def page_text(pg) -> str:
+    """All text of the page, shadow roots included (what a person can read, HTML or not)."""
+    return pg.evaluate("""() => {
+        const out = [];
+        const walk = (root) => {
+          for (const el of root.querySelectorAll('*')) {
+            if (el.shadowRoot) { out.push(el.shadowRoot.textContent || ''); walk(el.shadowRoot); }
+          }
+        };
+        out.push(document.body.innerText || '');
+        walk(document);
+        return out.join(' ');
+    }""")
+
+
+def write_hostile_catalog(folder: Path) -> Path:
+    """Object ids, a metadata column name, a metadata value and both band names are XSS payloads."""
+    rng = np.random.default_rng(3)
+    folder.mkdir(parents=True, exist_ok=True)
+    rows, objects = [], []
+    for i in range(N_HOSTILE):
+        oid = XSS(f"id{i}") if i < 3 else f"ok-{i:03d}"
+        for band in (XSS("band"), "r"):
+            n = int(rng.integers(40, 60))
+            t = np.sort(rng.uniform(50000.0, 50300.0, n))
+            mag = 17 + 0.4 * np.sin(2 * np.pi * t / rng.uniform(0.3, 3.0)) + rng.normal(0, 0.03, n)
+            rows.append(pd.DataFrame({"object_id": oid, "time": t, "mag": mag, "mag_err": 0.03, "band": band}))
+        objects.append({"object_id": oid, XSS("column"): XSS("value") if i % 2 else "plain",
+                        "kind": XSS("class") if i % 3 else "other"})
+    pd.concat(rows, ignore_index=True).to_parquet(folder / f"{folder.name}.lightcurves.parquet", index=False)
+    pd.DataFrame(objects).to_parquet(folder / f"{folder.name}.objects.parquet", index=False)
+    return folder
+
+
+def serve(app: Path, env: dict, *extra_args: str, timeout: float = harness.SERVER_START_TIMEOUT_S):
+    """``panel serve app`` with ``extra_args`` (the harness's command plus the start-app flags)."""
+    port = harness.free_port()
+    full_env = {**os.environ, **{k: str(v) for k, v in env.items()}, "PYTHONUNBUFFERED": "1"}
+    cmd = [sys.executable, "-m", "panel", "serve", str(app), "--port", str(port), "--address", "127.0.0.1",
+           f"--allow-websocket-origin=127.0.0.1:{port}", "--liveness", "--num-procs", "1", *extra_args]
+    harness.ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with open(harness.SERVER_LOG, "ab") as log:
+        log.write(f"\n===== {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(cmd)}\n".encode())
+        offset = log.tell()
+        proc = subprocess.Popen(cmd, cwd=harness.PROJECT_ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+    server = harness.PanelServer(Path(app), port, env, proc, offset)
+    harness._wait_until_up(server, timeout)
+    return server

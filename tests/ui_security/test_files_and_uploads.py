@@ -1,0 +1,187 @@
+"""Findings 2 and 3 in Chromium against the real served app: server files through the URL, links out of an
+allowed folder, and uploads that used to kill the session (large CSVs, a Parquet "zip bomb", a null byte).
+
+Each refusal must be a clear message in the page; afterwards the session must still answer (a tap on the
+map shows the tapped object), and no refusal may tell whether a path outside the allowed folders exists.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from secutil import HOSTILE, MAX_ROWS, MAX_UPLOAD_BYTES, N_HOSTILE, page_text, shadow_text
+
+pytestmark = pytest.mark.ui
+
+
+def wait_status(dash, needle: str, timeout_s: float = 60.0) -> str:
+    """Wait (bounded) until the status pane contains ``needle``; returns its text."""
+    deadline = time.monotonic() + timeout_s
+    text = ""
+    while time.monotonic() < deadline:
+        try:
+            text = dash.status_text()
+        except PlaywrightTimeout:  # the page is busy encoding a large upload: read again
+            continue
+        if needle in text:
+            return text
+        dash.page.wait_for_timeout(250)  # polling interval of the bounded loop above
+    dash.fail(f"the status never said {needle!r} within {timeout_s:.0f} s (last: {text!r})")
+
+
+def wait_notification(pg, needle: str, timeout_s: float = 30.0) -> str:
+    """Wait (bounded) for a notification containing ``needle``; returns the text of all notifications."""
+    deadline = time.monotonic() + timeout_s
+    text = ""
+    while time.monotonic() < deadline:
+        text = shadow_text(pg, "notyf")
+        if needle in text:
+            return text
+        pg.wait_for_timeout(250)  # polling interval of the bounded loop above
+    raise AssertionError(f"no notification said {needle!r} within {timeout_s:.0f} s (seen: {text[-300:]!r})")
+
+
+def session_answers(dash) -> None:
+    """The session still works: tapping a map point shows that object (a full server round trip)."""
+    dash.tap(dash.isolated_point())
+
+
+def open_path(dash, path: str) -> str:
+    """Type ``path`` into the path box, press Open, and return the error the status shows."""
+    pg = dash.page
+    pg.locator(".lcx-catalog-path input").fill(path)
+    pg.locator(".lcx-catalog-open button").click()
+    return wait_status(dash, f"Opening {path} failed")
+
+
+def upload(dash, path: Path) -> None:
+    dash.page.locator(".lcx-catalog-upload input[type=file]").set_input_files(str(path))
+
+
+# ---------------------------------------------------------------------- files written by the tests
+def csv_of_size(path: Path, n_bytes: int) -> Path:
+    """A long-format CSV light-curve table of about ``n_bytes`` (many objects of 100 observations)."""
+    rng = np.random.default_rng(1)
+    row_bytes = 44  # "obj-000000,50000.123456,17.123456,0.031234\n"
+    n = n_bytes // row_bytes
+    frame = pd.DataFrame({"object_id": [f"obj-{i // 100:06d}" for i in range(n)],
+                          "time": np.round(50000 + rng.uniform(0, 500, n), 6),
+                          "mag": np.round(rng.normal(17, 0.3, n), 6), "mag_err": np.round(rng.uniform(0.01, 0.05, n), 6)})
+    frame.to_csv(path, index=False, float_format="%.6f")
+    return path
+
+
+def parquet_bomb(path: Path, n_rows: int = 10_000_000) -> Path:
+    """A few hundred kB of Parquet that decode to ``n_rows`` observations (constant columns compress to nothing)."""
+    ids = pa.DictionaryArray.from_arrays(pa.array(np.zeros(n_rows, dtype=np.int32)), pa.array(["bomb"]))
+    table = pa.table({"object_id": ids, "time": pa.array(np.zeros(n_rows)), "mag": pa.array(np.full(n_rows, 17.0)),
+                      "mag_err": pa.array(np.full(n_rows, 0.01))})
+    pq.write_table(table, path, compression="zstd", row_group_size=1_000_000)
+    return path
+
+
+# ---------------------------------------------------------------------- finding 2: server files
+def test_model_path_in_url_is_refused_without_telling_whether_it_exists(secure_server, dash, ui_home, outside_dir,
+                                                                        shot):
+    """``?model=<path>`` never loads a file; /etc/shadow, a missing file and a real .onnx outside the store
+    get one message (the path aside), and the map is made with a listed model."""
+    real_onnx = outside_dir / "evil.onnx"
+    shutil.copy(next(Path(ui_home).rglob("*.onnx")), real_onnx)
+    messages = {}
+    for path in ("/etc/shadow", str(outside_dir / "missing.onnx"), str(real_onnx)):
+        dash.server = secure_server
+        dash.page.goto(secure_server.url + "?" + urlencode({"model": path}))
+        note = wait_notification(dash.page, "restoring the shared view failed")
+        messages[path] = re.sub(r"\s+", " ", note.replace(path, "<PATH>")).strip()
+        dash.wait_map(N_HOSTILE)
+        chosen = dash.page.locator(".lcx-model-select select").input_value()
+        assert chosen != path and "/" not in chosen, f"?model={path} became the chosen model {chosen!r}"
+        status = dash.status_text()
+        assert path not in status, f"the map status names the path {path!r}: {status!r}"
+    shot(dash.page, "security-model-path")
+    assert len(set(messages.values())) == 1, f"the refusals differ by path (an existence oracle): {messages}"
+    assert "not one of the listed models" in next(iter(messages.values()))
+
+
+def test_links_out_of_an_allowed_folder_are_refused_alike(secure_server, dash, hostile_root, outside_dir, shot):
+    """A catalog folder holding a link to an outside file, and links typed in the path box: refused, the
+    same whether the target exists, and nothing of the outside file is shown."""
+    dangling = hostile_root / "dangling.csv"
+    if not dangling.is_symlink():
+        dangling.symlink_to(outside_dir / "no-such-file.csv")
+    dash.open(secure_server)
+    dash.wait_map(N_HOSTILE)
+    pg = dash.page
+    # the folder (listed by the catalog select): its file is a link to outside
+    escape = open_path(dash, str(hostile_root / "escape"))
+    assert "leads outside the allowed folders" in escape, escape
+    # links typed as paths: one to an existing outside file, one to a missing one
+    existing = open_path(dash, str(hostile_root / "escape" / "escape.csv"))
+    missing = open_path(dash, str(hostile_root / "dangling.csv"))
+    assert "not inside the allowed folders" in existing, existing
+    norm = [m.replace(str(hostile_root / "escape" / "escape.csv"), "<P>").replace(str(hostile_root / "dangling.csv"),
+                                                                                  "<P>") for m in (existing, missing)]
+    assert norm[0] == norm[1], f"a link to an existing outside file is answered differently: {norm}"
+    text = page_text(pg)
+    assert "secret-1" not in text and str(outside_dir) not in text, "the page shows the outside file or its folder"
+    session_answers(dash)
+    shot(pg, "security-links")
+
+
+def test_null_byte_in_the_path_box_is_a_clear_message(secure_server, dash, shot):
+    """A null byte typed into the path box: a sentence, not ``ValueError: embedded null byte``."""
+    dash.open(secure_server)
+    dash.wait_map(N_HOSTILE)
+    pg = dash.page
+    # set through the widget's model: a person pastes it, Playwright's fill may drop it
+    ok = dash.bokeh.js("""(L) => { for (const doc of Bokeh.documents) for (const m of doc.all_models)
+        if ((m.css_classes || []).includes('lcx-catalog-path')) { m.value = 'sample\\u0000catalog'; return true; }
+        return false; }""")
+    assert ok, "no path box"
+    pg.locator(".lcx-catalog-open button").click()
+    status = wait_status(dash, "failed")
+    assert "null byte" in status and "ValueError" not in status, status
+    session_answers(dash)
+    shot(pg, "security-null-byte")
+
+
+# ---------------------------------------------------------------------- finding 3: uploads
+@pytest.mark.parametrize("megabytes", [12, 16, 40])
+def test_large_csv_upload_is_refused_and_the_session_lives(secure_server, dash, tmp_path, shot, megabytes):
+    """CSV uploads of 12, 16 and 40 MB: a message naming the limit (rows while streaming, or bytes before
+    parsing), the map of the open catalog stays and answers."""
+    path = csv_of_size(tmp_path / f"big_{megabytes}mb.csv", megabytes * 1_000_000)
+    dash.open(secure_server)
+    dash.wait_map(N_HOSTILE)
+    upload(dash, path)
+    status = wait_status(dash, "failed", timeout_s=120)
+    limit = "LCEXPLORER_MAX_UPLOAD_BYTES" if path.stat().st_size > MAX_UPLOAD_BYTES else "LCEXPLORER_MAX_ROWS"
+    assert path.name in status and "too large" in status and limit in status, status
+    assert f"{MAX_ROWS:,}" in status or limit == "LCEXPLORER_MAX_UPLOAD_BYTES", status
+    session_answers(dash)
+    assert HOSTILE in dash.page.locator(".lcx-catalog-select select").input_value()
+    shot(dash.page, f"security-upload-{megabytes}mb")
+
+
+def test_parquet_bomb_upload_is_refused_from_its_metadata(secure_server, dash, tmp_path, shot):
+    """A small Parquet file holding 10 M rows is refused from its metadata; the session lives."""
+    path = parquet_bomb(tmp_path / "bomb.parquet")
+    assert path.stat().st_size < 2_000_000, f"the bomb is {path.stat().st_size} bytes: not small"
+    dash.open(secure_server)
+    dash.wait_map(N_HOSTILE)
+    upload(dash, path)
+    status = wait_status(dash, "failed", timeout_s=60)
+    assert "bomb.parquet" in status and "too large" in status and "10,000,000" in status, status
+    session_answers(dash)
+    shot(dash.page, "security-upload-bomb")
