@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import isolated_store  # at import: later, "conftest" may name tests/ui/conftest.py
 from standin_models import build_astromer_standin
 
 pytest.importorskip("lsdb")
@@ -28,8 +29,6 @@ MODEL = "astromer1-standin"
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
     """A private LCEXPLORER_HOME with a stand-in Astromer 1 model (set before the workers start: they inherit it)."""
-    from conftest import isolated_store
-
     with isolated_store(tmp_path_factory, MODEL, lambda p: build_astromer_standin(p, seed=3), "astromer1") as home:
         yield home
 

@@ -269,7 +269,14 @@ def test_catalog_select_follows_upload(ui_server, ui_data_root, dash, shot, uplo
     upload(dash, upload_csv)
     wait_map_of(dash, N_UPLOAD, "up")
     select = dash.page.locator(".lcx-catalog-select select")
-    shown = select.evaluate("e => e.selectedIndex < 0 ? '' : e.options[e.selectedIndex].text")
+    # the map and the select are separate updates from the server: wait (bounded) for the select too
+    deadline = time.monotonic() + 20
+    shown = ""
+    while time.monotonic() < deadline:
+        shown = select.evaluate("e => e.selectedIndex < 0 ? '' : e.options[e.selectedIndex].text")
+        if "my_upload" in shown:
+            break
+        dash.page.wait_for_timeout(250)  # polling interval of this bounded loop
     shot(dash.page, "catalog-select-after-upload")
     assert "my_upload" in shown, f"after the upload the catalog select still shows {shown!r}"
     select.select_option(label=f"{ui_data_root.name}/{FIRST}")

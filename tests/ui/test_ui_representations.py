@@ -38,6 +38,7 @@ def tap_object(dash, oid: str, tries: int = 4) -> None:
     """Click ``oid`` on the map until the tapped pane names it (bounded: the map may be re-rendering
     after a label change when the first click lands)."""
     for _ in range(tries):
+        dash.scroll_map_into_view()
         point = dash.point_of(oid)
         if point and point.get("visible", True):
             dash.page.mouse.click(point["sx"], point["sy"])
@@ -67,6 +68,7 @@ def test_features_map_is_rated_and_suggestions_are_accepted(ui_server, dash, sho
 
     # objects of each class labelled by tapping them, then suggestions for the others, one accepted
     dash.show_tab("Suggestions")
+    dash.scroll_map_into_view()  # the tabs sit below the map: opening one may scroll the map away
     # the three most isolated points of each catalog class (colour = label), labelled "mine-<class>"
     picks = dash.bokeh.js("""(L) => {
         const s = L.scatter('lcx-map', 1), d = s.source.data, n = s.n, pts = [];
@@ -74,7 +76,7 @@ def test_features_map_is_rated_and_suggestions_are_accepted(ui_server, dash, sho
         const gap = pts.map((p, i) => Math.min(...pts.map((q, j) => j === i ? Infinity
                                                             : Math.hypot(p[0] - q[0], p[1] - q[1]))));
         const byClass = {};
-        for (let i = 0; i < n; i++) { const c = String(d.color[i]);
+        for (let i = 0; i < n; i++) { const c = String(d.color[i]).replace(/ \([0-9,]+\)$/, '');  // legend count
           if (!L.onPlot(s.plot, pts[i][0], pts[i][1])) continue;
           (byClass[c] = byClass[c] || []).push([gap[i], String(d.object_id[i])]); }
         const out = [];

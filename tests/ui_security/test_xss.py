@@ -55,9 +55,15 @@ def test_catalog_strings_are_text(secure_server, dash, shot):
     dash.tap(point)
     tapped = wait_text(pg, XSS("id0"), css="lcx-tapped")
     assert XSS("column") in tapped and XSS("value") in tapped or "plain" in tapped, tapped
-    pg.mouse.move(point["sx"], point["sy"])  # hover tooltip over the hostile point
-    dash.show_tab("Neighbours")
-    pg.locator(".lcx-neighbour-card").first.wait_for(timeout=30_000)
+    point = dash.point_of(XSS("id0")) or point  # where it is now (tapping may have scrolled the page)
+    for dx in (0, 1, -1):  # hover tooltip and preview of the hostile point (a few pointer moves)
+        pg.mouse.move(point["sx"] + dx, point["sy"] + dx)
+    pg.locator(".lcx-neighbour-card").first.wait_for(timeout=30_000)  # beside the light curve, no tab
+    hovered = wait_text(pg, " | ", css="lcx-hover-text")  # the preview of whatever is under the pointer
+    assert_clean(pg, f"the hover preview ({hovered[:80]!r})")
+    # the linked charts of the hostile column (titles, bars) and the column choosers
+    dash.show_tab("Charts")
+    pg.locator(".lcx-chart-columns").first.wait_for(timeout=30_000)
     # the objects table: column titles and cells
     dash.show_tab("Objects")
     pg.locator(".lcx-objects-table .tabulator-row").first.wait_for(timeout=30_000)
