@@ -1,7 +1,7 @@
 """Benchmark of whole-catalog embedding (not a test).
 
     python benchmarks/bench_engine.py [--model PATH_OR_NAME] [--threads 2] [--repeats 5] [--quick]
-    python benchmarks/bench_engine.py --families [KIND ...] [--objects 200] [--repeats 3]
+    python benchmarks/bench_engine.py --families [KIND ...] [--objects 200] [--repeats 3] [--small]
 
 Measures windows per second on ../shared/data/eros1_lmc (R band, non-overlapping windows) for
   (e) explorer.engine.embed_catalog (end to end: windowing, preprocessing, batches, reduction),
@@ -11,10 +11,17 @@ prints medians and ratios, the batch-size sweep, and the int8 mode (speed-up, co
 Default model: the store's ``astromer1-macho`` when installed, else an Astromer-1-sized stand-in
 (2 blocks, d=256, 4 heads, FFN 128: about 344 MFLOP per window).
 
-``--families``: for every model family (or those named), ours (``embed_catalog``, whole catalog in
-batches) against ``light_curve.embed`` driving the same session once per object, on real light curves
-of the family's survey (ZTF BTS, ELAsTiCC, EROS R), with a stand-in of the family's real interface and
-embedding width, two transformer blocks deep (tests/standin_models.py). Prints objects/s and the ratio.
+``--families``: for every model family (or those named), objects/s of ours (``embed_catalog``, whole
+catalog in batches) against ``light_curve.embed`` driving the same session once per object, on real
+light curves of the family's survey (ZTF BTS, ELAsTiCC, EROS R); the two are run interleaved and the
+ratio is light_curve's time / ours. The model is a random-weight stand-in (tests/standin_models.py)
+with the family's exact public ONNX interface and, by default, the published model's size: number of
+transformer blocks, width, attention heads and feed-forward width of ``REAL_SIZES`` (sources and
+estimates noted there), so that the model's share of the time is the real one. The stand-in's blocks
+are plain (tanh) transformer blocks: the FLOPs of attention and feed-forward match, the smaller ops
+(layer norms, GELU/gating, relative position biases) do not. ``--small`` uses the earlier quick
+stand-ins instead (two blocks, FFN = width for most families), which make the model's share small
+and so exaggerate the ratio.
 """
 
 from __future__ import annotations
@@ -44,7 +51,7 @@ def median_time(fn, repeats):
     return statistics.median(times)
 
 
-# kind -> (catalog, band filter, value kind, stand-in options, our options, light_curve options, call)
+# kind -> (catalog, band filter, value kind, small stand-in options (--small), our options, light_curve options, call)
 LSST = {"u": 0, "g": 1, "r": 2, "i": 3, "z": 4, "Y": 5}
 ZTF = {"g": 0, "r": 1, "i": 2}
 FAMILY_CASES = {
@@ -67,7 +74,48 @@ FAMILY_CASES = {
 }
 
 
-def bench_families(kinds, *, threads: int, repeats: int, objects: int, data_root: Path) -> int:
+# kind -> stand-in size of the published model: n_blocks (encoder layers), width (d_model), n_heads, ffn (d_ff).
+# Only the encoder counts: every family's ONNX file embeds with the encoder alone.
+REAL_SIZES = {
+    # ../shared/models/ASTROMER-FORMAT.md (macho/atlas v1 table: 2 layers, 4 heads, d_model 256, dff 128),
+    # explorer/convert/config.py (v1 keys layers/heads/head_dim/dff); light_curve.embed.Astromer1's
+    # docstring ("2 layers, 4 attention heads", 256-d).
+    "astromer1": dict(n_blocks=2, width=256, n_heads=4, ffn=128),
+    # light_curve.embed.Astromer1ZTF's docstring: fine-tuned from Astromer 1, same architecture.
+    "astromer1-ztf": dict(n_blocks=2, width=256, n_heads=4, ffn=128),
+    # light-curve/atcat model card and light_curve.embed.ATCAT: 384-d outputs over 243 positions, causal.
+    # Depth, heads and FFN are NOT stated in the installed sources or the card: best estimate 4 layers,
+    # 6 heads of 64, FFN 4 x 384 (a conventional encoder of that width); to be replaced by the real
+    # figures (arXiv:2511.00614 / codeberg.org/zorat/atcat config) when checked.
+    "atcat": dict(n_blocks=4, width=384, n_heads=6, ffn=1536),
+    # light-curve/atat model card: "3 attention layers, 4 heads, head dimension 48 (d_model = 192)",
+    # 65 observations x 6 bands (390 tokens, light_curve.embed.ATAT). FFN not stated: estimate 4 x 192.
+    "atat": dict(n_blocks=3, width=192, n_heads=4, ffn=768),
+    # light-curve/astra-clr model card and light_curve.embed.AstraCLR: transformer, 512-d embedding,
+    # 700 positions (300 g + 350 r + 50 i). Depth, width, heads and FFN are NOT published (upstream
+    # repository private, paper in prep.): best estimate 4 layers of width 512, 8 heads, FFN 2048.
+    "astraclr": dict(n_blocks=4, width=512, n_heads=8, ffn=2048),
+    # MOMENT-1-small (AutonLab, Goswami et al. 2024) is a T5-small encoder: 6 layers (MOMENT paper: 40M
+    # parameters), d_model 512 (light_curve.embed.Moment1 _EMBED_DIMS), 8 heads, d_ff 2048 (T5-small
+    # config); 64 patches of 8 over a 512 context.
+    "moment1": dict(n_blocks=6, width=512, n_heads=8, ffn=2048),
+    # Chronos-Bolt tiny: d_model 256 (light_curve.embed.ChronosBolt _EMBED_DIMS); amazon/chronos-bolt-tiny
+    # config.json (T5-efficient-tiny): 4 encoder layers, 4 heads, d_ff 1024 -- from the Hub config as
+    # published, not checked against an installed copy.
+    "chronos-bolt": dict(n_blocks=4, width=256, n_heads=4, ffn=1024),
+    # Chronos-2: 768-d (light_curve.embed.Chronos2); amazon/chronos-2 config (120M parameters): 12 layers,
+    # 12 heads, d_ff 3072 -- from the published config, not checked against an installed copy. Its group
+    # attention (across the series of a group) is trivial for a single series and left out.
+    "chronos2": dict(n_blocks=12, width=768, n_heads=12, ffn=3072),
+}
+
+
+def standin_options(kind: str, small: bool) -> dict:
+    """Builder options of the family's stand-in: the published size, or the earlier quick one."""
+    return dict(FAMILY_CASES[kind][3]) if small else dict(REAL_SIZES[kind])
+
+
+def bench_families(kinds, *, threads: int, repeats: int, objects: int, data_root: Path, small: bool = False) -> int:
     """Ours vs light_curve.embed per family (objects/s, same session, same light curves)."""
     import pandas as pd
 
@@ -78,11 +126,13 @@ def bench_families(kinds, *, threads: int, repeats: int, objects: int, data_root
     from standin_models import STANDIN_BUILDERS
 
     folder = Path(tempfile.mkdtemp())
-    print(f"families, {threads} threads, medians of {repeats} runs, {load_avg()}")
+    print(f"families, {threads} threads, medians of {repeats} runs, "
+          f"{'small stand-ins' if small else 'stand-ins of the published sizes'}, {load_avg()}")
     print(f"{'family':14s} {'catalog':18s} {'objects':>7s} {'windows':>7s} {'ours obj/s':>10s} {'lc obj/s':>9s} "
           f"{'ratio':>6s}")
     for kind in kinds:
-        name, band, value_kind, build, ours_opts, lc_opts, call = FAMILY_CASES[kind]
+        name, band, value_kind, _, ours_opts, lc_opts, call = FAMILY_CASES[kind]
+        build = standin_options(kind, small)
         fam = FAMILIES[kind]
         size_dim = {"d_model": fam.sizes[ours_opts["size"]]} if "size" in ours_opts else {}
         model = load_model(STANDIN_BUILDERS[kind](folder / f"{kind}.onnx", **build, **size_dim), kind=kind,
@@ -115,7 +165,9 @@ def bench_families(kinds, *, threads: int, repeats: int, objects: int, data_root
             times["lc"].append(median_time(per_object, 1))
         t_ours, t_lc = statistics.median(times["ours"]), statistics.median(times["lc"])
         print(f"{kind:14s} {name + (' ' + band if band else ''):18s} {len(cat):7d} {res.meta['n_windows']:7d} "
-              f"{len(cat) / t_ours:10.1f} {len(cat) / t_lc:9.1f} {t_lc / t_ours:6.2f}", flush=True)
+              f"{len(cat) / t_ours:10.1f} {len(cat) / t_lc:9.1f} {t_lc / t_ours:6.2f}   "
+              f"({build['n_blocks']} blocks, width {build['width']}, {build.get('n_heads', 1)} heads, "
+              f"FFN {build.get('ffn') or build['width']}; {load_avg()})", flush=True)
     return 0
 
 
@@ -129,6 +181,8 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="200 objects, 2 repeats, short batch sweep")
     ap.add_argument("--families", nargs="*", default=None, metavar="KIND",
                     help="ours vs light_curve.embed per family (all families when no KIND is given)")
+    ap.add_argument("--small", action="store_true",
+                    help="with --families: the earlier quick stand-ins (two blocks) instead of the published sizes")
     args = ap.parse_args(argv)
     if args.families is not None:
         kinds = args.families or list(FAMILY_CASES)
@@ -136,7 +190,7 @@ def main(argv=None) -> int:
         if unknown:
             ap.error(f"unknown families {unknown}; expected some of {', '.join(FAMILY_CASES)}")
         return bench_families(kinds, threads=args.threads, repeats=args.repeats, objects=args.objects or 200,
-                              data_root=Path(args.data).parent)
+                              data_root=Path(args.data).parent, small=args.small)
     if args.quick:
         args.objects = args.objects or 200
         args.repeats = min(args.repeats, 2)

@@ -19,6 +19,9 @@ so each output depends on every input, times and mask included. Pooling follows 
 
 ``build_astromer_standin(path, n_blocks=2, n_heads=4, width=256, ffn=128)`` has the size of the
 real Astromer 1 (about 344 MFLOP per 200-position window); the defaults are small for fast tests.
+Every builder takes ``width``, ``n_blocks``, ``n_heads`` and ``ffn`` (feed-forward width, default
+``width``), so that benchmarks can build stand-ins of each published model's size
+(``benchmarks/bench_engine.py --families``).
 """
 
 from __future__ import annotations
@@ -163,7 +166,7 @@ def build_astromer_standin(path, *, seed=0, d_model=256, kind="astromer1", width
     return _finish(g, path, inputs, named, f"lcexplorer stand-in for {kind} (random weights, seed {seed})")
 
 
-def build_atcat_standin(path, *, seed=0, width=32, n_blocks=1, n_heads=1, d_model=384) -> Path:
+def build_atcat_standin(path, *, seed=0, width=32, n_blocks=1, n_heads=1, d_model=384, ffn=None) -> Path:
     """Write an ATCAT-shaped stand-in (flux, flux_err, time float32, mask bool, channel_index int64; [batch,243])."""
     seq = 243
     g = _Graph(np.random.default_rng([seed, 3]))
@@ -184,7 +187,7 @@ def build_atcat_standin(path, *, seed=0, width=32, n_blocks=1, n_heads=1, d_mode
     km = g.op("Reshape", [maskf, g.const(np.array([0, 1, 1, seq], np.int64))])
     bias = g.op("Add", [g.const(causal), g.op("Mul", [g.op("Sub", [km, g.const(np.float32(1.0))]), g.const(np.float32(1e9))])])
     for _ in range(n_blocks):
-        h = g.block(h, width, n_heads, width, seq, bias)
+        h = g.block(h, width, n_heads, ffn or width, seq, bias)
     out = g.op("Tanh", [g.linear(h, width, d_model)])
     mean, _, count = g.masked_pools(out, maskf)
     # last valid position = count - 1 (windows are left-aligned, padding at the end)
@@ -203,7 +206,7 @@ def _key_bias(g: _Graph, valid_f: str, seq: int | None) -> str:
     return g.op("Mul", [g.op("Sub", [km, g.const(np.float32(1.0))]), g.const(np.float32(1e9))])
 
 
-def build_atat_standin(path, *, seed=0, width=32, n_blocks=1, n_heads=1, d_model=192) -> Path:
+def build_atat_standin(path, *, seed=0, width=32, n_blocks=1, n_heads=1, d_model=192, ffn=None) -> Path:
     """Write an ATAT-shaped stand-in: data/time/mask float32 [batch, 65, 6] -> token, mean, sequence [.., 390, 192]."""
     seq, bands = 65, 6
     n = seq * bands
@@ -218,7 +221,7 @@ def build_atat_standin(path, *, seed=0, width=32, n_blocks=1, n_heads=1, d_model
     h = g.op("Tanh", [g.op("Add", [h, g.op("Sin", [g.op("Mul", [flat["time"], freqs])])])])
     bias = _key_bias(g, flat["mask"], n)
     for _ in range(n_blocks):
-        h = g.block(h, width, n_heads, width, n, bias)
+        h = g.block(h, width, n_heads, ffn or width, n, bias)
     out = g.op("Tanh", [g.linear(h, width, d_model)])
     mean, _, _ = g.masked_pools(out, flat["mask"])
     token = g.op("Tanh", [g.linear(mean, d_model, d_model)])
@@ -227,7 +230,8 @@ def build_atat_standin(path, *, seed=0, width=32, n_blocks=1, n_heads=1, d_model
     return _finish(g, path, inputs, named, f"lcexplorer stand-in for atat (random weights, seed {seed})")
 
 
-def build_astraclr_standin(path, *, seed=0, width=32, n_blocks=1, n_heads=1, d_model=512, output="embedding") -> Path:
+def build_astraclr_standin(path, *, seed=0, width=32, n_blocks=1, n_heads=1, d_model=512, output="embedding",
+                           ffn=None) -> Path:
     """Write an AstraCLR-shaped stand-in: input/times/band_info [batch, 700, 1], mask [batch, 700] (1 = padding)."""
     seq = 700
     g = _Graph(np.random.default_rng([seed, 5]))
@@ -240,14 +244,15 @@ def build_astraclr_standin(path, *, seed=0, width=32, n_blocks=1, n_heads=1, d_m
     h = g.op("Tanh", [g.op("Add", [h, g.op("Sin", [g.op("Mul", ["times", freqs])])])])
     bias = _key_bias(g, valid, seq)
     for _ in range(n_blocks):
-        h = g.block(h, width, n_heads, width, seq, bias)
+        h = g.block(h, width, n_heads, ffn or width, seq, bias)
     out = g.op("Tanh", [g.linear(h, width, d_model)])
     mean, _, _ = g.masked_pools(out, valid)
     return _finish(g, path, inputs, {output: (mean, ["batch", d_model])},
                    f"lcexplorer stand-in for astraclr (random weights, seed {seed})")
 
 
-def build_series_standin(path, *, kind="chronos-bolt", d_model=256, seed=0, width=32, n_blocks=1, n_heads=1) -> Path:
+def build_series_standin(path, *, kind="chronos-bolt", d_model=256, seed=0, width=32, n_blocks=1, n_heads=1,
+                         ffn=None) -> Path:
     """Write a MOMENT-1 (context [batch, 512], patches of 8) or Chronos (context [batch, L], patches of 16) stand-in."""
     patch, context = (8, 512) if kind == "moment1" else (16, None)
     g = _Graph(np.random.default_rng([seed, 6, d_model]))
@@ -269,25 +274,40 @@ def build_series_standin(path, *, kind="chronos-bolt", d_model=256, seed=0, widt
     bias = _key_bias(g, pvalid, None)
     # the sequence length is dynamic: the attention reshapes use 0 / -1 instead of a fixed size
     for _ in range(n_blocks):
-        h = _dynamic_block(g, h, width, n_heads, bias)
+        h = _dynamic_block(g, h, width, n_heads, bias, ffn or width)
     out = g.op("Tanh", [g.linear(h, width, d_model)])
     mean, _, _ = g.masked_pools(out, pvalid)
     named = {"mean": (mean, ["batch", d_model]), "sequence": (out, ["batch", "patches", d_model])}
     return _finish(g, path, inputs, named, f"lcexplorer stand-in for {kind} (random weights, seed {seed})")
 
 
-def _dynamic_block(g: _Graph, h, width, n_heads, bias) -> str:
-    """``_Graph.block`` for a sequence of free length (one head keeps the reshapes trivial)."""
-    if n_heads != 1:
-        raise ValueError("the dynamic-length stand-in block has one head")
+def _dynamic_block(g: _Graph, h, width, n_heads, bias, ffn=None) -> str:
+    """``_Graph.block`` for a sequence of free length (reshapes use 0 / -1 instead of a fixed size).
+
+    ``bias`` is the [B, 1, 1, P] key-padding bias; ``ffn`` the feed-forward width (default ``width``).
+    """
+    ffn = ffn or width
+    if width % n_heads:
+        raise ValueError(f"width {width} is not divisible by n_heads {n_heads}")
     q, k, v = (g.linear(h, width, width, bias=False) for _ in range(3))
-    scores = g.op("Mul", [g.op("MatMul", [q, g.op("Transpose", [k], perm=[0, 2, 1])]),
-                          g.const(np.float32(1.0 / np.sqrt(width)))])
-    key_bias = g.op("Reshape", [bias, g.const(np.array([0, 1, -1], np.int64))])   # [B, 1, P]
-    att = g.op("Softmax", [g.op("Add", [scores, key_bias])], axis=-1)
-    a = g.linear(g.op("MatMul", [att, v]), width, width, bias=False)
+    if n_heads == 1:
+        scores = g.op("Mul", [g.op("MatMul", [q, g.op("Transpose", [k], perm=[0, 2, 1])]),
+                              g.const(np.float32(1.0 / np.sqrt(width)))])
+        key_bias = g.op("Reshape", [bias, g.const(np.array([0, 1, -1], np.int64))])   # [B, 1, P]
+        att = g.op("Softmax", [g.op("Add", [scores, key_bias])], axis=-1)
+        ctx = g.op("MatMul", [att, v])
+    else:
+        dh = width // n_heads
+        split = g.const(np.array([0, -1, n_heads, dh], np.int64))
+        q, k, v = (g.op("Transpose", [g.op("Reshape", [x, split])], perm=[0, 2, 1, 3]) for x in (q, k, v))
+        scores = g.op("Mul", [g.op("MatMul", [q, g.op("Transpose", [k], perm=[0, 1, 3, 2])]),
+                              g.const(np.float32(1.0 / np.sqrt(dh)))])                 # [B, H, P, P]
+        att = g.op("Softmax", [g.op("Add", [scores, bias])], axis=-1)                 # bias [B, 1, 1, P]
+        ctx = g.op("Transpose", [g.op("MatMul", [att, v])], perm=[0, 2, 1, 3])
+        ctx = g.op("Reshape", [ctx, g.const(np.array([0, -1, width], np.int64))])
+    a = g.linear(ctx, width, width, bias=False)
     h1 = g.op("Tanh", [g.op("Add", [a, h])])
-    f = g.linear(g.op("Tanh", [g.linear(h1, width, width)]), width, width)
+    f = g.linear(g.op("Tanh", [g.linear(h1, width, ffn)]), ffn, width)
     return g.op("Tanh", [g.op("Add", [f, h1])])
 
 
