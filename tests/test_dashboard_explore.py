@@ -113,7 +113,7 @@ def test_bar_click_and_brush_cross_filter(explorer):
     chart.source.selected.indices = [chart.categories.index("long")]  # a second click drops the category
     assert "label" not in s.filters.categories
     period._on_clear(None)
-    assert s.filter_mask is None
+    assert s.filter_mask is None and "No filter" in s.status  # the status no longer counts an old filter
 
 
 def test_selection_highlights_in_charts_and_bad_filter_is_named(explorer):

@@ -88,7 +88,10 @@ class ExploreMixin(param.Parameterized):
     def _set_filters(self, filters: Filters, *, what: str) -> None:
         cat = self.catalog
         if cat is None or not filters.active:
+            was = self.filter_mask is not None
             self._out(filters=filters, filter_mask=None, filter_version=self.filter_version + 1)
+            if was:
+                self.say("No filter: every object is shown.")
             return
         names = set(filters.categories) | set(filters.ranges)
         try:
@@ -156,6 +159,7 @@ class ExploreMixin(param.Parameterized):
         with param.parameterized.discard_events(self):
             self.query = ""
             self.search = ""
+        self.__dict__["_column_memo"] = {}  # keyed by catalog id: a new catalog starts afresh
         self.param.summary_columns.objects = choices
         self.param.hover_fields.objects = choices
         self.param.log_columns.objects = numeric
