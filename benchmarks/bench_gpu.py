@@ -18,26 +18,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
-from benchlib import ROOT, SHARED, load_avg
+from benchlib import ROOT, SHARED, load_avg, median_time
 
 sys.path.insert(0, str(ROOT / "tests"))
 
 
-def _median(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def _catalog(data: Path, n_objects: int):
@@ -91,7 +82,7 @@ def measure_mode(source: str, catalog, fast_math: bool, batch_sizes, repeats: in
     rows = []
     for bs in batch_sizes:
         embedder.embed_catalog(catalog, batch_size=bs, cache=False)    # warm-up: CUDA kernels, allocator
-        t_e2e = _median(lambda bs=bs: embedder.embed_catalog(catalog, batch_size=bs, cache=False), repeats)
+        t_e2e = median_time(lambda bs=bs: embedder.embed_catalog(catalog, batch_size=bs, cache=False), repeats)
         feeds = []
         for b0 in range(0, n_win, bs):
             buffers = embedder.make_buffers(min(bs, n_win - b0))
@@ -102,7 +93,7 @@ def measure_mode(source: str, catalog, fast_math: bool, batch_sizes, repeats: in
                 model.session.run(["mean"], f)
 
         raw()
-        t_raw = _median(raw, repeats)
+        t_raw = median_time(raw, repeats)
         rows.append({"batch_size": bs, "windows": n_win, "end_to_end_windows_per_s": n_win / t_e2e,
                      "raw_windows_per_s": n_win / t_raw, "ratio": t_raw / t_e2e})
     return {"fast_math": fast_math, "providers": list(model.options.providers), "identity": model.sha256,

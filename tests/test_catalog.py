@@ -106,6 +106,12 @@ def test_objects_table_with_other_id_column_and_int_ids():
     assert cat.objects.ra.tolist() == [1.0, 2.0]
     assert cat.light_curve("20").time.tolist() == [0.5, 1.0]
     assert cat.index_of(20) == 1
+    # many ids at once, in the order given, as index_of one by one
+    assert cat.indices_of(["20", 10, "20"]).tolist() == [1, 0, 1]
+    with pytest.raises(KeyError, match="'30'"):
+        cat.indices_of(["10", "30"])
+    assert cat.indices_of(["30", "20"], skip_missing=True).tolist() == [1]
+    assert cat.indices_of([]).tolist() == []
 
 
 def test_duplicate_ids_in_objects_table_are_named():

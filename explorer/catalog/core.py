@@ -375,15 +375,29 @@ class Catalog:
             self._ids = self.objects["object_id"].to_numpy(dtype=str)
         return self._ids
 
-    def index_of(self, object_id) -> int:
-        """Row of ``object_id`` in ``objects``; KeyError naming the id when absent."""
+    def _id_index(self) -> pd.Index:
         if self._index is None:
             self._index = pd.Index(self.objects["object_id"].astype(str))
+        return self._index
+
+    def index_of(self, object_id) -> int:
+        """Row of ``object_id`` in ``objects``; KeyError naming the id when absent."""
         try:
-            loc = self._index.get_loc(str(object_id))
+            loc = self._id_index().get_loc(str(object_id))
         except KeyError:
             raise KeyError(f"object {object_id!r} is not in catalog {self.name!r}") from None
         return int(loc)
+
+    def indices_of(self, object_ids, *, skip_missing: bool = False) -> np.ndarray:
+        """Rows of many ids at once (int64, in the given order); KeyError naming the first absent id,
+        or absent ids left out with ``skip_missing``."""
+        ids = np.asarray([str(i) for i in object_ids], dtype=object)
+        rows = self._id_index().get_indexer(ids) if len(ids) else np.empty(0, np.int64)
+        if (rows < 0).any():
+            if not skip_missing:
+                raise KeyError(f"object {ids[rows < 0][0]!r} is not in catalog {self.name!r}")
+            rows = rows[rows >= 0]
+        return rows.astype(np.int64)
 
     def _row(self, key) -> int:
         if isinstance(key, (int, np.integer)) and not isinstance(key, bool):

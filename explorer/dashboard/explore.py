@@ -211,15 +211,18 @@ class ExploreMixin(param.Parameterized):
         keep = self.passes().copy()
         if cat is not None and self.selection_ids:
             sel = np.zeros(len(cat), dtype=bool)
-            sel[[cat.index_of(i) for i in self.selection_ids if i]] = True
+            sel[cat.indices_of([i for i in self.selection_ids if i])] = True
             keep &= sel
         return keep
 
-    def summary(self, column: str, *, bins: int = 30, log: bool | None = None) -> pd.DataFrame:
-        """Counts of one linked chart (see :func:`explorer.dashboard.filters.column_summary`)."""
+    def summary(self, column: str, *, bins: int = 30, log: bool | None = None,
+                highlight: np.ndarray | None = None) -> pd.DataFrame:
+        """Counts of one linked chart (see :func:`explorer.dashboard.filters.column_summary`);
+        ``highlight``: ``highlighted()`` when already computed (one per refill of every chart)."""
         values, kind = self._column(column)
         log = (column in self.log_columns) if log is None else log
-        frame = column_summary(values, kind, self.highlighted(), bins=bins, log=log and kind == "numeric")
+        highlight = self.highlighted() if highlight is None else highlight
+        frame = column_summary(values, kind, highlight, bins=bins, log=log and kind == "numeric")
         frame.attrs.update(kind=kind, column=column, log=log and kind == "numeric")
         return frame
 

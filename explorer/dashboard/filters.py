@@ -111,7 +111,7 @@ class QueryFilter:
             if not isinstance(right, list):
                 raise FilterError(f"'in' needs a list in {self.text!r} (e.g. label in ['RRL', 'CEP'])")
             arr = _as_array(left)
-            hit = pd.Series(arr).astype(str).isin([str(v) for v in right]).to_numpy()
+            hit = _isin(arr, right)
             if arr.dtype.kind == "f":
                 hit |= np.isin(arr, [v for v in right if isinstance(v, (int, float)) and not isinstance(v, bool)])
             return ~hit if isinstance(op, ast.NotIn) else hit

@@ -215,6 +215,11 @@ def mark_layer(fig, *, kind: str = "tapped", data: dict | None = None):
 
 
 # ---------------------------------------------------------------------------- light curves
+def _use_fold(lc: pd.DataFrame, folded: bool, period: float | None) -> bool:
+    """Fold only with a usable period and phases to plot."""
+    return bool(folded and period is not None and np.isfinite(period) and period > 0 and lc["phase"].notna().any())
+
+
 class LightCurvePlot:
     """One light-curve figure kept for the life of a pane and redrawn by replacing its data.
 
@@ -259,8 +264,7 @@ class LightCurvePlot:
         """Draw ``lc`` (from ``ExplorerState.light_curve_frame``: time, value, error, band, used, phase)."""
         from bokeh.models import LegendItem
 
-        use_fold = (folded and period is not None and np.isfinite(period) and period > 0
-                    and lc["phase"].notna().any())
+        use_fold = _use_fold(lc, folded, period)
         if use_fold:
             lc = pd.concat([lc.assign(x=lc["phase"]), lc.assign(x=lc["phase"] + 1.0)], ignore_index=True)
         else:
@@ -335,7 +339,7 @@ def light_curve_svg(lc: pd.DataFrame, *, value_kind: str = "mag", title: str = "
     from html import escape
 
     pad_l, pad_r, pad_t, pad_b = 6, 6, 18, 6
-    use_fold = folded and period is not None and np.isfinite(period) and period > 0 and lc["phase"].notna().any()
+    use_fold = _use_fold(lc, folded, period)
     if use_fold:
         x = np.concatenate([lc["phase"].to_numpy(float), lc["phase"].to_numpy(float) + 1.0])
         sub = pd.concat([lc, lc], ignore_index=True)

@@ -1066,7 +1066,7 @@ class ExplorerState(ExploreMixin):
     def selection(self) -> pd.DataFrame:
         """The selected objects' rows of ``catalog.objects`` (selection order) plus their ``user_label``."""
         cat = self._require_catalog()
-        rows = [cat.index_of(i) for i in self.selection_ids]
+        rows = cat.indices_of(self.selection_ids)
         frame = cat.objects.iloc[rows].drop(columns=[c for c in INTERNAL_COLUMNS[1:] if c in cat.objects.columns])
         frame = frame.reset_index(drop=True)
         labels = self.labels

@@ -341,6 +341,7 @@ window.__lcx = window.__lcx || {
       for (const r of plot.model.renderers) {
         const src = r.data_source;
         if (!src || typeof src.get_length !== "function") continue;
+        if (!src.data || !src.data.x || !src.data.y) continue;  // points only: not line or image layers
         const n = src.get_length() || 0;
         if (n >= (minRows || 1) && (!best || n > best.n)) best = {plot, renderer: r, source: src, n};
       }
@@ -502,6 +503,8 @@ class Dashboard:
 
     def isolated_point(self) -> dict:
         """The map point farthest (on screen) from its nearest neighbour: {index, object_id, x, y, sx, sy}."""
+        self.scroll_map_into_view()
+        self.wait_map_settled()  # a map being replaced (e.g. after a catalog switch) is not measured
         return self.bokeh.js("""(L) => {
             const s = L.scatter('lcx-map', 1);
             const d = s.source.data, n = Math.min(s.n, 2000);

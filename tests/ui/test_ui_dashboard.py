@@ -82,6 +82,10 @@ def test_box_selection_fills_table(ui_server, dash, shot):
             error = exc
     else:
         dash.fail("the selection table stayed empty after a box selection (3 drags)", error)
+    # the table may be drawn again once more (a late second selection event): wait, bounded, for its page
+    deadline = time.monotonic() + 20
+    while rows.count() != min(inside, 10) and time.monotonic() < deadline:
+        dash.page.wait_for_timeout(250)  # polling interval of this bounded loop
     assert rows.count() == min(inside, 10)  # the table shows 10 rows a page
     table_text = " ".join(rows.all_inner_texts())
     assert re.search(r"ui-\d{4}", table_text), table_text

@@ -76,7 +76,7 @@ def test_features_map_is_rated_and_suggestions_are_accepted(ui_server, dash, sho
         const gap = pts.map((p, i) => Math.min(...pts.map((q, j) => j === i ? Infinity
                                                             : Math.hypot(p[0] - q[0], p[1] - q[1]))));
         const byClass = {};
-        for (let i = 0; i < n; i++) { const c = String(d.color[i]).replace(/ \([0-9,]+\)$/, '');  // legend count
+        for (let i = 0; i < n; i++) { const c = String(d.color[i]).replace(/ \\([0-9,]+\\)$/, '');  // legend count
           if (!L.onPlot(s.plot, pts[i][0], pts[i][1])) continue;
           (byClass[c] = byClass[c] || []).push([gap[i], String(d.object_id[i])]); }
         const out = [];

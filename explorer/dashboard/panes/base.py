@@ -93,6 +93,14 @@ class StatePane(pn.viewable.Viewer):
             except Exception:  # the tab was closed while a job ran: nothing left to update
                 self._closed = True
 
+    def later(self, what: str, fn) -> None:
+        """Run ``fn`` guarded on the session's next tick (at once when not served): what follows a tap
+        goes out after the tap's own update has reached the browser."""
+        if self._doc is None:
+            self.guarded(what, fn)
+        else:
+            self._doc.add_next_tick_callback(lambda: self.guarded(what, fn))
+
     def watch(self, fn, names, obj=None) -> None:
         """Call ``fn()`` on the UI side whenever any of the state's parameters ``names`` change."""
         (obj or self.state).param.watch(lambda *events: self.ui(self.guarded, f"updating {type(self).__name__}", fn),

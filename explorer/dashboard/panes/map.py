@@ -151,20 +151,13 @@ class MapPane(StatePane):
     def _mark_data(self, *, lines: bool) -> tuple[dict | None, dict, dict]:
         """Data of the three layers: neighbour lines (None unless ``lines``), selection, tapped object."""
         s, m = self.state, self.state.map
-        rows, tapped = [], []
+        rows = tapped = np.empty(0, np.int64)
         if m is not None and m.catalog is s.catalog:  # a stale map (catalog switched meanwhile) gets no marks
-            for oid in list(s.selection_ids)[:5000]:
-                try:
-                    rows.append(m.catalog.index_of(oid))
-                except KeyError:
-                    pass
-            try:
-                tapped = [m.catalog.index_of(s.selected_id)] if s.selected_id else []
-            except KeyError:
-                tapped = []
+            rows = m.catalog.indices_of(list(s.selection_ids)[:5000], skip_missing=True)
+            tapped = m.catalog.indices_of([s.selected_id] if s.selected_id else [], skip_missing=True)
         points = []
         for picked in (rows, tapped):
-            xy = m.coords[picked] if picked else np.empty((0, 2))
+            xy = m.coords[picked] if len(picked) else np.empty((0, 2))
             points.append(dict(x=xy[:, 0], y=xy[:, 1]))
         return (self._line_data() if lines else None), points[0], points[1]
 
@@ -190,10 +183,7 @@ class MapPane(StatePane):
                 marks[1].data = selection
                 marks[2].data = tapped
         # the neighbour search can take a while on big catalogs: the tapped ring goes out first
-        if self._doc is None:
-            self.update_lines()
-        else:
-            self._doc.add_next_tick_callback(lambda: self.guarded("drawing the neighbour lines", self.update_lines))
+        self.later("drawing the neighbour lines", self.update_lines)
 
     def update_lines(self) -> None:
         """Lines from the tapped object to its k nearest neighbours in the full space."""

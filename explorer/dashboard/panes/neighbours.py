@@ -51,10 +51,7 @@ class NeighboursPane(StatePane):
 
     def refresh_later(self) -> None:
         """Refill the cards on the session's next tick (at once when not served)."""
-        if self._doc is None:
-            self.refresh()
-        else:
-            self._doc.add_next_tick_callback(lambda: self.guarded("updating the neighbours", self.refresh))
+        self.later("updating the neighbours", self.refresh)
 
     def _say(self, text: str) -> None:
         self.note.object = text

@@ -61,10 +61,10 @@ class ColumnChart:
                               css_classes=["lcx-chart", f"lcx-chart-{kind}"], sizing_mode="stretch_width")
         self.categories: list[str] = []
 
-    def fill(self) -> None:
-        """Refill the chart from the state's counts (in place)."""
+    def fill(self, highlight=None) -> None:
+        """Refill the chart from the state's counts (in place); ``highlight`` as ``state.highlighted()``."""
         s = self.pane.state
-        frame = s.summary(self.column, log=self.log)
+        frame = s.summary(self.column, log=self.log, highlight=highlight)
         kept = s.filters.categories.get(self.column)
         picked, total = int(frame["picked"].sum()), int(frame["total"].sum())
         with bokeh_edit():
@@ -112,7 +112,6 @@ class SummariesPane(StatePane):
     def __init__(self, **params):
         super().__init__(**params)
         s = self.state
-        w = pn.widgets
         self.columns = with_css(TextMultiChoice.from_param(s.param.summary_columns, sizing_mode="stretch_width"),
                                 "lcx-chart-columns")
         self.log_axes = with_css(TextMultiChoice.from_param(s.param.log_columns, sizing_mode="stretch_width"),
@@ -149,9 +148,12 @@ class SummariesPane(StatePane):
 
     def fill(self) -> None:
         """Refill every chart in place (a filter or selection changed)."""
+        if not self.charts:
+            return
+        highlight = self.state.highlighted()  # once for all charts: a large selection is a large lookup
         for chart in self.charts.values():
             try:
-                chart.fill()
+                chart.fill(highlight)
             except Exception as exc:  # noqa: BLE001  one bad column never blanks the other charts
                 log.warning("cannot fill the %s chart: %s", chart.column, exc)
 
