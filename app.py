@@ -8,11 +8,13 @@ user action.  Allowed catalog folders: ``sample_catalogs/``, ``../shared/data`` 
 
 import panel as pn
 
+from explorer.dashboard import offload
 from explorer.dashboard.explorer import Explorer
 from explorer.dashboard.page import local_template
 from explorer.dashboard.warmup import start_warmup
 
 pn.extension("tabulator", notifications=True)
+offload.serve_default()  # UMAP fits and period searches in a worker process ($LCEXPLORER_WORKER_PROCS)
 start_warmup()  # once per process: numba compile and the default map, off the first page's path
 
 explorer = Explorer()

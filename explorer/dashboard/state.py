@@ -47,6 +47,7 @@ from explorer.engine.families import default_output, outputs_for
 from explorer.errors import CatalogError, ExplorerError, ModelError
 from explorer.quality import MapQuality
 
+from . import offload
 from .explore import ExploreMixin
 from .jobs import JobRunner
 from .spatial import NeighbourIndex, PointIndex
@@ -253,6 +254,24 @@ def model_label(info) -> str:
     """How a model is named in the chooser: name, source, and why it cannot be used when it cannot."""
     label = f"{info.name} [{info.source}]"
     return label if info.available else f"{label} - unavailable"
+
+
+def umap_coords(matrix, weights, n_neighbors: int, min_dist: float, metric: str, guide: tuple | None):
+    """UMAP coordinates of an embedding matrix, the fitted settings and whether the disk cache had them.
+
+    Module-level and given plain arrays, so that the served app can run it in a worker process.
+    """
+    from explorer.projection import Projection
+
+    proj = Projection(n_neighbors=n_neighbors, min_dist=min_dist, metric=metric, random_state=42,
+                      column_weights=weights, target_weight=guide[0] if guide else 0.5)
+    coords = proj.fit_transform(matrix, None if guide is None else guide[1]).astype(np.float64)
+    fitted = dict(n_neighbors=n_neighbors, min_dist=min_dist, metric=proj.metric, standardize=True,
+                  random_state=proj.random_state, pca=proj.pca, pca_components=proj.pca_components,
+                  label_guided=proj.supervised_,
+                  target_weight=float(proj.target_weight) if proj.supervised_ else None,
+                  objects_lacking_a_block=int(proj.imputed_.sum()))
+    return coords, fitted, proj.cache_hit_ is not None
 
 
 def _fold(time: np.ndarray, period: float) -> np.ndarray:
@@ -777,10 +796,9 @@ class ExplorerState(ExploreMixin):
         """Cache key of the map of the chosen combination."""
         return self.embedding_key() + self._settings_key(self._map_settings(method), method)
 
-    @staticmethod
-    def _compute_map(emb: Embedding, method: str, n_neighbors: int, min_dist: float, metric: str = "euclidean",
-                     guide: tuple | None = None) -> MapResult:
-        from explorer.projection import Projection, pca_preview, prepare_matrix
+    def _compute_map(self, emb: Embedding, method: str, n_neighbors: int, min_dist: float,
+                     metric: str = "euclidean", guide: tuple | None = None) -> MapResult:
+        from explorer.projection import pca_preview, prepare_matrix
 
         prepared, valid = prepare_matrix(emb.matrix, column_weights=emb.weights)
         coords = np.full((len(prepared), 2), np.nan)
@@ -791,16 +809,11 @@ class ExplorerState(ExploreMixin):
             if method == "pca":
                 coords[valid] = pca_preview(prepared[valid])
             else:
-                nn = int(min(n_neighbors, n_valid - 1))
-                proj = Projection(n_neighbors=nn, min_dist=min_dist, metric=metric, random_state=42,
-                                  column_weights=emb.weights, target_weight=guide[0] if guide else 0.5)
-                coords = proj.fit_transform(emb.matrix, None if guide is None else guide[1]).astype(np.float64)
-                cached = proj.cache_hit_ is not None
-                params.update(n_neighbors=nn, min_dist=min_dist, metric=proj.metric, standardize=True,
-                              random_state=proj.random_state, pca=proj.pca, pca_components=proj.pca_components,
-                              label_guided=proj.supervised_,
-                              target_weight=float(proj.target_weight) if proj.supervised_ else None,
-                              objects_lacking_a_block=int(proj.imputed_.sum()))
+                # in a worker process when the app runs one: UMAP's numba code holds the GIL for seconds
+                coords, fitted, cached = offload.call(
+                    umap_coords, emb.matrix, emb.weights, int(min(n_neighbors, n_valid - 1)), min_dist, metric,
+                    guide, check=self.jobs.check)
+                params.update(fitted)
         elif n_valid:  # too few points for a projection: a line keeps them tappable
             coords[valid] = np.column_stack([np.arange(n_valid, dtype=float), np.zeros(n_valid)])
         return MapResult(coords=coords, stage=method, index=PointIndex(coords), params=params,
@@ -1165,8 +1178,9 @@ class ExplorerState(ExploreMixin):
         band = lc["band"].value_counts().idxmax()
         part = lc[lc["band"] == band]
         try:
-            best = best_period(part["time"].to_numpy(), part["value"].to_numpy(), min_period=min_period,
-                               max_period=max_period)
+            # in a worker process when the app runs one: FFT planning and the periodogram hold the GIL
+            best = offload.call(best_period, part["time"].to_numpy(), part["value"].to_numpy(),
+                                min_period=min_period, max_period=max_period, check=self.jobs.check)
         except CatalogError as exc:
             raise CatalogError(f"object {oid!r}, band {band}: {exc}") from None
         self._period_cache[oid] = best

@@ -42,9 +42,10 @@ def configure_numba_cache() -> str | None:
 def warm(precompute: bool = True) -> dict[str, float]:
     """Compute the default catalog's map into the shared caches (this compiles UMAP's numba code); timings (s).
 
-    The generic ``projection.warm_up`` (the code path of catalogs above 4096 objects) runs only when
-    there is no default map to compute: numba compiles while holding the GIL, so a long compile in a
-    server stalls every session's event loop, and nobody waits for that path yet.
+    The generic ``projection.warm_up`` (the code path of catalogs above 4096 objects) runs in the worker
+    process when the app has one (``offload``), where the sessions' fits run; in-process it runs only
+    when there is no default map to compute: numba compiles while holding the GIL, so a long compile in
+    a server stalls every session's event loop, and nobody waits for that path yet.
     """
     t0 = time.perf_counter()
     done = False
@@ -61,9 +62,14 @@ def warm(precompute: bool = True) -> dict[str, float]:
                 state.run()
                 TIMINGS["default_map_s"] = time.perf_counter() - t
                 done = True
-    if not done:
-        from explorer.projection import warm_up
+    from explorer.projection import warm_up
 
+    from . import offload
+
+    if offload.pool() is not None:
+        # the sessions' UMAP fits run in the worker process: compile there, where it stalls no session
+        TIMINGS["worker_numba_s"] = offload.call(warm_up)
+    elif not done:
         TIMINGS["numba_s"] = warm_up()
     TIMINGS["total_s"] = time.perf_counter() - t0
     log.info("warm-up done: %s", TIMINGS)

@@ -12,6 +12,7 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
+from playwright.sync_api import expect
 
 from secutil import HOSTILE, N_HOSTILE
 
@@ -46,7 +47,8 @@ def test_cancel_a_running_embedding(secure_server, dash, tmp_path, shot):
           if ((m.css_classes || []).includes('lcx-status') && m.properties && m.properties.text)
             m.properties.text.change.connect(() => window.__statusLog.push(String(m.text).slice(0, 150))); }""")
     cancel = pg.locator(".lcx-cancel-button button")
-    assert cancel.is_disabled(), "Cancel is enabled while nothing runs"
+    # the map is shown before its quality is rated (the last step of the job): wait, bounded, for the end
+    expect(cancel).to_be_disabled(timeout=120_000)  # Cancel is disabled while nothing runs
     pg.locator(".lcx-catalog-upload input[type=file]").set_input_files(str(path))
     # "Catalog to_cancel: ...", then the embedding's progress "to_cancel: embedding with ...: k/n windows"
     wait_status(dash, lambda s: "to_cancel" in s and "Map ready" not in s and "Error" not in s, "the embedding running")
