@@ -269,3 +269,66 @@ def test_status_tells_the_truth_while_the_map_is_computed(env):  # noqa: F811
     assert s.wait(120)
     assert ex.map.note.object.startswith("UMAP of 40 objects") and not ex.controls.embed_button.disabled
     assert "Map ready" in ex.controls.status.object
+
+
+def _map_points(fig):
+    """The map's point layer in a Bokeh figure: (renderer, x, y)."""
+    for r in fig.renderers:
+        data = getattr(r.data_source, "data", {})
+        if "object_id" in data and "row" in data:
+            return r, np.asarray(data["x"], float), np.asarray(data["y"], float)
+    raise AssertionError("no point layer in the map figure")
+
+
+def test_pca_to_umap_moves_the_points_in_place(env):  # noqa: F811
+    """The UMAP map replaces the PCA preview in the figure already drawn (a new figure under load was
+    sometimes left unpainted by Chromium); a colour change still builds a new figure."""
+    import panel as pn
+
+    from explorer.dashboard.panes.map import MapPane
+
+    s = new_state(env, n=80, seed=11, name="move.csv")
+    s.refresh_models()
+    s.embed()
+    pca = s.project("pca")
+    pane = MapPane(state=s)
+    pn.panel(pane).get_root()
+    fig, holo = pane._figs[0], pane.map_pane
+    _, x_pca, _ = _map_points(fig)
+    rows = pca.index.valid_rows
+    np.testing.assert_allclose(x_pca, pca.coords[rows, 0])
+    s.selected_id = str(s.catalog.object_ids[rows[0]])
+    umap = s.project("umap")
+    pane.refresh()
+    assert pane.map_pane is holo and pane._figs == [fig], "a new figure was built for the same objects"
+    _, x, y = _map_points(fig)
+    np.testing.assert_allclose(x, umap.coords[rows, 0])
+    np.testing.assert_allclose(y, umap.coords[rows, 1])
+    assert fig.x_range.start < x.min() and fig.x_range.end > x.max(), "the axes do not show the new map"
+    assert fig.y_range.start < y.min() and fig.y_range.end > y.max()
+    tapped = pane._marks[0][2].data  # (neighbour lines, selection, tapped)
+    np.testing.assert_allclose([tapped["x"][0], tapped["y"][0]], umap.coords[rows[0]])
+    assert "UMAP of 80 objects" in pane.note.object
+    numeric = next(c for c in s.param.color_by.objects if c not in ("user_label", "label"))
+    s.color_by = numeric
+    pane.refresh()
+    assert pane.map_pane is not holo and pane._figs and pane._figs[0] is not fig
+
+
+def test_numeric_colour_greys_filtered_points(env):  # noqa: F811
+    """A numeric colour column renders (it once raised on an unknown option) and filtered-out points
+    take the colour mapper's grey NaN colour."""
+    import panel as pn
+
+    from explorer.dashboard.panes.map import MapPane
+    from explorer.dashboard.plots import FILTERED_COLOUR
+
+    s = new_state(env, n=60, seed=12, name="numeric.csv")
+    s.refresh_models()
+    s.embed()
+    s.project("pca")
+    s.color_by = next(c for c in s.param.color_by.objects if c not in ("user_label", "label"))
+    pane = MapPane(state=s)
+    pn.panel(pane).get_root()
+    renderer, _, _ = _map_points(pane._figs[0])
+    assert renderer.glyph.fill_color["transform"].nan_color == FILTERED_COLOUR

@@ -9,7 +9,8 @@ goes to ``on_error(what, exc)`` (the state turns it into a visible message) and 
 Cancellation is per runner (one runner per session) and cooperative: ``cancel()`` marks the running
 job, and the job stops at its next check, i.e. its next ``report()`` (features and embeddings report per
 chunk, fine-tuning per batch, the map between its stages) or an explicit ``check()``.  A step that
-reports nothing (one UMAP fit) finishes first.  The job unwinds with :class:`JobCancelled`, which
+reports nothing (one UMAP fit in-process) finishes first; a call run in a worker process
+(``offload.call``) checks while it waits, and its worker is killed at once.  The job unwinds with :class:`JobCancelled`, which
 derives from ``BaseException`` so that no ``except Exception`` in the library swallows it; the runner
 reports ``on_cancel(message)`` instead of an error and takes the next job.
 """

@@ -76,6 +76,36 @@ def _with_counts(values: np.ndarray, cmap: dict[str, str]) -> tuple[np.ndarray, 
     return pd.Series(values).map(names).to_numpy(), {names[c]: colour for c, colour in cmap.items()}
 
 
+class MovablePoints:
+    """The map's point table, whose coordinates can be replaced in place by a new projection of the same
+    objects (the PCA preview -> UMAP): the figure drawn in the browser stays, only its data changes.
+
+    A new figure per projection had to be laid out again by the browser, and under load Chromium
+    sometimes left it unpainted (axes and legend drawn, no points, drags selecting nothing).
+    """
+
+    def __init__(self, base: pd.DataFrame):
+        hv = _bokeh_backend()
+        self.base = base
+        self.stream = hv.streams.Stream.define("Moved", version=0)()
+
+    def move(self, x, y) -> None:
+        """New coordinates for the same rows; the points (and a raster) are redrawn from them."""
+        self.base = self.base.assign(x=np.asarray(x, np.float64), y=np.asarray(y, np.float64))
+        self.stream.event(version=self.stream.version + 1)
+
+
+def padded_range(values, padding: float = 0.1) -> tuple[float, float]:
+    """Axis limits around finite ``values`` with HoloViews' default padding for points."""
+    v = np.asarray(values, np.float64)
+    v = v[np.isfinite(v)]
+    if not len(v):
+        return 0.0, 1.0
+    lo, hi = float(v.min()), float(v.max())
+    pad = (hi - lo) * padding if hi > lo else 0.5
+    return lo - pad, hi + pad
+
+
 def map_element(frame: pd.DataFrame, kind: str, color_label: str, *, width: int = 560, height: int = 480,
                 responsive: bool = False, log: bool = False, passes=None, streams=()):
     """The projection scatter: WebGL points (hover, tap, box, lasso) or a datashader raster when large.
@@ -85,7 +115,8 @@ def map_element(frame: pd.DataFrame, kind: str, color_label: str, *, width: int 
     drawn grey ("(filtered out)"), not hidden.  The points are a DynamicMap on ``streams``: when a filter
     changes only the points are recoloured and re-aggregated, the plot is not rebuilt (at 1M points a
     rebuild took seconds).  ``log`` colours a numeric column on a log scale.
-    Returns ``(element, source)``: what to display and the element the selection streams attach to.
+    Returns ``(element, source, points)``: what to display, the element the selection streams attach to,
+    and the :class:`MovablePoints` whose ``move`` gives the same objects new coordinates in place.
     """
     hv = _bokeh_backend()
 
@@ -109,7 +140,8 @@ def map_element(frame: pd.DataFrame, kind: str, color_label: str, *, width: int 
         values = frame["color"].to_numpy(dtype=np.float64)
     cnorm = "log" if log and not categorical else "linear"
     vdims = ["object_id", "user_label", hv.Dimension("color", label=color_label), "row"]
-    base = frame.drop(columns=["color"])
+    points_table = MovablePoints(frame.drop(columns=["color"]))
+    streams = [*streams, points_table.stream]
 
     def coloured(keep):
         if categorical:
@@ -127,7 +159,7 @@ def map_element(frame: pd.DataFrame, kind: str, color_label: str, *, width: int 
         return None if keep is None or keep.all() else np.asarray(keep, dtype=bool)
 
     def points(**_):
-        return hv.Points(base.assign(color=coloured(mask())), kdims=["x", "y"], vdims=vdims)
+        return hv.Points(points_table.base.assign(color=coloured(mask())), kdims=["x", "y"], vdims=vdims)
 
     dmap = hv.DynamicMap(points, streams=list(streams))
     large = len(frame) > DATASHADE_ABOVE
@@ -142,9 +174,9 @@ def map_element(frame: pd.DataFrame, kind: str, color_label: str, *, width: int 
                 opts["width"] = width + 160
         else:
             opts.update(color="color", cmap="viridis", colorbar=True, clabel=color_label, cnorm=cnorm,
-                        nan_color=FILTERED_COLOUR)
+                        clipping_colors={"NaN": FILTERED_COLOUR})
         dmap = dmap.opts(**opts)
-        return dmap, dmap
+        return dmap, dmap, points_table
 
     import datashader as ds
     from holoviews.operation.datashader import datashade, dynspread, rasterize
@@ -162,21 +194,21 @@ def map_element(frame: pd.DataFrame, kind: str, color_label: str, *, width: int 
             # a list in category order: a dict colour key drops categories in datashader 0.19
             shaded = datashade(dmap, aggregator=ds.count_cat("color"), color_key=[cmap[c] for c in cats],
                                selector=selector)
-        return dynspread(shaded, threshold=0.6).opts(**common), shaded
+        return dynspread(shaded, threshold=0.6).opts(**common), shaded, points_table
     raster = rasterize(dmap, aggregator=ds.mean("color"), selector=selector).opts(
         cmap="viridis", colorbar=True, clabel=color_label, cnorm=cnorm, **common)
     top = dynspread(raster, threshold=0.6)
     if passes is None:
-        return top, raster
+        return top, raster, points_table
 
     def filtered_out(**_):
         keep = mask()
         rows = slice(0, 0) if keep is None else ~keep
-        return hv.Points(base[rows], kdims=["x", "y"], vdims=["object_id", "user_label", "row"])
+        return hv.Points(points_table.base[rows], kdims=["x", "y"], vdims=["object_id", "user_label", "row"])
 
     grey = datashade(hv.DynamicMap(filtered_out, streams=list(streams)), aggregator=ds.count(),
                      cmap=[FILTERED_COLOUR, FILTERED_COLOUR])
-    return dynspread(grey, threshold=0.6).opts(**common) * top, raster
+    return dynspread(grey, threshold=0.6).opts(**common) * top, raster, points_table
 
 
 def legend_html(values, title: str) -> str:

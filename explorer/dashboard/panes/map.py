@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import panel as pn
 
 from .. import plots
@@ -29,8 +30,11 @@ class MapPane(StatePane):
         self.legend = pn.pane.HTML("", sizing_mode="stretch_width", visible=False)
         self.note = text_pane("lcx-map-note")
         self._streams = ()
-        self._drawn = None  # (map, colour, labels version) now on screen
-        self._marks: list = []  # (selection source, tapped source) of each figure now showing this map
+        self._drawn = None  # (map, colour, labels version, log) now on screen
+        self._shown: tuple | None = None  # (catalog, rows, colours) of the points on screen: what may move
+        self._points: plots.MovablePoints | None = None
+        self._figs: list = []  # the Bokeh figures now showing this map (ranges set when the points move)
+        self._marks: list = []  # (neighbour lines, selection, tapped) sources of each figure showing this map
         self.watch(self.refresh, ["map", "color_by", "labels_version", "model_infos", "model", "log_columns"])
         self.watch(self.refresh_note, ["filter_version"])
         self.watch(self.update_marks, ["selected_id", "selection_ids"])
@@ -50,7 +54,7 @@ class MapPane(StatePane):
         self.holder.visible = not no_model
         self.map_pane.visible = not no_model
         if m is None or m.catalog is not s.catalog:
-            self._drawn = None
+            self._drawn = self._shown = None
             if self.map_pane.object is not None:
                 self.map_pane = self._new_map_pane(None)
                 self.holder.objects = [self.map_pane]
@@ -63,17 +67,22 @@ class MapPane(StatePane):
             return
         frame = s.points_frame()
         _, kind = s.color_values()
-        import holoviews as hv
-
         rows = frame["row"].to_numpy()
-        # filters recolour the points through this stream; the plot itself is not rebuilt
-        element, source = plots.map_element(frame, kind, s.color_by, height=MAP_HEIGHT, responsive=True, log=log,
-                                            passes=lambda: s.passes(rows),
-                                            streams=[hv.streams.Params(s, ["filter_version"])])
-        self._attach_streams(source)
-        self._marks = []
-        self.map_pane = self._new_map_pane(element.opts(hooks=[self._add_marks]))
-        self.holder.objects = [self.map_pane]
+        colours = frame["color"].to_numpy()
+        if self._can_move(m, key, rows, colours):
+            self._move(frame)
+        else:
+            import holoviews as hv
+
+            # filters recolour the points through this stream; the plot itself is not rebuilt
+            element, source, self._points = plots.map_element(
+                frame, kind, s.color_by, height=MAP_HEIGHT, responsive=True, log=log,
+                passes=lambda: s.passes(rows), streams=[hv.streams.Params(s, ["filter_version"])])
+            self._attach_streams(source)
+            self._marks, self._figs = [], []
+            self.map_pane = self._new_map_pane(element.opts(hooks=[self._add_marks]))
+            self.holder.objects = [self.map_pane]
+            self._shown = (m.catalog, rows, colours) if len(frame) <= plots.DATASHADE_ABOVE else None
         self._drawn = key
         stage = {"pca": "PCA preview (UMAP running...)", "umap": "UMAP", "given": "Map"}.get(m.stage, "Map")
         what = m.spec.describe() if m.spec is not None else "a given embedding"
@@ -86,6 +95,27 @@ class MapPane(StatePane):
             self.legend.visible = False
         self._note = note
         self.refresh_note()
+
+    def _can_move(self, m, key, rows, colours) -> bool:
+        """True when only the coordinates changed (same catalog, objects, colours: the PCA preview -> UMAP)."""
+        if self._shown is None or self._drawn is None or not self._figs or self._drawn[1:] != key[1:]:
+            return False
+        catalog, shown_rows, shown_colours = self._shown
+        return (catalog is m.catalog and np.array_equal(shown_rows, rows)
+                and pd.Series(shown_colours).equals(pd.Series(colours)))
+
+    def _move(self, frame) -> None:
+        """Give the points on screen their new coordinates, fit the axes to them, move the marks."""
+        self._points.move(frame["x"], frame["y"])
+        (x0, x1), (y0, y1) = plots.padded_range(frame["x"]), plots.padded_range(frame["y"])
+        with bokeh_edit():
+            for fig in self._figs:
+                fig.x_range.update(start=x0, end=x1)
+                fig.y_range.update(start=y0, end=y1)
+                for r in (fig.x_range, fig.y_range):  # the reset tool goes back to the new extents
+                    if hasattr(r, "reset_start"):
+                        r.update(reset_start=r.start, reset_end=r.end)
+        self.update_marks()
 
     def refresh_note(self) -> None:
         """What the map shows, and how many objects pass the filters (plain text)."""
@@ -141,6 +171,7 @@ class MapPane(StatePane):
         fig = plot.state
         if any(r.name == "lcx-tapped-marks" for r in fig.renderers):
             return
+        self._figs.append(fig)
         sources = []
         for kind, data in zip(("neighbours", "selection", "tapped"), self._mark_data(lines=True)):
             src, renderer = plots.mark_layer(fig, kind=kind, data=data)
