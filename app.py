@@ -8,7 +8,7 @@ user action.  Allowed catalog folders: ``sample_catalogs/``, ``../shared/data`` 
 
 import panel as pn
 
-from explorer.dashboard import offload
+from explorer import offload
 from explorer.dashboard.explorer import Explorer
 from explorer.dashboard.page import local_template
 from explorer.dashboard.warmup import start_warmup

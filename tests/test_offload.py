@@ -1,4 +1,4 @@
-"""Heavy calls in worker processes (``explorer.dashboard.offload``): real spawned processes, real UMAP,
+"""Heavy calls in worker processes (``explorer.offload``): real spawned processes, real UMAP,
 real Lomb-Scargle; results equal to in-process, real cancellation (the worker is killed), a dead worker
 is an error naming the call and the next call gets a fresh process."""
 
@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pytest
 
-from explorer.dashboard import offload
+from explorer import offload
 from explorer.dashboard.jobs import JobCancelled
 from explorer.errors import CatalogError, ExplorerError
 
@@ -137,3 +137,18 @@ def test_a_cancelled_map_in_the_worker_leaves_the_state_usable(pool):
     assert state.wait(600)
     assert state.map is not None and state.map.stage == "umap" and len(state.map.coords) == len(cat), state.status
     assert state.status.startswith("Map ready"), state.status
+
+
+def test_features_in_the_worker_equal_in_process(pool, monkeypatch):
+    """Feature extraction sends its chunks to the worker (the extractor holds the GIL for seconds):
+    the same matrix and the same per-object failures as in-process."""
+    from explorer.representations.features import Features
+    from explorer.simulate import simulate_macho_like
+
+    cat = simulate_macho_like(300, seed=4).to_catalog()
+    remote = Features(n_jobs=1).compute(cat, cache=False)
+    assert pool.pids(), "no chunk went to a worker process"
+    offload.configure(0)
+    local = Features(n_jobs=1).compute(cat, cache=False)
+    np.testing.assert_array_equal(remote.matrix, local.matrix)
+    assert remote.missing.equals(local.missing)

@@ -41,13 +41,13 @@ import numpy as np
 import pandas as pd
 import param
 
+from explorer import offload
 from explorer.catalog import Catalog
 from explorer.catalog.loaders import is_sidecar
 from explorer.engine.families import default_output, outputs_for
 from explorer.errors import CatalogError, ExplorerError, ModelError
 from explorer.quality import MapQuality
 
-from . import offload
 from .explore import ExploreMixin
 from .jobs import JobRunner
 from .spatial import NeighbourIndex, PointIndex

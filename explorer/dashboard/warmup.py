@@ -64,7 +64,7 @@ def warm(precompute: bool = True) -> dict[str, float]:
                 done = True
     from explorer.projection import warm_up
 
-    from . import offload
+    from explorer import offload
 
     if offload.pool() is not None:
         # the sessions' UMAP fits run in the worker process: compile there, where it stalls no session

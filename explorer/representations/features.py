@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from explorer import offload
 from explorer.errors import CatalogError
 from explorer.representations.base import Params
 
@@ -124,6 +125,13 @@ def feature_extractor(grid: PeriodogramGrid, *, peaks: int = 3):
     )
 
 
+def _many(grid: PeriodogramGrid, peaks: int, lcs: list, n_jobs: int) -> np.ndarray:
+    """Features of a chunk of prepared light curves (module-level: it may run in a worker process)."""
+    with np.errstate(all="ignore"):
+        return feature_extractor(grid, peaks=peaks).many(lcs, fill_value=np.nan, sorted=True, check=False,
+                                                         n_jobs=n_jobs)
+
+
 def feature_names(*, peaks: int = 3) -> list[str]:
     """Names of the feature vector, periodogram periods renamed ``..._log10_period_i``."""
     grid = PeriodogramGrid(max_freq=1.0, n_log2=4, span=1.0, min_period=1.0, capped=False)
@@ -208,7 +216,9 @@ def extract_band_features(time: np.ndarray, value: np.ndarray, error: np.ndarray
         lcs = [x for _, x in chunk]
         with np.errstate(all="ignore"):
             try:
-                vals = extractor.many(lcs, fill_value=np.nan, sorted=True, check=False, n_jobs=n_jobs)
+                # in a worker process when the served app runs one: the extractor holds the GIL for
+                # seconds per chunk (measured: 5-7 s stalls of every other session)
+                vals = offload.call(_many, grid, peaks, lcs, n_jobs)
             except Exception:  # one object raised inside the package: isolate it, keep the rest
                 vals = np.full((len(chunk), n_feat), np.nan)
                 for j, x in enumerate(lcs):

@@ -1,8 +1,8 @@
 """Heavy pure computations of a served app in worker processes, so they never hold the server's GIL.
 
-A UMAP fit (numba) and a Lomb-Scargle search (FFT planning, the periodogram) run Python-level code that
-holds the GIL for long stretches: in the server's job thread they stalled every other session's page for
-up to 1.5 s (``benchmarks/bench_server.py``).  ``call(fn, ...)`` runs such a function in a worker
+A UMAP fit (numba), a Lomb-Scargle search and light-curve feature extraction (the ``light_curve`` Rust
+extractors) hold the GIL for long stretches: in the server's job thread they stalled every other
+session's page (up to 1.5 s for a period search, 5-7 s per chunk of features; ``bench_server.py``).  ``call(fn, ...)`` runs such a function in a worker
 process instead, started with ``spawn`` (no copy of the server's threads and sockets) at a lower CPU
 priority (``nice``), so on a 2-core machine the server's event loop is served first.
 
@@ -11,6 +11,8 @@ small pool (``LCEXPLORER_WORKER_PROCS``, default 1 in the served app, 0 = in-pro
 default).  Cancellation is real: while waiting, ``call`` runs the job's ``check()``; when it raises, the
 worker doing that call is killed (only that one, so another session's call goes on) and replaced on
 the next call.  A worker that dies (killed by the system) gives a clear error, not a hung session.
+As with any ``spawn`` process, a script that configures workers must guard its top level with
+``if __name__ == "__main__":`` (the worker imports the main module); ``panel serve`` and pytest do.
 """
 
 from __future__ import annotations
