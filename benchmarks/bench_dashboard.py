@@ -124,7 +124,7 @@ def child_start(catalog_dir: str) -> dict:
     state.project("pca")
     frame = state.points_frame()
     _, kind = state.color_values()
-    element, _ = plots.map_element(frame, kind, state.color_by)
+    element, _, _ = plots.map_element(frame, kind, state.color_by)
     hv.render(element, backend="bokeh")
     phases["first_map_s"] = time.perf_counter() - t
     t = time.perf_counter()

@@ -236,10 +236,10 @@ def test_large_map_is_datashaded_and_tap_is_fast():
     frame = pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1], "row": np.arange(n), "object_id": np.arange(n).astype(str),
                           "user_label": "(none)", "color": rng.normal(size=n)})
     assert plots.DATASHADE_ABOVE < 100_000  # 100k glyphs are never handed to the browser
-    element, source = plots.map_element(frame, "numeric", "value")
+    element, source, _ = plots.map_element(frame, "numeric", "value")
     assert type(source).__name__ == "DynamicMap"  # rasterised on the server, not 150k glyphs
     # a categorical map is shaded with visible pixels (one category included)
-    element, source = plots.map_element(frame.assign(color="(none)"), "categorical", "user_label")
+    element, source, _ = plots.map_element(frame.assign(color="(none)"), "categorical", "user_label")
     fig = hv.render(element)
     # objects under the pointer are named by the server-side hover preview (PointerXY), not a raster tooltip
     images = [r.data_source.data["image"][0] for r in fig.renderers if "image" in r.data_source.data]
@@ -332,3 +332,33 @@ def test_numeric_colour_greys_filtered_points(env):  # noqa: F811
     pn.panel(pane).get_root()
     renderer, _, _ = _map_points(pane._figs[0])
     assert renderer.glyph.fill_color["transform"].nan_color == FILTERED_COLOUR
+
+
+def test_log_colour_survives_a_filter_that_greys_every_point(env):  # noqa: F811
+    """A skewed column on a log colour scale, then a query no object passes: every point grey, the
+    scale kept (HoloViews failed on a log scale without finite values, and the failure reached the
+    state's filter call), no error shown."""
+    import panel as pn
+
+    from explorer.dashboard.panes.map import MapPane
+    from explorer.dashboard.plots import FILTERED_COLOUR
+
+    s = new_state(env, n=60, seed=13, name="logfilter.csv")
+    s.refresh_models()
+    s.embed()
+    s.project("pca")
+    s.color_by = "period"
+    s.log_columns = ["period"]
+    pane = MapPane(state=s)
+    pn.panel(pane).get_root()
+    assert s.filter("period < 0") is not None and not s.passes().any()
+    renderer, _, _ = _map_points(pane._figs[0])
+    mapper = renderer.glyph.fill_color["transform"]
+    assert type(mapper).__name__ == "LogColorMapper" and mapper.nan_color == FILTERED_COLOUR
+    finite = s.catalog.objects["period"].to_numpy(float)
+    assert mapper.low == pytest.approx(np.nanmin(finite[finite > 0])) and mapper.high == pytest.approx(np.nanmax(finite))
+    colours = np.asarray(renderer.data_source.data["color"], float)
+    assert np.isnan(colours).all()
+    assert s.alert is None or "Error" not in str(s.alert), s.alert
+    s.clear_filters()
+    assert np.isfinite(np.asarray(renderer.data_source.data["color"], float)).any()

@@ -95,6 +95,18 @@ class MovablePoints:
         self.stream.event(version=self.stream.version + 1)
 
 
+def colour_limits(values, *, log: bool = False) -> tuple[float, float]:
+    """Limits of a numeric colour scale: the finite (positive, on a log scale) values' range."""
+    v = np.asarray(values, np.float64)
+    v = v[np.isfinite(v) & (v > 0)] if log else v[np.isfinite(v)]
+    if not len(v):
+        return (1.0, 10.0) if log else (0.0, 1.0)
+    lo, hi = float(v.min()), float(v.max())
+    if hi > lo:
+        return lo, hi
+    return (lo / 2, lo * 2) if log else (lo - 0.5, hi + 0.5)
+
+
 def padded_range(values, padding: float = 0.1) -> tuple[float, float]:
     """Axis limits around finite ``values`` with HoloViews' default padding for points."""
     v = np.asarray(values, np.float64)
@@ -139,6 +151,9 @@ def map_element(frame: pd.DataFrame, kind: str, color_label: str, *, width: int 
     else:
         values = frame["color"].to_numpy(dtype=np.float64)
     cnorm = "log" if log and not categorical else "linear"
+    # the colour scale of all objects, fixed: filtering does not shift the colours, and a filter that
+    # greys every point (all NaN) leaves a valid scale (HoloViews failed on a log scale without one)
+    clim = None if categorical else colour_limits(values, log=cnorm == "log")
     vdims = ["object_id", "user_label", hv.Dimension("color", label=color_label), "row"]
     points_table = MovablePoints(frame.drop(columns=["color"]))
     streams = [*streams, points_table.stream]
@@ -173,7 +188,7 @@ def map_element(frame: pd.DataFrame, kind: str, color_label: str, *, width: int 
             if not responsive:
                 opts["width"] = width + 160
         else:
-            opts.update(color="color", cmap="viridis", colorbar=True, clabel=color_label, cnorm=cnorm,
+            opts.update(color="color", cmap="viridis", colorbar=True, clabel=color_label, cnorm=cnorm, clim=clim,
                         clipping_colors={"NaN": FILTERED_COLOUR})
         dmap = dmap.opts(**opts)
         return dmap, dmap, points_table
@@ -196,7 +211,7 @@ def map_element(frame: pd.DataFrame, kind: str, color_label: str, *, width: int 
                                selector=selector)
         return dynspread(shaded, threshold=0.6).opts(**common), shaded, points_table
     raster = rasterize(dmap, aggregator=ds.mean("color"), selector=selector).opts(
-        cmap="viridis", colorbar=True, clabel=color_label, cnorm=cnorm, **common)
+        cmap="viridis", colorbar=True, clabel=color_label, cnorm=cnorm, clim=clim, **common)
     top = dynspread(raster, threshold=0.6)
     if passes is None:
         return top, raster, points_table

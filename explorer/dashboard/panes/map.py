@@ -33,10 +33,11 @@ class MapPane(StatePane):
         self._drawn = None  # (map, colour, labels version, log) now on screen
         self._shown: tuple | None = None  # (catalog, rows, colours) of the points on screen: what may move
         self._points: plots.MovablePoints | None = None
+        self._filters = None  # the stream that recolours the points on screen when the filters change
         self._figs: list = []  # the Bokeh figures now showing this map (ranges set when the points move)
         self._marks: list = []  # (neighbour lines, selection, tapped) sources of each figure showing this map
         self.watch(self.refresh, ["map", "color_by", "labels_version", "model_infos", "model", "log_columns"])
-        self.watch(self.refresh_note, ["filter_version"])
+        self.watch(self.refilter, ["filter_version"])
         self.watch(self.update_marks, ["selected_id", "selection_ids"])
         self.watch(self.update_lines, ["embedding", "k_neighbours"])
         self.watch(self._show_placeholder, ["busy", "message"], obj=s.jobs)
@@ -74,10 +75,12 @@ class MapPane(StatePane):
         else:
             import holoviews as hv
 
-            # filters recolour the points through this stream; the plot itself is not rebuilt
+            # filters recolour the points through this stream (the plot itself is not rebuilt); it is
+            # triggered from a guarded watcher on the UI side, so a failing redraw never reaches the state
+            self._filters = hv.streams.Stream.define("Filters", filter_version=0)(filter_version=s.filter_version)
             element, source, self._points = plots.map_element(
                 frame, kind, s.color_by, height=MAP_HEIGHT, responsive=True, log=log,
-                passes=lambda: s.passes(rows), streams=[hv.streams.Params(s, ["filter_version"])])
+                passes=lambda: s.passes(rows), streams=[self._filters])
             self._attach_streams(source)
             self._marks, self._figs = [], []
             self.map_pane = self._new_map_pane(element.opts(hooks=[self._add_marks]))
@@ -116,6 +119,13 @@ class MapPane(StatePane):
                     if hasattr(r, "reset_start"):
                         r.update(reset_start=r.start, reset_end=r.end)
         self.update_marks()
+
+    def refilter(self) -> None:
+        """Recolour the points on screen for the state's filters (grey: filtered out) and say how many pass."""
+        s = self.state
+        if self._filters is not None and self._drawn is not None and self._filters.filter_version != s.filter_version:
+            self._filters.event(filter_version=s.filter_version)
+        self.refresh_note()
 
     def refresh_note(self) -> None:
         """What the map shows, and how many objects pass the filters (plain text)."""
