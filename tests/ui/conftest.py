@@ -496,6 +496,34 @@ class Dashboard:
             self.page.wait_for_timeout(500)  # polling interval of the bounded loop above
         self.fail("the map's layout did not settle")
 
+    def map_painted_pixels(self) -> int:
+        """Coloured pixels inside the map's frame, counted on a real screenshot (axes, grid and legend
+        frame are grey): 0 when Chromium left the points unpainted although their data arrived."""
+        import io
+
+        from PIL import Image
+
+        self.scroll_map_into_view()
+        box = self.bokeh.js("(L) => { const s = L.scatter('lcx-map', 1); return s ? L.frameBox(s.plot) : null; }")
+        if not box or box["right"] - box["left"] < 10 or box["bottom"] - box["top"] < 10:
+            return 0
+        png = self.page.screenshot(clip={"x": box["left"] + 1, "y": box["top"] + 1,
+                                         "width": box["right"] - box["left"] - 2,
+                                         "height": box["bottom"] - box["top"] - 2})
+        hsv = np.asarray(Image.open(io.BytesIO(png)).convert("HSV"))
+        return int(((hsv[..., 1] > 80) & (hsv[..., 2] > 40)).sum())
+
+    def wait_map_painted(self, timeout_s: float = 30.0) -> int:
+        """Wait (bounded) until the map's points are painted; returns the coloured pixel count."""
+        deadline = time.monotonic() + timeout_s
+        n = 0
+        while time.monotonic() < deadline:
+            n = self.map_painted_pixels()
+            if n >= 50:
+                return n
+            self.page.wait_for_timeout(500)  # polling interval of the bounded loop above
+        self.fail(f"the map's points were never painted ({n} coloured pixels in its frame)")
+
     def scroll_map_into_view(self) -> None:
         """Scroll the page so that the whole map is on screen (a tab below it may have scrolled it away)."""
         self.bokeh.js("(L) => { const s = L.scatter('lcx-map', 1); "

@@ -199,3 +199,33 @@ def test_unavailable_model_is_refused_with_its_reason(ui_server, dash, shot):
         "e => (e.shadowRoot || e).textContent"), "the map changed although no model could be used"
     assert "Cannot set the value" not in ui_server.log_tail(200)
     shot(dash.page, "unavailable-model")
+
+
+def test_map_points_are_painted_in_their_colours(ui_server, dash, shot):
+    """The map's points are painted, not only sent (a redrawn map was once left blank by Chromium under
+    load): in the class colours, then on the colour scale of a numeric column (whose map once failed
+    to render) and back."""
+    dash.open(ui_server)
+    dash.wait_map(N_POINTS)
+    assert dash.wait_map_painted() >= 50
+    select = dash.page.locator(".lcx-color-select select")
+    before = dash.bokeh.js("(L) => L.scatter('lcx-map', 1).plot.model.id")
+    select.select_option("n_obs")
+    deadline = time.monotonic() + 60
+    mapper = None
+    while time.monotonic() < deadline:
+        if "error" in dash.status_text().lower():
+            dash.fail("colouring the map by n_obs reported an error")
+        mapper = dash.bokeh.js("""(L, old) => { const s = L.scatter('lcx-map', 1);
+            if (!s || s.plot.model.id === old) return null;
+            const f = s.renderer.glyph.fill_color;
+            return f && f.transform ? f.transform.type || f.transform.constructor.name : null; }""", before)
+        if mapper:
+            break
+        dash.page.wait_for_timeout(250)  # polling interval of this bounded loop
+    assert mapper and "ColorMapper" in mapper and "Categorical" not in mapper, mapper
+    assert dash.wait_map_painted() >= 50
+    shot(dash.page, "map-numeric-colour")
+    select.select_option("label")
+    dash.wait_map_settled()
+    assert dash.wait_map_painted() >= 50
