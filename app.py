@@ -12,7 +12,7 @@ from explorer.dashboard.explorer import Explorer
 from explorer.dashboard.page import local_template
 from explorer.dashboard.warmup import start_warmup
 
-pn.extension("tabulator", notifications=True)
+pn.extension("tabulator", "filedropper", notifications=True)
 start_warmup()  # once per process: numba compile and the default map, off the first page's path
 
 explorer = Explorer()

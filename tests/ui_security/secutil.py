@@ -29,8 +29,6 @@ N_HOSTILE = 24
 # operator limits of the test server (environment, as documented in the README)
 MAX_UPLOAD_BYTES = 20_000_000
 MAX_ROWS = 200_000
-# what scripts/start-app passes: an upload travels as base64 in one websocket message
-WEBSOCKET_MAX = 300_000_000
 
 
 def XSS(where: str) -> str:
@@ -90,6 +88,13 @@ def write_hostile_catalog(folder: Path) -> Path:
     pd.concat(rows, ignore_index=True).to_parquet(folder / f"{folder.name}.lightcurves.parquet", index=False)
     pd.DataFrame(objects).to_parquet(folder / f"{folder.name}.objects.parquet", index=False)
     return folder
+
+
+def server_io(server) -> dict:
+    """The served process's I/O counters (``/proc/<pid>/io``): ``rchar`` bytes read, ``wchar`` bytes written,
+    sockets and files alike. What an upload cost the server, measured from outside it."""
+    with open(f"/proc/{server.proc.pid}/io") as fh:
+        return {k: int(v) for k, v in (line.split(":") for line in fh if ":" in line)}
 
 
 def serve(app: Path, env: dict, *extra_args: str, timeout: float = harness.SERVER_START_TIMEOUT_S):
