@@ -12,8 +12,9 @@
 3. Uploads (chunked, ``explorer/dashboard/uploads.py``): the probe's files (CSV of 12, 16 and 40 MB; a
    Parquet file of 10 M rows), sent by A while B measures, plus the 40 MB CSV sent by a browser that skips
    the widget's size check, and an 8 MB CSV under the limit (opened, then its map job cancelled); per upload
-   the server's peak RSS above its level before it (sampled every 20 ms) and the bytes the server process
-   read and wrote meanwhile (``/proc/<pid>/io``: websocket and temp file alike).
+   the server's peak RSS above its level before it (sampled every 20 ms; for an accepted file also the peak
+   until its last chunk was sent, before parsing), the bytes the page sent over its websocket (Chromium's
+   frame events) and the bytes the server wrote to files (``/proc/<pid>/io`` ``wchar``: the temp file).
 
 The server runs as in a public deployment (as ``scripts/start-app``: Bokeh's default websocket message
 limit) with ``LCEXPLORER_MAX_UPLOAD_BYTES=10000000`` (``--max-upload-bytes``): the probe CSV files are over
@@ -119,7 +120,7 @@ class Server:
         return rss_bytes(self.proc.pid)
 
     def io(self) -> dict:
-        """The process's I/O counters: ``rchar``/``wchar`` bytes read/written (sockets and files)."""
+        """The process's I/O counters; ``wchar``: bytes written with ``write()`` (files, not socket sends)."""
         with open(f"/proc/{self.proc.pid}/io") as fh:
             return {k: int(v) for k, v in (line.split(":") for line in fh if ":" in line)}
 
@@ -312,6 +313,17 @@ DROPPER_TEXT_JS = """() => { const out = [];
     walk(document); return out.join(' '); }"""
 
 
+class WebsocketBytes:
+    """Bytes a page sends over its websockets (Chromium's frame events); attach before it opens the app."""
+
+    def __init__(self, page):
+        self.total = 0
+        page.on("websocket", lambda ws: ws.on("framesent", self._count))
+
+    def _count(self, payload) -> None:
+        self.total += len(payload.encode() if isinstance(payload, str) else payload)
+
+
 def upload_one(page, path: Path, limit: int | None, bypass: bool = False) -> Callable[[], bool]:
     """Start uploading ``path`` from ``page``; returns ``busy()``: True until the app has answered it."""
     if bypass:
@@ -358,12 +370,17 @@ def bench_liveness(browser, env: dict, data_root: Path, uploads: list[Path], onl
                   f"{', '.join(f'{s:.2f}' for s in ls_calls)} s): {summary(ls_pings)}", flush=True)
 
         if only_uploads:  # A: a plain visitor with its map
-            ctx_a, page_a = new_page(browser, server.url)
+            ctx_a, page_a = new_page(browser)
+            sent = WebsocketBytes(page_a)
+            page_a.goto(server.url, wait_until="commit", timeout=120_000)
             wait_map(page_a)
             wait_idle(page_a)
         else:
             # a UMAP map with settings nobody computed yet
-            ctx_a, page_a = new_page(browser, server.url + "?" + urlencode({"n_neighbors": "23", "min_dist": "0.37"}))
+            ctx_a, page_a = new_page(browser)
+            sent = WebsocketBytes(page_a)
+            page_a.goto(server.url + "?" + urlencode({"n_neighbors": "23", "min_dist": "0.37"}), wait_until="commit",
+                        timeout=120_000)
             wait_map(page_a)
             wait_idle(page_a)
             page_a.evaluate("""() => { for (const doc of Bokeh.documents) for (const m of doc.all_models)
@@ -383,23 +400,30 @@ def bench_liveness(browser, env: dict, data_root: Path, uploads: list[Path], onl
         limit = int(env.get("LCEXPLORER_MAX_UPLOAD_BYTES") or 0) or None
         cases = [(p, False) for p in uploads] + [(p, True) for p in uploads if p.name == "upload_40mb.csv"]
         for path, bypass in cases:
-            io0 = server.io()
+            io0, sent0, sent_peak = server.io(), sent.total, {}
             with RssSampler(server.proc.pid) as rss:
                 t0 = time.perf_counter()
                 busy = upload_one(page_a, path, limit, bypass)
-                pings = bystander.during(busy, min_pings=2, max_s=300)
+
+                def busy_marking():  # the peak so far when the widget says its last chunk went
+                    if not sent_peak and "Upload complete" in page_a.evaluate(DROPPER_TEXT_JS):
+                        sent_peak["mb"] = (rss.peak - rss.start) / 1e6
+                    return busy()
+
+                pings = bystander.during(busy_marking, min_pings=2, max_s=300)
                 took = time.perf_counter() - t0
             io1 = server.io()
             how = "sent by a browser skipping the size check" if bypass else "picked in the widget"
             u = {"file": path.name, "how": how, "mb": path.stat().st_size / 1e6, "peak_rise_mb": rss.rise / 1e6,
-                 "read_mb": (io1["rchar"] - io0["rchar"]) / 1e6, "written_mb": (io1["wchar"] - io0["wchar"]) / 1e6,
-                 "pings": pings, "answer_s": took, "status": status_of(page_a)[:160],
-                 "widget": page_a.evaluate(DROPPER_TEXT_JS)[:80], "alive": server.alive()}
+                 "sent_mb": (sent.total - sent0) / 1e6, "written_mb": (io1["wchar"] - io0["wchar"]) / 1e6,
+                 "transport_peak_mb": sent_peak.get("mb"), "pings": pings, "answer_s": took,
+                 "status": status_of(page_a)[:160], "alive": server.alive()}
             upload_rows.append(u)
+            upto = "" if u["transport_peak_mb"] is None else f" (+{u['transport_peak_mb']:.0f} MB until its last chunk)"
             print(f"  while another session uploads {u['file']} ({u['mb']:.1f} MB, {how}; answered in "
-                  f"{u['answer_s']:.1f} s, server peak RSS +{u['peak_rise_mb']:.0f} MB, read {u['read_mb']:.1f} MB, "
-                  f"wrote {u['written_mb']:.1f} MB, server alive: {u['alive']}): {summary(u['pings'])}"
-                  f"\n      status: {u['status']}\n      widget: {u['widget']}", flush=True)
+                  f"{u['answer_s']:.1f} s, server peak RSS +{u['peak_rise_mb']:.0f} MB{upto}, page sent "
+                  f"{u['sent_mb']:.1f} MB, server wrote {u['written_mb']:.1f} MB to files, server alive: {u['alive']}): "
+                  f"{summary(u['pings'])}\n      status: {u['status']}", flush=True)
             if path.stem in page_a.locator(".lcx-catalog-select select").input_value():
                 page_a.locator(".lcx-cancel-button button").click()  # an accepted upload: stop its map job
                 wait_idle_or_cancelled(page_a)

@@ -133,7 +133,7 @@ class CatalogDropper(pn.widgets.FileDropper):
             self._start(name, total, where)
         elif self._stream is None or self._stream.name != name or chunk != self._stream.next_chunk:
             if self._dropping == name:
-                return  # the rest of a refused upload: dropped unread
+                return  # the rest of a refused upload: dropped, never written
             raise CatalogError(f"{where}: chunk {chunk} of {total} arrived out of order; upload it again")
         stream = self._stream
         if not isinstance(payload, (bytes, bytearray, memoryview)):

@@ -91,10 +91,22 @@ def write_hostile_catalog(folder: Path) -> Path:
 
 
 def server_io(server) -> dict:
-    """The served process's I/O counters (``/proc/<pid>/io``): ``rchar`` bytes read, ``wchar`` bytes written,
-    sockets and files alike. What an upload cost the server, measured from outside it."""
+    """The served process's I/O counters (``/proc/<pid>/io``): ``wchar`` counts the bytes it wrote with
+    ``write()`` (its files: an upload's temp file), not what it sent on sockets."""
     with open(f"/proc/{server.proc.pid}/io") as fh:
         return {k: int(v) for k, v in (line.split(":") for line in fh if ":" in line)}
+
+
+class SentBytes:
+    """Bytes the page sends to the server over its websockets, from Chromium's own frame events: what
+    the server can have received. Attach before the page opens the app."""
+
+    def __init__(self, pg):
+        self.total = 0
+        pg.on("websocket", lambda ws: ws.on("framesent", self._count))
+
+    def _count(self, payload) -> None:
+        self.total += len(payload.encode() if isinstance(payload, str) else payload)
 
 
 def serve(app: Path, env: dict, *extra_args: str, timeout: float = harness.SERVER_START_TIMEOUT_S):

@@ -5,8 +5,8 @@ Each refusal must be a clear message in the page; afterwards the session must st
 map shows the tapped object), and no refusal may tell whether a path outside the allowed folders exists.
 
 Uploads come in chunks (``explorer/dashboard/uploads.py``): what they cost the server is measured from
-outside it, by the served process's I/O counters (``/proc/<pid>/io``) and the upload files in its
-``TMPDIR`` (``upload_tmp``).
+outside it: the bytes Chromium sent over the websocket (``SentBytes``), the bytes the served process
+wrote to files (``/proc/<pid>/io``) and the upload files in its ``TMPDIR`` (``upload_tmp``).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from secutil import HOSTILE, MAX_ROWS, BokehPage, Dashboard, MAX_UPLOAD_BYTES, N_HOSTILE, page_text, server_io, shadow_text
+from secutil import HOSTILE, MAX_ROWS, BokehPage, Dashboard, MAX_UPLOAD_BYTES, N_HOSTILE, page_text, SentBytes, server_io, shadow_text
 
 from explorer.dashboard.uploads import TEMP_PREFIX, UPLOAD_CHUNK_BYTES
 
@@ -221,12 +221,13 @@ def test_large_csv_upload_is_refused_and_the_session_lives(secure_server, dash, 
 
 def test_upload_over_the_size_limit_never_reaches_the_server(secure_server, dash, tmp_path, shot, upload_tmp):
     """A 40 MB CSV over the 20 MB limit: the browser refuses it with a message naming the file and the limit,
-    and the server reads less than one chunk meanwhile (nothing of the file); the session answers."""
+    and sends the server less than one chunk meanwhile (nothing of the file); the session answers."""
     path = csv_of_size(tmp_path / "big_40mb.csv", 40_000_000)
     assert path.stat().st_size > MAX_UPLOAD_BYTES
+    sent = SentBytes(dash.page)
     dash.open(secure_server)
     dash.wait_map(N_HOSTILE)
-    before = server_io(secure_server)
+    before = sent.total
     upload(dash, path)
     pg = dash.page
     deadline = time.monotonic() + 30
@@ -236,8 +237,9 @@ def test_upload_over_the_size_limit_never_reaches_the_server(secure_server, dash
         pg.wait_for_timeout(250)  # polling interval of the bounded loop above
     assert path.name in text and f"Maximum file size is {MAX_UPLOAD_BYTES // 1_000_000} MB" in text, text
     session_answers(dash)  # a full round trip after the refusal: whatever the browser sent has arrived
-    read = server_io(secure_server)["rchar"] - before["rchar"]
-    assert read < UPLOAD_CHUNK_BYTES, f"the server read {read:,} bytes while a 40 MB file was refused in the browser"
+    assert sent.total > before, "no websocket frame was seen: the measure is blind"
+    assert sent.total - before < UPLOAD_CHUNK_BYTES, (
+        f"the page sent {sent.total - before:,} bytes while a 40 MB file was refused in the browser")
     assert upload_files(upload_tmp) == []
     shot(pg, "security-upload-40mb")
 
@@ -245,13 +247,15 @@ def test_upload_over_the_size_limit_never_reaches_the_server(secure_server, dash
 def test_upload_bypassing_the_browser_check_is_refused_by_the_server(secure_server, dash, shot, upload_tmp):
     """A browser that skips the size check and sends 40 MB: the server refuses at the first chunk with a
     message naming the file and the limit, writes none of it anywhere, and the session answers."""
+    sent = SentBytes(dash.page)
     dash.open(secure_server)
     dash.wait_map(N_HOSTILE)
-    before = server_io(secure_server)
+    before, sent_before = server_io(secure_server), sent.total
     upload_bypassing_the_browser_check(dash, "sneaky.csv", 40_000_000)
     status = wait_status(dash, "failed", timeout_s=120)
     assert "'sneaky.csv'" in status and "too large" in status and "LCEXPLORER_MAX_UPLOAD_BYTES" in status, status
     session_answers(dash)
+    assert sent.total - sent_before > 10 * UPLOAD_CHUNK_BYTES, "the skipping browser did not send the file"
     written = server_io(secure_server)["wchar"] - before["wchar"]
     assert written < UPLOAD_CHUNK_BYTES, f"the server wrote {written:,} bytes of a refused upload"
     assert upload_files(upload_tmp) == []
