@@ -54,14 +54,24 @@ def rss_bytes(pid: int) -> int:
     return 0
 
 
-class RssSampler:
-    """Peak RSS of a process over a ``with`` block (sampled every ``every_s``)."""
+def wchar(pid: int) -> int:
+    """Bytes ``pid`` wrote with ``write()`` so far (its files; socket sends are not counted)."""
+    with open(f"/proc/{pid}/io") as fh:
+        return next(int(line.split(":")[1]) for line in fh if line.startswith("wchar:"))
 
-    def __init__(self, pid: int, every_s: float = 0.02):
+
+class RssSampler:
+    """Peak RSS of a process over a ``with`` block (sampled every ``every_s``). With ``mark_written``,
+    ``mark_rise`` is the peak rise until the process had written that many more bytes to files (an
+    upload's temp file complete: the transport's cost, before parsing)."""
+
+    def __init__(self, pid: int, every_s: float = 0.02, mark_written: int | None = None):
         self.pid, self.every_s, self.peak, self.start = pid, every_s, 0, 0
+        self.mark_written, self.mark_rise = mark_written, None
         self._stop = threading.Event()
 
     def __enter__(self):
+        self._written0 = wchar(self.pid)
         self.start = self.peak = rss_bytes(self.pid)
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -71,6 +81,9 @@ class RssSampler:
         while not self._stop.is_set():
             try:
                 self.peak = max(self.peak, rss_bytes(self.pid))
+                if (self.mark_written is not None and self.mark_rise is None
+                        and wchar(self.pid) - self._written0 >= self.mark_written):
+                    self.mark_rise = self.peak - self.start
             except OSError:  # the server died: the caller sees it
                 return
             self._stop.wait(self.every_s)
@@ -159,6 +172,13 @@ def wait_idle_or_cancelled(page, timeout_s: float = 300) -> None:
         if text.startswith(("Map ready", "Error")) or "cancelled" in text:
             return
         time.sleep(0.2)
+
+
+def wait_quiet(page, timeout_s: float = 300) -> None:
+    """Until the session runs no job (its Embed button is enabled again): its own work adds no memory."""
+    page.wait_for_function("""() => { for (const doc of Bokeh.documents) for (const m of doc.all_models)
+        if ((m.css_classes || []).includes('lcx-embed-button')) return m.label === 'Embed' && !m.disabled;
+        return false; }""", timeout=timeout_s * 1000, polling=200)
 
 
 def status_of(page) -> str:
@@ -400,26 +420,20 @@ def bench_liveness(browser, env: dict, data_root: Path, uploads: list[Path], onl
         limit = int(env.get("LCEXPLORER_MAX_UPLOAD_BYTES") or 0) or None
         cases = [(p, False) for p in uploads] + [(p, True) for p in uploads if p.name == "upload_40mb.csv"]
         for path, bypass in cases:
-            io0, sent0, sent_peak = server.io(), sent.total, {}
-            with RssSampler(server.proc.pid) as rss:
+            wait_quiet(page_a)
+            io0, sent0 = server.io(), sent.total
+            with RssSampler(server.proc.pid, mark_written=path.stat().st_size) as rss:
                 t0 = time.perf_counter()
-                busy = upload_one(page_a, path, limit, bypass)
-
-                def busy_marking():  # the peak so far when the widget says its last chunk went
-                    if not sent_peak and "Upload complete" in page_a.evaluate(DROPPER_TEXT_JS):
-                        sent_peak["mb"] = (rss.peak - rss.start) / 1e6
-                    return busy()
-
-                pings = bystander.during(busy_marking, min_pings=2, max_s=300)
+                pings = bystander.during(upload_one(page_a, path, limit, bypass), min_pings=2, max_s=300)
                 took = time.perf_counter() - t0
             io1 = server.io()
             how = "sent by a browser skipping the size check" if bypass else "picked in the widget"
             u = {"file": path.name, "how": how, "mb": path.stat().st_size / 1e6, "peak_rise_mb": rss.rise / 1e6,
                  "sent_mb": (sent.total - sent0) / 1e6, "written_mb": (io1["wchar"] - io0["wchar"]) / 1e6,
-                 "transport_peak_mb": sent_peak.get("mb"), "pings": pings, "answer_s": took,
+                 "transport_peak_mb": None if rss.mark_rise is None else rss.mark_rise / 1e6, "pings": pings, "answer_s": took,
                  "status": status_of(page_a)[:160], "alive": server.alive()}
             upload_rows.append(u)
-            upto = "" if u["transport_peak_mb"] is None else f" (+{u['transport_peak_mb']:.0f} MB until its last chunk)"
+            upto = "" if u["transport_peak_mb"] is None else f" (+{u['transport_peak_mb']:.0f} MB until its temp file was complete)"
             print(f"  while another session uploads {u['file']} ({u['mb']:.1f} MB, {how}; answered in "
                   f"{u['answer_s']:.1f} s, server peak RSS +{u['peak_rise_mb']:.0f} MB{upto}, page sent "
                   f"{u['sent_mb']:.1f} MB, server wrote {u['written_mb']:.1f} MB to files, server alive: {u['alive']}): "
