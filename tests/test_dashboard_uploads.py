@@ -137,3 +137,15 @@ def test_limit_follows_the_environment_and_reaches_the_browser(monkeypatch):
     monkeypatch.setenv("LCEXPLORER_MAX_UPLOAD_BYTES", "0")
     widget = CatalogDropper()
     assert widget.max_bytes is None and widget.max_file_size is None
+
+
+def test_no_room_for_the_temp_file_is_a_clear_refusal(tmp_path, monkeypatch):
+    """A temp folder that is gone: a refusal naming the file, not an OSError, and the path is not shown."""
+    gone = tmp_path / "gone"
+    monkeypatch.setenv("TMPDIR", str(gone))
+    monkeypatch.setattr(tempfile, "tempdir", str(gone))  # as if it vanished after the server started
+    widget = CatalogDropper(max_bytes=100 * CHUNK, chunk_size=CHUNK)
+    send(widget, "fine.csv", catalog_csv())
+    text = str(widget.refused)
+    assert "could not store uploaded file 'fine.csv'" in text and str(gone) not in text, text
+    assert widget.received is None and widget.bytes_received == 0

@@ -57,8 +57,7 @@ class ReceivedUpload:
 
     def read(self) -> bytes:
         """The file's bytes (one copy in memory: what the catalog reader parses)."""
-        with open(self.path, "rb") as fh:
-            return fh.read()
+        return self.path.read_bytes()
 
     def discard(self) -> None:
         """Remove the temp file (again is harmless)."""
@@ -116,11 +115,17 @@ class CatalogDropper(pn.widgets.FileDropper):
         name = upload_name(data.get("name"))
         try:
             self._receive(name, data)
+        except OSError as exc:  # no room or no temp folder: the operator's problem, said without the path
+            self._refuse(name, CatalogError(f"the server could not store uploaded file {name!r} "
+                                            f"({exc.strerror or type(exc).__name__}); tell the operator"))
         except CatalogError as exc:
-            self._abort()
-            self._dropping = name
-            log.info("upload %r refused: %s", name, exc)
-            self.refused = exc
+            self._refuse(name, exc)
+
+    def _refuse(self, name: str, exc: CatalogError) -> None:
+        self._abort()
+        self._dropping = name
+        log.info("upload %r refused: %s", name, exc)
+        self.refused = exc
 
     def _receive(self, name: str, data: dict) -> None:
         chunk, total, payload = data.get("chunk"), data.get("total_chunks"), data.get("data")
