@@ -27,7 +27,7 @@ BokehPage = harness.BokehPage
 HOSTILE = "hostile"
 N_HOSTILE = 24
 # operator limits of the test server (environment, as documented in the README)
-MAX_UPLOAD_BYTES = 20_000_000
+MAX_UPLOAD_BYTES = 30_000_000  # above Bokeh's 20 MB websocket message limit: uploads come in chunks
 MAX_ROWS = 200_000
 
 
