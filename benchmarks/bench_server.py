@@ -412,7 +412,8 @@ def bench_liveness(browser, env: dict, data_root: Path, uploads: list[Path], onl
             results["umap"] = bystander.during(lambda: not status_of(page_a).startswith(("Map ready", "Error")),
                                                max_s=300)
             results["umap_job_s"] = time.perf_counter() - t0
-            print(f"  while another session computes a UMAP map ({results['umap_job_s']:.1f} s): {summary(results['umap'])}"
+            print(f"  while another session computes a UMAP map ({results['umap_job_s']:.1f} s): "
+                  f"{summary(results['umap'])}"
                   f"\n      status: {status_of(page_a)[:160]}", flush=True)
 
         # uploads: peak server memory, the bystander's round trips meanwhile
@@ -430,13 +431,16 @@ def bench_liveness(browser, env: dict, data_root: Path, uploads: list[Path], onl
             how = "sent by a browser skipping the size check" if bypass else "picked in the widget"
             u = {"file": path.name, "how": how, "mb": path.stat().st_size / 1e6, "peak_rise_mb": rss.rise / 1e6,
                  "sent_mb": (sent.total - sent0) / 1e6, "written_mb": (io1["wchar"] - io0["wchar"]) / 1e6,
-                 "transport_peak_mb": None if rss.mark_rise is None else rss.mark_rise / 1e6, "pings": pings, "answer_s": took,
+                 "transport_peak_mb": None if rss.mark_rise is None else rss.mark_rise / 1e6,
+                 "pings": pings, "answer_s": took,
                  "status": status_of(page_a)[:160], "alive": server.alive()}
             upload_rows.append(u)
-            upto = "" if u["transport_peak_mb"] is None else f" (+{u['transport_peak_mb']:.0f} MB until its temp file was complete)"
+            upto = ("" if u["transport_peak_mb"] is None
+                    else f" (+{u['transport_peak_mb']:.0f} MB until its temp file was complete)")
             print(f"  while another session uploads {u['file']} ({u['mb']:.1f} MB, {how}; answered in "
                   f"{u['answer_s']:.1f} s, server peak RSS +{u['peak_rise_mb']:.0f} MB{upto}, page sent "
-                  f"{u['sent_mb']:.1f} MB, server wrote {u['written_mb']:.1f} MB to files, server alive: {u['alive']}): "
+                  f"{u['sent_mb']:.1f} MB, server wrote {u['written_mb']:.1f} MB to files, "
+                  f"server alive: {u['alive']}): "
                   f"{summary(u['pings'])}\n      status: {u['status']}", flush=True)
             if path.stem in page_a.locator(".lcx-catalog-select select").input_value():
                 page_a.locator(".lcx-cancel-button button").click()  # an accepted upload: stop its map job

@@ -46,8 +46,9 @@ def send(widget, name, payload: bytes, chunk_size=CHUNK, total=None, stop_after=
 
 def catalog_csv(n_objects=5, n_obs=30) -> bytes:
     rng = np.random.default_rng(0)
+    n = n_objects * n_obs
     frame = pd.DataFrame({"object_id": np.repeat([f"00{i}" for i in range(n_objects)], n_obs),
-                          "time": rng.uniform(0, 100, n_objects * n_obs), "mag": rng.normal(17, 0.2, n_objects * n_obs)})
+                          "time": rng.uniform(0, 100, n), "mag": rng.normal(17, 0.2, n)})
     return frame.to_csv(index=False).encode()
 
 

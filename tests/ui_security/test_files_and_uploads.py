@@ -24,7 +24,8 @@ import pyarrow.parquet as pq
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from secutil import HOSTILE, MAX_ROWS, BokehPage, Dashboard, MAX_UPLOAD_BYTES, N_HOSTILE, page_text, SentBytes, server_io, shadow_text
+from secutil import (HOSTILE, MAX_ROWS, MAX_UPLOAD_BYTES, N_HOSTILE, BokehPage, Dashboard, SentBytes, page_text,
+                     server_io, shadow_text)
 
 from explorer.dashboard.uploads import TEMP_PREFIX, UPLOAD_CHUNK_BYTES
 
