@@ -83,30 +83,49 @@ def test_size_announced_over_the_limit_is_refused_at_the_first_chunk(tmpdir_uplo
 def test_client_sending_more_than_it_announced_is_cut_at_the_limit(tmpdir_uploads):
     """A browser that announces 3 chunks but sends full ones past the limit is refused by the byte count."""
     widget = CatalogDropper(max_bytes=int(2.5 * CHUNK), chunk_size=CHUNK)
-    model = widget.get_root()
     for i in range(1, 4):
-        widget._process_event(UploadEvent(model, data={"chunk": i, "total_chunks": 3, "name": "liar.csv",
-                                                       "data": b"y" * CHUNK, "type": "text/csv"}))
+        widget._process_event(event(widget, "liar.csv", i, 3, b"y" * CHUNK))
     assert widget.received is None and "over the limit" in str(widget.refused), widget.refused
     assert widget.bytes_received == 2 * CHUNK, "more than the limit was written"
     assert temp_files(tmpdir_uploads) == []
 
 
-def test_oversized_chunk_wrong_suffix_and_out_of_order_are_refused(tmpdir_uploads):
+def event(widget, name, chunk, total, payload):
+    """One upload event as the browser sends it."""
+    return UploadEvent(widget.get_root(), data={"chunk": chunk, "total_chunks": total, "name": name, "data": payload,
+                                                "type": "text/csv"})
+
+
+def test_malformed_chunks_and_wrong_suffix_are_refused(tmpdir_uploads):
     widget = CatalogDropper(max_bytes=100 * CHUNK, chunk_size=CHUNK)
-    model = widget.get_root()
-    widget._process_event(UploadEvent(model, data={"chunk": 1, "total_chunks": 2, "name": "a.csv",
-                                                   "data": b"z" * (CHUNK + 1), "type": "text/csv"}))
-    assert "larger than" in str(widget.refused)
+    widget._process_event(event(widget, "a.csv", 1, 2, b"z" * (CHUNK + 1)))
+    assert "holds 1,001 bytes, not the 1,000 agreed" in str(widget.refused), widget.refused
     send(widget, "../../etc/evil.exe", b"abc")
     assert "'evil.exe' is not a .parquet or .csv file" in str(widget.refused), widget.refused
     send(widget, "b.csv", b"q" * (3 * CHUNK), stop_after=1)
     assert temp_files(tmpdir_uploads), "the first chunk should be in a temp file"
-    widget._process_event(UploadEvent(model, data={"chunk": 3, "total_chunks": 4, "name": "b.csv",
-                                                   "data": b"q", "type": "text/csv"}))
-    assert "out of order" in str(widget.refused)
+    widget._process_event(event(widget, "b.csv", 2, 4, b"q" * CHUNK))
+    widget._process_event(event(widget, "b.csv", 2, 4, b"q" * CHUNK))
+    assert "chunk 2 of 4 arrived twice" in str(widget.refused), widget.refused
     assert temp_files(tmpdir_uploads) == [] and widget.received is None
-    widget._process_event(DeleteEvent(model, data={"name": "b.csv"}))  # FilePond's revert: harmless
+    widget._process_event(event(widget, "b.csv", 3, 4, b"q" * CHUNK))  # the rest of the refused one: dropped
+    assert temp_files(tmpdir_uploads) == [] and widget.received is None
+    widget._process_event(event(widget, "c.csv", 1, 3, b"q" * 10))  # a short chunk that is not the last
+    assert "chunk 1 of 3 holds 10 bytes" in str(widget.refused), widget.refused
+    widget._process_event(DeleteEvent(widget.get_root(), data={"name": "b.csv"}))  # FilePond's revert: harmless
+    assert temp_files(tmpdir_uploads) == []
+
+
+def test_chunks_handled_out_of_order_still_make_the_file(tmpdir_uploads):
+    """With ``panel serve --num-threads`` chunk events may be handled in any order: each has its offset."""
+    data = catalog_csv()
+    widget = CatalogDropper(max_bytes=10 * len(data), chunk_size=CHUNK)
+    total = -(-(len(data) + 1) // CHUNK)
+    for i in reversed(range(total)):
+        widget._process_event(event(widget, "shuffled.csv", i + 1, total, data[i * CHUNK:(i + 1) * CHUNK]))
+    assert widget.refused is None and widget.received.read() == data
+    widget.release(widget.received)
+    assert temp_files(tmpdir_uploads) == []
 
 
 def test_interrupted_and_unreleased_uploads_are_removed_by_cleanup(tmpdir_uploads):

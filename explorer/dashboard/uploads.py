@@ -8,7 +8,7 @@ arrive, and writes each chunk straight to one temp file (``lcx-upload-*`` in ``t
 i.e. ``$TMPDIR``). So a refused upload costs the server at most one chunk, an accepted one its file
 on disk, and no websocket message is larger than a chunk (Bokeh's 20 MB default limit is enough).
 
-Temp files are removed when the upload is opened (by its consumer, ``ReceivedUpload.discard``), refused,
+Temp files are removed when the upload is opened (by its consumer, ``CatalogDropper.release``), refused,
 replaced by a new upload, and when the session ends (also in the middle of an upload).
 """
 
@@ -65,21 +65,27 @@ class ReceivedUpload:
 
 
 class _Stream:
-    """The upload being received: its temp file and what has arrived so far."""
+    """The upload being received: its temp file and the chunks that have arrived."""
 
-    def __init__(self, name: str, total: int, path: Path, fh):
-        self.name, self.total, self.path, self.fh = name, total, path, fh
-        self.next_chunk = 2
+    def __init__(self, name: str, total: int, path: Path, fd: int):
+        self.name, self.total, self.path, self.fd = name, total, path, fd
+        self.chunks: set[int] = set()
         self.size = 0
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
 
 
 class CatalogDropper(pn.widgets.FileDropper):
     """A one-file Parquet/CSV upload whose size is checked in the browser and on the server, chunk by chunk.
 
     Outputs (each a new object per upload, so a watcher fires every time): ``received`` (a
-    ``ReceivedUpload``; its consumer must ``discard()`` it) and ``refused`` (a ``CatalogError`` naming the
+    ``ReceivedUpload``; its consumer must ``release()`` it) and ``refused`` (a ``CatalogError`` naming the
     file and the limit). ``bytes_received`` counts every payload byte the server accepted into a temp
-    file, for benchmarks and tests.
+    file, for benchmarks and tests. Each chunk is written at its own offset, so chunks handled out of
+    order (``panel serve --num-threads``) still make the file.
     """
 
     received = param.Parameter(default=None, doc="The last complete upload (ReceivedUpload).")
@@ -100,10 +106,10 @@ class CatalogDropper(pn.widgets.FileDropper):
         if self.max_bytes:
             params.setdefault("max_file_size", str(int(self.max_bytes)))  # FilePond reads plain digits as bytes
         super().__init__(**params)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # chunk events (maybe on several threads), release and cleanup
         self._stream: _Stream | None = None
-        self._dropping: str | None = None  # name of a refused upload whose remaining chunks are dropped
-        self._waiting: set[Path] = set()  # complete uploads not yet discarded by their consumer
+        self._dropping: tuple | None = None  # (name, total) of a refused upload: its other chunks are dropped
+        self._waiting: set[Path] = set()  # complete uploads not yet released by their consumer
         if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
             pn.state.on_session_destroyed(self._session_destroyed)
 
@@ -113,50 +119,64 @@ class CatalogDropper(pn.widgets.FileDropper):
             return  # a FilePond "revert" (delete) of a file already handed over: nothing is kept here
         data = event.data or {}
         name = upload_name(data.get("name"))
-        try:
-            self._receive(name, data)
-        except OSError as exc:  # no room or no temp folder: the operator's problem, said without the path
-            self._refuse(name, CatalogError(f"the server could not store uploaded file {name!r} "
-                                            f"({exc.strerror or type(exc).__name__}); tell the operator"))
-        except CatalogError as exc:
-            self._refuse(name, exc)
+        outcome = None
+        with self._lock:
+            try:
+                outcome = self._receive(name, data)
+            except OSError as exc:  # no room or no temp folder: the operator's problem, said without the path
+                outcome = CatalogError(f"the server could not store uploaded file {name!r} "
+                                       f"({exc.strerror or type(exc).__name__}); tell the operator")
+            except CatalogError as exc:
+                outcome = exc
+            if isinstance(outcome, CatalogError):
+                self._abort()
+                self._dropping = (name, data.get("total_chunks"))
+        # watchers run outside the lock: they start jobs that release() from another thread
+        if isinstance(outcome, CatalogError):
+            log.info("upload %r refused: %s", name, outcome)
+            self.refused = outcome
+        elif outcome is not None:
+            self.received = outcome
 
-    def _refuse(self, name: str, exc: CatalogError) -> None:
-        self._abort()
-        self._dropping = name
-        log.info("upload %r refused: %s", name, exc)
-        self.refused = exc
-
-    def _receive(self, name: str, data: dict) -> None:
+    def _receive(self, name: str, data: dict) -> ReceivedUpload | None:
         chunk, total, payload = data.get("chunk"), data.get("total_chunks"), data.get("data")
         where = f"uploaded file {name!r}"
         if not isinstance(chunk, int) or not isinstance(total, int) or not 1 <= chunk <= total:
             raise CatalogError(f"{where}: the browser sent a malformed chunk ({chunk!r} of {total!r}); upload it again")
-        if chunk == 1:
+        stream = self._stream
+        new_upload = stream is None or (stream.name, stream.total) != (name, total)
+        if not new_upload and chunk == 1 and 1 in stream.chunks:
+            new_upload = True  # the same file again
+        if new_upload:
+            if self._dropping == (name, total) and chunk != 1:
+                return None  # the rest of a refused upload: dropped, never written
             self._abort()
             self._dropping = None
-            self._start(name, total, where)
-        elif self._stream is None or self._stream.name != name or chunk != self._stream.next_chunk:
-            if self._dropping == name:
-                return  # the rest of a refused upload: dropped, never written
-            raise CatalogError(f"{where}: chunk {chunk} of {total} arrived out of order; upload it again")
-        stream = self._stream
+            stream = self._start(name, total, where)
         if not isinstance(payload, (bytes, bytearray, memoryview)):
             raise CatalogError(f"{where}: the browser sent {type(payload).__name__} instead of bytes; upload it again")
-        if len(payload) > self.chunk_size:
-            raise CatalogError(f"{where}: a chunk of {len(payload):,} bytes is larger than the "
-                               f"{self.chunk_size:,} bytes agreed; upload it again")
+        # every chunk but the last is exactly chunk_size (the browser slices the file so)
+        if len(payload) > self.chunk_size or (chunk < total and len(payload) != self.chunk_size):
+            raise CatalogError(f"{where}: chunk {chunk} of {total} holds {len(payload):,} bytes, not the "
+                               f"{self.chunk_size:,} agreed; upload it again")
+        if chunk in stream.chunks:
+            raise CatalogError(f"{where}: chunk {chunk} of {total} arrived twice; upload it again")
         if self.max_bytes is not None and stream.size + len(payload) > self.max_bytes:
             raise CatalogLimits(max_bytes=self.max_bytes).refuse(where, "its size is over", stream.size + len(payload),
                                                                  "max_bytes")
-        stream.fh.write(payload)
+        os.pwrite(stream.fd, payload, (chunk - 1) * self.chunk_size)
+        stream.chunks.add(chunk)
         stream.size += len(payload)
         self.bytes_received += len(payload)
-        stream.next_chunk = chunk + 1
-        if chunk == total:
-            self._finish(stream)
+        if len(stream.chunks) < total:
+            return None
+        stream.close()
+        self._stream = None
+        self._waiting.add(stream.path)
+        log.info("upload %r received: %d bytes in %s", stream.name, stream.size, stream.path)
+        return ReceivedUpload(stream.name, stream.path, stream.size)
 
-    def _start(self, name: str, total: int, where: str) -> None:
+    def _start(self, name: str, total: int, where: str) -> _Stream:
         if Path(name).suffix.lower() not in UPLOAD_SUFFIXES:
             raise CatalogError(f"{where} is not a {' or '.join(UPLOAD_SUFFIXES)} file; upload a Parquet or CSV catalog")
         # the browser sends ceil((size + 1) / chunk_size) chunks: the size is at least this much
@@ -164,39 +184,31 @@ class CatalogDropper(pn.widgets.FileDropper):
         if self.max_bytes is not None and at_least > self.max_bytes:
             raise CatalogLimits(max_bytes=self.max_bytes).refuse(where, "its size is at least", at_least, "max_bytes")
         fd, path = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=Path(name).suffix.lower())
-        with self._lock:
-            self._stream = _Stream(name, total, Path(path), os.fdopen(fd, "wb"))
-
-    def _finish(self, stream: _Stream) -> None:
-        stream.fh.close()
-        with self._lock:
-            self._stream = None
-            self._waiting.add(stream.path)
-        log.info("upload %r received: %d bytes in %s", stream.name, stream.size, stream.path)
-        self.received = ReceivedUpload(stream.name, stream.path, stream.size)
+        self._stream = _Stream(name, total, Path(path), fd)
+        return self._stream
 
     def _abort(self) -> None:
         """Drop the upload in progress, if any, and its temp file."""
         with self._lock:
             stream, self._stream = self._stream, None
-        if stream is not None:
-            stream.fh.close()
-            stream.path.unlink(missing_ok=True)
+            if stream is not None:
+                stream.close()
+                stream.path.unlink(missing_ok=True)
 
     # ------------------------------------------------------------------ cleaning up
     def release(self, upload: ReceivedUpload) -> None:
         """The consumer is done with ``upload``: its temp file goes."""
-        upload.discard()
         with self._lock:
+            upload.discard()
             self._waiting.discard(upload.path)
 
     def cleanup_files(self) -> None:
         """Remove every temp file of this widget: the upload in progress and those not yet released."""
-        self._abort()
         with self._lock:
+            self._abort()
             waiting, self._waiting = self._waiting, set()
-        for path in waiting:
-            path.unlink(missing_ok=True)
+            for path in waiting:
+                path.unlink(missing_ok=True)
 
     def _session_destroyed(self, session_context) -> None:
         self.cleanup_files()
