@@ -5,8 +5,9 @@ the browser refuses a file over the operator's limit (``LCEXPLORER_MAX_UPLOAD_BY
 anything, and sends accepted files in chunks of ``UPLOAD_CHUNK_BYTES``. The server never trusts that
 check: it refuses an upload from its announced chunk count at the first chunk, counts the bytes as they
 arrive, and writes each chunk straight to one temp file (``lcx-upload-*`` in ``tempfile.gettempdir()``,
-i.e. ``$TMPDIR``). So a refused upload costs the server at most one chunk, an accepted one its file
-on disk, and no websocket message is larger than a chunk (Bokeh's 20 MB default limit is enough).
+i.e. ``$TMPDIR``). So a refused upload holds at most one chunk in the server's memory (a browser that
+skipped the check may still send the rest: each chunk is dropped unwritten), an accepted one costs its
+file on disk, and no websocket message is larger than a chunk (Bokeh's 20 MB default limit is enough).
 
 Temp files are removed when the upload is opened (by its consumer, ``CatalogDropper.release``), refused,
 replaced by a new upload, and when the session ends (also in the middle of an upload).
