@@ -13,8 +13,8 @@ from explorer.dashboard.explorer import Explorer
 from explorer.dashboard.page import local_template
 from explorer.dashboard.warmup import start_warmup
 
-pn.extension("tabulator", notifications=True)
-offload.serve_default()  # UMAP fits and period searches in a worker process ($LCEXPLORER_WORKER_PROCS)
+pn.extension("tabulator", "filedropper", notifications=True)
+offload.serve_default()  # UMAP fits, period searches, feature chunks in a worker process ($LCEXPLORER_WORKER_PROCS)
 start_warmup()  # once per process: numba compile and the default map, off the first page's path
 
 explorer = Explorer()

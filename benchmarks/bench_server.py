@@ -9,12 +9,17 @@
    through the server's event loop) and reports its round-trip times (target <= 1 s). A's work: the
    Lomb-Scargle period of a 101-point light curve spanning 20,000 days (the probe's worst case), a UMAP
    map (Embed with other UMAP settings) and uploads.
-3. Uploads: the probe's files (CSV of 12, 16 and 40 MB; a Parquet file of 10 M rows), sent by A while B
-   measures; the server's peak RSS above its level before each upload (sampled every 20 ms).
+3. Uploads (chunked, ``explorer/dashboard/uploads.py``): the probe's files (CSV of 12, 16 and 40 MB; a
+   Parquet file of 10 M rows), sent by A while B measures, plus the 40 MB CSV sent by a browser that skips
+   the widget's size check, and an 8 MB CSV under the limit (opened, then its map job cancelled); per upload
+   the server's peak RSS above its level before it (sampled every 20 ms; for an accepted file also the peak
+   until its last chunk was sent, before parsing), the bytes the page sent over its websocket (Chromium's
+   frame events) and the bytes the server wrote to files (``/proc/<pid>/io`` ``wchar``: the temp file).
 
-The server runs as in a public deployment: ``--websocket-max-message-size 300000000`` (as
-``scripts/start-app``), ``LCEXPLORER_MAX_UPLOAD_BYTES=10000000`` (``--max-upload-bytes``): every probe file is received whole and
-then refused, the CSV files by their size, the Parquet file by the rows in its metadata (over 5 M).
+The server runs as in a public deployment (as ``scripts/start-app``: Bokeh's default websocket message
+limit) with ``LCEXPLORER_MAX_UPLOAD_BYTES=10000000`` (``--max-upload-bytes``): the probe CSV files are over
+it (refused in the browser; by the server for the browser that skips the check), the Parquet file is under
+it and refused from the rows in its metadata (over 5 M).
 
     python benchmarks/bench_server.py                       # 5, 10, 20 sessions + liveness + uploads
     python benchmarks/bench_server.py --sessions 5 --skip-uploads
@@ -30,12 +35,12 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Callable
 
 from benchlib import ROOT, load_avg  # first: puts the project on sys.path
 from bench_dashboard import CHROMIUM, TEXT_JS, _free_port, _stop, install_model
 
 LIVENESS_TARGET_S = 1.0
-WEBSOCKET_MAX = 300_000_000
 UMAP_NOTE_JS = f"() => ({TEXT_JS})('lcx-map-note').includes('UMAP of')"
 
 
@@ -49,14 +54,24 @@ def rss_bytes(pid: int) -> int:
     return 0
 
 
-class RssSampler:
-    """Peak RSS of a process over a ``with`` block (sampled every ``every_s``)."""
+def wchar(pid: int) -> int:
+    """Bytes ``pid`` wrote with ``write()`` so far (its files; socket sends are not counted)."""
+    with open(f"/proc/{pid}/io") as fh:
+        return next(int(line.split(":")[1]) for line in fh if line.startswith("wchar:"))
 
-    def __init__(self, pid: int, every_s: float = 0.02):
+
+class RssSampler:
+    """Peak RSS of a process over a ``with`` block (sampled every ``every_s``). With ``mark_written``,
+    ``mark_rise`` is the peak rise until the process had written that many more bytes to files (an
+    upload's temp file complete: the transport's cost, before parsing)."""
+
+    def __init__(self, pid: int, every_s: float = 0.02, mark_written: int | None = None):
         self.pid, self.every_s, self.peak, self.start = pid, every_s, 0, 0
+        self.mark_written, self.mark_rise = mark_written, None
         self._stop = threading.Event()
 
     def __enter__(self):
+        self._written0 = wchar(self.pid)
         self.start = self.peak = rss_bytes(self.pid)
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -66,6 +81,9 @@ class RssSampler:
         while not self._stop.is_set():
             try:
                 self.peak = max(self.peak, rss_bytes(self.pid))
+                if (self.mark_written is not None and self.mark_rise is None
+                        and wchar(self.pid) - self._written0 >= self.mark_written):
+                    self.mark_rise = self.peak - self.start
             except OSError:  # the server died: the caller sees it
                 return
             self._stop.wait(self.every_s)
@@ -91,7 +109,7 @@ class Server:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "panel", "serve", str(ROOT / "app.py"), "--port", str(self.port), "--address",
              "127.0.0.1", f"--allow-websocket-origin=127.0.0.1:{self.port}", "--num-procs", "1",
-             "--websocket-max-message-size", str(WEBSOCKET_MAX), "--liveness"],
+             "--liveness"],
             cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True)
         self._wait_up()
@@ -113,6 +131,11 @@ class Server:
     @property
     def rss(self) -> int:
         return rss_bytes(self.proc.pid)
+
+    def io(self) -> dict:
+        """The process's I/O counters; ``wchar``: bytes written with ``write()`` (files, not socket sends)."""
+        with open(f"/proc/{self.proc.pid}/io") as fh:
+            return {k: int(v) for k, v in (line.split(":") for line in fh if ":" in line)}
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -139,6 +162,23 @@ def wait_idle(page, timeout_s: float = 600) -> None:
     deadline = time.monotonic() + timeout_s
     while not status_of(page).startswith(("Map ready", "Error")) and time.monotonic() < deadline:
         time.sleep(0.2)
+
+
+def wait_idle_or_cancelled(page, timeout_s: float = 300) -> None:
+    """Until the session's job has ended: map ready, an error, or cancelled."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        text = status_of(page)
+        if text.startswith(("Map ready", "Error")) or "cancelled" in text:
+            return
+        time.sleep(0.2)
+
+
+def wait_quiet(page, timeout_s: float = 300) -> None:
+    """Until the session runs no job (its Embed button is enabled again): its own work adds no memory."""
+    page.wait_for_function("""() => { for (const doc of Bokeh.documents) for (const m of doc.all_models)
+        if ((m.css_classes || []).includes('lcx-embed-button')) return m.label === 'Embed' && !m.disabled;
+        return false; }""", timeout=timeout_s * 1000, polling=200)
 
 
 def status_of(page) -> str:
@@ -248,7 +288,8 @@ def write_ls_catalog(folder: Path) -> Path:
 
 
 def write_uploads(folder: Path) -> list[Path]:
-    """The probe's uploads: CSV of 12, 16, 40 MB (100 observations per object) and a 10 M-row Parquet."""
+    """The probe's uploads: CSV of 12, 16, 40 MB (100 observations per object), a 10 M-row Parquet, and an
+    8 MB CSV under the benchmark's size limit."""
     import numpy as np
     import pandas as pd
     import pyarrow as pa
@@ -256,7 +297,7 @@ def write_uploads(folder: Path) -> list[Path]:
 
     rng = np.random.default_rng(1)
     out = []
-    for mb in (12, 16, 40):
+    for mb in (12, 16, 40, 8):
         n = mb * 1_000_000 // 44
         frame = pd.DataFrame({"object_id": [f"obj-{i // 100:06d}" for i in range(n)],
                               "time": 50000 + rng.uniform(0, 500, n), "mag": rng.normal(17, 0.3, n),
@@ -274,7 +315,49 @@ def write_uploads(folder: Path) -> list[Path]:
     return out
 
 
-def bench_liveness(browser, env: dict, data_root: Path, uploads: list[Path]) -> dict:
+# A browser that skips the upload widget's size check: the page's FileDropper view sends a File made in
+# the page through its chunked upload, as FilePond does after a passed check.
+BYPASS_JS = """(arg) => {
+    const idx = Bokeh.index;
+    const views = typeof idx.all_views === 'function' ? [...idx.all_views()]
+      : Object.values(idx).flatMap(v => [v, ...(v.children ? [...v.children()] : [])]);
+    const view = views.find(v => typeof v._process_upload === 'function');
+    const file = new File([new Uint8Array(arg.size).fill(48)], arg.name, {type: 'text/csv'});
+    view._process_upload(file, () => {}, () => {}, () => {});
+}"""
+# FilePond's text in the upload widget (shadow DOM): "File is too large", "Upload complete", ...
+DROPPER_TEXT_JS = """() => { const out = [];
+    const walk = (root) => { for (const el of root.querySelectorAll('*')) {
+        if (el.classList && el.classList.contains('filepond--root')) out.push(el.textContent || '');
+        if (el.shadowRoot) walk(el.shadowRoot); } };
+    walk(document); return out.join(' '); }"""
+
+
+class WebsocketBytes:
+    """Bytes a page sends over its websockets (Chromium's frame events); attach before it opens the app."""
+
+    def __init__(self, page):
+        self.total = 0
+        page.on("websocket", lambda ws: ws.on("framesent", self._count))
+
+    def _count(self, payload) -> None:
+        self.total += len(payload.encode() if isinstance(payload, str) else payload)
+
+
+def upload_one(page, path: Path, limit: int | None, bypass: bool = False) -> Callable[[], bool]:
+    """Start uploading ``path`` from ``page``; returns ``busy()``: True until the app has answered it."""
+    if bypass:
+        page.evaluate(BYPASS_JS, {"name": path.name, "size": path.stat().st_size})
+    else:
+        page.locator(".lcx-catalog-upload input[type=file]").set_input_files(str(path))
+    if limit and path.stat().st_size > limit and not bypass:
+        return lambda: not ("File is too large" in (text := page.evaluate(DROPPER_TEXT_JS)) and path.name in text)
+    # refused by the server (the status names the file) or opened (the catalog chooser names it)
+    return lambda: (path.stem not in status_of(page)
+                    and path.stem not in page.locator(".lcx-catalog-select select").input_value())
+
+
+def bench_liveness(browser, env: dict, data_root: Path, uploads: list[Path], only_uploads: bool = False) -> dict:
     """Bystander round trips while A runs Lomb-Scargle, a UMAP map and uploads; peak RSS per upload."""
     from urllib.parse import urlencode
 
@@ -290,7 +373,7 @@ def bench_liveness(browser, env: dict, data_root: Path, uploads: list[Path]) -> 
         # Lomb-Scargle on the worst-case light curves, one object after another
         label = f"{data_root.name}/ls_worst"
         ls_pings, ls_calls = [], []
-        for i in range(3):
+        for i in range(0 if only_uploads else 3):
             ctx_a, page_a = new_page(browser, server.url + "?" + urlencode({"catalog": label, "object": f"ls-{i:02d}"}))
             wait_map(page_a)
             wait_idle(page_a)  # the search alone, not queued behind the map's rating
@@ -302,39 +385,66 @@ def bench_liveness(browser, env: dict, data_root: Path, uploads: list[Path]) -> 
             ls_calls.append(time.perf_counter() - t0)
             ctx_a.close()
         results["lomb_scargle"], results["lomb_scargle_calls"] = ls_pings, ls_calls
-        print(f"  while another session runs Lomb-Scargle (101 points over 20,000 days; status changed after "
-              f"{', '.join(f'{s:.2f}' for s in ls_calls)} s): {summary(ls_pings)}", flush=True)
+        if ls_calls:
+            print(f"  while another session runs Lomb-Scargle (101 points over 20,000 days; status changed after "
+                  f"{', '.join(f'{s:.2f}' for s in ls_calls)} s): {summary(ls_pings)}", flush=True)
 
-        # a UMAP map with settings nobody computed yet
-        ctx_a, page_a = new_page(browser, server.url + "?" + urlencode({"n_neighbors": "23", "min_dist": "0.37"}))
-        wait_map(page_a)
-        wait_idle(page_a)
-        page_a.evaluate("""() => { for (const doc of Bokeh.documents) for (const m of doc.all_models)
-            if ((m.css_classes || []).includes('lcx-umap-neighbors')) { m.value = 31; return; } }""")
-        page_a.wait_for_timeout(300)  # the slider's value reaches the server before the click
-        t0 = time.perf_counter()
-        page_a.locator(".lcx-embed-button button").click()  # the status said "Press Embed ..." until now
-        bystander.watch = lambda: status_of(page_a)
-        results["umap"] = bystander.during(lambda: not status_of(page_a).startswith(("Map ready", "Error")),
-                                           max_s=300)
-        results["umap_job_s"] = time.perf_counter() - t0
-        print(f"  while another session computes a UMAP map ({results['umap_job_s']:.1f} s): {summary(results['umap'])}"
-              f"\n      status: {status_of(page_a)[:160]}", flush=True)
+        if only_uploads:  # A: a plain visitor with its map
+            ctx_a, page_a = new_page(browser)
+            sent = WebsocketBytes(page_a)
+            page_a.goto(server.url, wait_until="commit", timeout=120_000)
+            wait_map(page_a)
+            wait_idle(page_a)
+        else:
+            # a UMAP map with settings nobody computed yet
+            ctx_a, page_a = new_page(browser)
+            sent = WebsocketBytes(page_a)
+            page_a.goto(server.url + "?" + urlencode({"n_neighbors": "23", "min_dist": "0.37"}), wait_until="commit",
+                        timeout=120_000)
+            wait_map(page_a)
+            wait_idle(page_a)
+            page_a.evaluate("""() => { for (const doc of Bokeh.documents) for (const m of doc.all_models)
+                if ((m.css_classes || []).includes('lcx-umap-neighbors')) { m.value = 31; return; } }""")
+            page_a.wait_for_timeout(300)  # the slider's value reaches the server before the click
+            t0 = time.perf_counter()
+            page_a.locator(".lcx-embed-button button").click()  # the status said "Press Embed ..." until now
+            bystander.watch = lambda: status_of(page_a)
+            results["umap"] = bystander.during(lambda: not status_of(page_a).startswith(("Map ready", "Error")),
+                                               max_s=300)
+            results["umap_job_s"] = time.perf_counter() - t0
+            print(f"  while another session computes a UMAP map ({results['umap_job_s']:.1f} s): "
+                  f"{summary(results['umap'])}"
+                  f"\n      status: {status_of(page_a)[:160]}", flush=True)
 
         # uploads: peak server memory, the bystander's round trips meanwhile
         upload_rows = []
-        for path in uploads:
-            with RssSampler(server.proc.pid) as rss:
-                page_a.locator(".lcx-catalog-upload input[type=file]").set_input_files(str(path))
+        limit = int(env.get("LCEXPLORER_MAX_UPLOAD_BYTES") or 0) or None
+        cases = [(p, False) for p in uploads] + [(p, True) for p in uploads if p.name == "upload_40mb.csv"]
+        for path, bypass in cases:
+            wait_quiet(page_a)
+            io0, sent0 = server.io(), sent.total
+            with RssSampler(server.proc.pid, mark_written=path.stat().st_size) as rss:
                 t0 = time.perf_counter()
-                pings = bystander.during(lambda: path.stem not in status_of(page_a), min_pings=2, max_s=300)
+                pings = bystander.during(upload_one(page_a, path, limit, bypass), min_pings=2, max_s=300)
                 took = time.perf_counter() - t0
-            u = {"file": path.name, "mb": path.stat().st_size / 1e6, "peak_rise_mb": rss.rise / 1e6,
-                 "pings": pings, "answer_s": took, "status": status_of(page_a)[:160], "alive": server.alive()}
+            io1 = server.io()
+            how = "sent by a browser skipping the size check" if bypass else "picked in the widget"
+            u = {"file": path.name, "how": how, "mb": path.stat().st_size / 1e6, "peak_rise_mb": rss.rise / 1e6,
+                 "sent_mb": (sent.total - sent0) / 1e6, "written_mb": (io1["wchar"] - io0["wchar"]) / 1e6,
+                 "transport_peak_mb": None if rss.mark_rise is None else rss.mark_rise / 1e6,
+                 "pings": pings, "answer_s": took,
+                 "status": status_of(page_a)[:160], "alive": server.alive()}
             upload_rows.append(u)
-            print(f"  while another session uploads {u['file']} ({u['mb']:.1f} MB; answered in "
-                  f"{u['answer_s']:.1f} s, server peak RSS +{u['peak_rise_mb']:.0f} MB, server alive: "
-                  f"{u['alive']}): {summary(u['pings'])}\n      status: {u['status']}", flush=True)
+            upto = ("" if u["transport_peak_mb"] is None
+                    else f" (+{u['transport_peak_mb']:.0f} MB until its temp file was complete)")
+            print(f"  while another session uploads {u['file']} ({u['mb']:.1f} MB, {how}; answered in "
+                  f"{u['answer_s']:.1f} s, server peak RSS +{u['peak_rise_mb']:.0f} MB{upto}, page sent "
+                  f"{u['sent_mb']:.1f} MB, server wrote {u['written_mb']:.1f} MB to files, "
+                  f"server alive: {u['alive']}): "
+                  f"{summary(u['pings'])}\n      status: {u['status']}", flush=True)
+            if path.stem in page_a.locator(".lcx-catalog-select select").input_value():
+                page_a.locator(".lcx-cancel-button button").click()  # an accepted upload: stop its map job
+                wait_idle_or_cancelled(page_a)
         results["uploads"] = upload_rows
         ctx_a.close()
         ctx_b.close()
@@ -350,9 +460,10 @@ def main(argv=None) -> int:
     parser.add_argument("--skip-sessions", action="store_true")
     parser.add_argument("--skip-liveness", action="store_true")
     parser.add_argument("--skip-uploads", action="store_true")
-    # an operator limit below the probe's CSV files: each upload is received whole, then refused (the
-    # costly part for the server); with the served default (200 MB) they would be embedded. The row limit
-    # also bounds catalogs opened by path: the default catalog has 1.05 M rows.
+    parser.add_argument("--only-uploads", action="store_true", help="of part 2, the uploads only")
+    # an operator limit below the probe's CSV files: the browser refuses them (and the server, for a browser
+    # that skips the check); with the served default (200 MB) they would be embedded. The row limit also
+    # bounds catalogs opened by path: the default catalog has 1.05 M rows.
     parser.add_argument("--max-upload-bytes", default="10000000", help="LCEXPLORER_MAX_UPLOAD_BYTES (10000000)")
     parser.add_argument("--max-rows", default=None, help="LCEXPLORER_MAX_ROWS (served default, 5 M)")
     parser.add_argument("--standin", action="store_true", help="the stand-in model even when ../shared exists")
@@ -389,7 +500,7 @@ def main(argv=None) -> int:
                           f"server alive: {r['server_alive']} ({load_avg()})")
             if not args.skip_liveness:
                 uploads = [] if args.skip_uploads else write_uploads(tmp)
-                r = bench_liveness(browser, env, data, uploads)
+                r = bench_liveness(browser, env, data, uploads, only_uploads=args.only_uploads)
                 if r["uploads"]:
                     worst = max(r["uploads"], key=lambda u: u["peak_rise_mb"])
                     print(f"worst upload's peak memory: +{worst['peak_rise_mb']:.0f} MB ({worst['file']})")

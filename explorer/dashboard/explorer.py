@@ -8,7 +8,7 @@ Stable names for UI tests (CSS classes):
 
     lcx-catalog-select     Select of the catalogs (allowed folders, plus the open upload)
     lcx-catalog-path       TextInput for a path inside the allowed folders   (+ lcx-catalog-open button)
-    lcx-catalog-upload     FileInput for a Parquet/CSV upload (size-limited)
+    lcx-catalog-upload     chunked Parquet/CSV upload (size-limited in the browser and the server: uploads.py)
     lcx-model-select       Select of every model the engine lists ("- unavailable" ones are refused with a reason)
     lcx-output-select      Select of the model output;  lcx-reduction-select: the reduction
     lcx-bands-select       MultiChoice of the bands fed to the model

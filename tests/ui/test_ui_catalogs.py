@@ -163,7 +163,7 @@ def status_log(dash) -> list[str]:
 
 
 def upload(dash, path) -> None:
-    """Set ``path`` on the catalog FileInput, like a user picking it in the file dialog."""
+    """Set ``path`` on the catalog upload widget (FilePond's file input), like a user picking it in the dialog."""
     dash.page.locator(".lcx-catalog-upload input[type=file]").set_input_files(str(path))
 
 

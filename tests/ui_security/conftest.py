@@ -11,8 +11,9 @@ here by path so both folders share one implementation). What this file adds:
 * ``hostile_root``: an allowed data folder holding ``hostile`` (object ids, a column name, a metadata value
   and the band names are payloads), ``escape`` (a folder whose light-curve file is a link to a file
   outside the allowed folders) and a small clean catalog.
-* ``secure_server``: ``app.py`` served the way ``scripts/start-app`` serves it (websocket limit above
-  the upload limit), with tight upload limits so that every hostile upload is refused quickly.
+* ``secure_server``: ``app.py`` served the way ``scripts/start-app`` serves it (Bokeh's default websocket
+  message limit: uploads come in chunks), with tight upload limits so that every hostile upload is refused
+  quickly, and its own temp folder (``upload_tmp``, its ``TMPDIR``) where the tests watch upload files.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from secutil import HOSTILE, MAX_ROWS, MAX_UPLOAD_BYTES, WEBSOCKET_MAX, harness, serve, write_hostile_catalog
+from secutil import HOSTILE, MAX_ROWS, MAX_UPLOAD_BYTES, harness, serve, write_hostile_catalog
 
 # the UI harness's fixtures, for tests in this folder
 browser_type_launch_args = harness.browser_type_launch_args
@@ -65,12 +66,18 @@ def hostile_root(tmp_path_factory, outside_dir) -> Path:
 
 
 @pytest.fixture(scope="session")
-def secure_server(app_path, ui_home, hostile_root):
+def upload_tmp(tmp_path_factory) -> Path:
+    """``TMPDIR`` of ``secure_server``: where its uploads are streamed to (``lcx-upload-*`` files)."""
+    return tmp_path_factory.mktemp("lcx_server_tmp")
+
+
+@pytest.fixture(scope="session")
+def secure_server(app_path, ui_home, hostile_root, upload_tmp):
     """``app.py`` on the hostile catalog, served like ``scripts/start-app`` with tight upload limits."""
     env = {"LCEXPLORER_HOME": ui_home, "LCEXPLORER_CATALOG": hostile_root / HOSTILE,
            "LCEXPLORER_DATA_DIRS": hostile_root, "LCEXPLORER_MAX_UPLOAD_BYTES": MAX_UPLOAD_BYTES,
-           "LCEXPLORER_MAX_ROWS": MAX_ROWS}
-    server = serve(app_path, env, "--websocket-max-message-size", str(WEBSOCKET_MAX))
+           "LCEXPLORER_MAX_ROWS": MAX_ROWS, "TMPDIR": upload_tmp}
+    server = serve(app_path, env)
     yield server
     server.stop()
 

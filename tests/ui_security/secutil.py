@@ -27,10 +27,8 @@ BokehPage = harness.BokehPage
 HOSTILE = "hostile"
 N_HOSTILE = 24
 # operator limits of the test server (environment, as documented in the README)
-MAX_UPLOAD_BYTES = 20_000_000
+MAX_UPLOAD_BYTES = 30_000_000  # above Bokeh's 20 MB websocket message limit: uploads come in chunks
 MAX_ROWS = 200_000
-# what scripts/start-app passes: an upload travels as base64 in one websocket message
-WEBSOCKET_MAX = 300_000_000
 
 
 def XSS(where: str) -> str:
@@ -90,6 +88,25 @@ def write_hostile_catalog(folder: Path) -> Path:
     pd.concat(rows, ignore_index=True).to_parquet(folder / f"{folder.name}.lightcurves.parquet", index=False)
     pd.DataFrame(objects).to_parquet(folder / f"{folder.name}.objects.parquet", index=False)
     return folder
+
+
+def server_io(server) -> dict:
+    """The served process's I/O counters (``/proc/<pid>/io``): ``wchar`` counts the bytes it wrote with
+    ``write()`` (its files: an upload's temp file), not what it sent on sockets."""
+    with open(f"/proc/{server.proc.pid}/io") as fh:
+        return {k: int(v) for k, v in (line.split(":") for line in fh if ":" in line)}
+
+
+class SentBytes:
+    """Bytes the page sends to the server over its websockets, from Chromium's own frame events: what
+    the server can have received. Attach before the page opens the app."""
+
+    def __init__(self, pg):
+        self.total = 0
+        pg.on("websocket", lambda ws: ws.on("framesent", self._count))
+
+    def _count(self, payload) -> None:
+        self.total += len(payload.encode() if isinstance(payload, str) else payload)
 
 
 def serve(app: Path, env: dict, *extra_args: str, timeout: float = harness.SERVER_START_TIMEOUT_S):

@@ -3,6 +3,10 @@ allowed folder, and uploads that used to kill the session (large CSVs, a Parquet
 
 Each refusal must be a clear message in the page; afterwards the session must still answer (a tap on the
 map shows the tapped object), and no refusal may tell whether a path outside the allowed folders exists.
+
+Uploads come in chunks (``explorer/dashboard/uploads.py``): what they cost the server is measured from
+outside it: the bytes Chromium sent over the websocket (``SentBytes``), the bytes the served process
+wrote to files (``/proc/<pid>/io``) and the upload files in its ``TMPDIR`` (``upload_tmp``).
 """
 
 from __future__ import annotations
@@ -20,7 +24,10 @@ import pyarrow.parquet as pq
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from secutil import HOSTILE, MAX_ROWS, MAX_UPLOAD_BYTES, N_HOSTILE, page_text, shadow_text
+from secutil import (HOSTILE, MAX_ROWS, MAX_UPLOAD_BYTES, N_HOSTILE, BokehPage, Dashboard, SentBytes, page_text,
+                     server_io, shadow_text)
+
+from explorer.dashboard.uploads import TEMP_PREFIX, UPLOAD_CHUNK_BYTES
 
 pytestmark = pytest.mark.ui
 
@@ -66,7 +73,45 @@ def open_path(dash, path: str) -> str:
 
 
 def upload(dash, path: Path) -> None:
+    """Pick ``path`` in the upload widget's file dialog, like a person."""
     dash.page.locator(".lcx-catalog-upload input[type=file]").set_input_files(str(path))
+
+
+def upload_files(folder: Path) -> list[Path]:
+    """The server's upload files (temp files of uploads in progress or not yet opened)."""
+    return sorted(folder.glob(f"{TEMP_PREFIX}*"))
+
+
+def wait_no_upload_files(folder: Path, timeout_s: float) -> None:
+    """Wait (bounded) until the server's temp folder holds no upload file."""
+    deadline = time.monotonic() + timeout_s
+    while upload_files(folder):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"upload files left after {timeout_s:.0f} s: {upload_files(folder)}")
+        time.sleep(0.25)  # polling interval of the bounded loop above
+
+
+# A browser that skips the widget's size check: the page's own FileDropper view sends a File (made in the
+# page) through its chunked upload, exactly as FilePond would after a passed check. With ``stall_after``,
+# chunks from that one on never finish reading (a connection that hangs mid-upload).
+BYPASS_JS = """(L, arg) => {
+    const view = L.views().find(v => typeof v._process_upload === "function");
+    if (!view) return "no upload widget view";
+    const real = new File([new Uint8Array(arg.size).fill(48)], arg.name, {type: "text/csv"});
+    const file = arg.stall_after == null ? real : {
+        name: real.name, size: real.size, type: real.type,
+        slice: (a, b) => ({arrayBuffer: () => a >= arg.stall_after * arg.chunk
+            ? new Promise(() => {}) : real.slice(a, b).arrayBuffer()}),
+    };
+    view._process_upload(file, () => {}, () => {}, () => {});
+    return "sent";
+}"""
+
+
+def upload_bypassing_the_browser_check(dash, name: str, size: int, stall_after: int | None = None) -> None:
+    sent = dash.bokeh.js(BYPASS_JS, {"name": name, "size": size, "stall_after": stall_after,
+                                     "chunk": UPLOAD_CHUNK_BYTES})
+    assert sent == "sent", sent
 
 
 # ---------------------------------------------------------------------- files written by the tests
@@ -157,21 +202,106 @@ def test_null_byte_in_the_path_box_is_a_clear_message(secure_server, dash, shot)
 
 
 # ---------------------------------------------------------------------- finding 3: uploads
-@pytest.mark.parametrize("megabytes", [12, 16, 40])
-def test_large_csv_upload_is_refused_and_the_session_lives(secure_server, dash, tmp_path, shot, megabytes):
-    """CSV uploads of 12, 16 and 40 MB: a message naming the limit (rows while streaming, or bytes before
-    parsing), the map of the open catalog stays and answers."""
+@pytest.mark.parametrize("megabytes", [12, 16, 24])
+def test_large_csv_upload_is_refused_and_the_session_lives(secure_server, dash, tmp_path, shot, upload_tmp, megabytes):
+    """CSV uploads of 12, 16 and 24 MB (under the byte limit, over the row limit; 24 MB is over Bokeh's
+    default websocket message limit, which the server keeps): a message naming the row limit while the CSV
+    streams, the map of the open catalog stays and answers, and the upload file is gone."""
     path = csv_of_size(tmp_path / f"big_{megabytes}mb.csv", megabytes * 1_000_000)
+    assert path.stat().st_size < MAX_UPLOAD_BYTES
     dash.open(secure_server)
     dash.wait_map(N_HOSTILE)
     upload(dash, path)
     status = wait_status(dash, "failed", timeout_s=120)
-    limit = "LCEXPLORER_MAX_UPLOAD_BYTES" if path.stat().st_size > MAX_UPLOAD_BYTES else "LCEXPLORER_MAX_ROWS"
-    assert path.name in status and "too large" in status and limit in status, status
-    assert f"{MAX_ROWS:,}" in status or limit == "LCEXPLORER_MAX_UPLOAD_BYTES", status
+    assert path.name in status and "too large" in status and "LCEXPLORER_MAX_ROWS" in status, status
+    assert f"{MAX_ROWS:,}" in status, status
     session_answers(dash)
     assert HOSTILE in dash.page.locator(".lcx-catalog-select select").input_value()
+    wait_no_upload_files(upload_tmp, 10)
     shot(dash.page, f"security-upload-{megabytes}mb")
+
+
+def test_upload_over_the_size_limit_never_reaches_the_server(secure_server, dash, tmp_path, shot, upload_tmp):
+    """A 40 MB CSV over the 30 MB limit: the browser refuses it with a message naming the file and the limit,
+    and sends the server less than one chunk meanwhile (nothing of the file); the session answers."""
+    path = csv_of_size(tmp_path / "big_40mb.csv", 40_000_000)
+    assert path.stat().st_size > MAX_UPLOAD_BYTES
+    sent = SentBytes(dash.page)
+    dash.open(secure_server)
+    dash.wait_map(N_HOSTILE)
+    before = sent.total
+    upload(dash, path)
+    pg = dash.page
+    deadline = time.monotonic() + 30
+    while "File is too large" not in (text := shadow_text(pg, "lcx-catalog-upload")):
+        if time.monotonic() > deadline:
+            dash.fail(f"the upload widget never refused the 40 MB file (it shows {text!r})")
+        pg.wait_for_timeout(250)  # polling interval of the bounded loop above
+    assert path.name in text and f"Maximum file size is {MAX_UPLOAD_BYTES // 1_000_000} MB" in text, text
+    session_answers(dash)  # a full round trip after the refusal: whatever the browser sent has arrived
+    assert sent.total > before, "no websocket frame was seen: the measure is blind"
+    assert sent.total - before < UPLOAD_CHUNK_BYTES, (
+        f"the page sent {sent.total - before:,} bytes while a 40 MB file was refused in the browser")
+    assert upload_files(upload_tmp) == []
+    shot(pg, "security-upload-40mb")
+
+
+def test_upload_bypassing_the_browser_check_is_refused_by_the_server(secure_server, dash, shot, upload_tmp):
+    """A browser that skips the size check and sends 40 MB: the server refuses at the first chunk with a
+    message naming the file and the limit, writes none of it anywhere, and the session answers."""
+    sent = SentBytes(dash.page)
+    dash.open(secure_server)
+    dash.wait_map(N_HOSTILE)
+    before, sent_before = server_io(secure_server), sent.total
+    upload_bypassing_the_browser_check(dash, "sneaky.csv", 40_000_000)
+    status = wait_status(dash, "failed", timeout_s=120)
+    assert "'sneaky.csv'" in status and "too large" in status and "LCEXPLORER_MAX_UPLOAD_BYTES" in status, status
+    session_answers(dash)
+    assert sent.total - sent_before > 10 * UPLOAD_CHUNK_BYTES, "the skipping browser did not send the file"
+    written = server_io(secure_server)["wchar"] - before["wchar"]
+    assert written < UPLOAD_CHUNK_BYTES, f"the server wrote {written:,} bytes of a refused upload"
+    assert upload_files(upload_tmp) == []
+    shot(dash.page, "security-upload-bypass")
+
+
+def test_accepted_upload_opens_maps_and_leaves_no_file(secure_server, dash, tmp_path, shot, upload_tmp):
+    """A 3 MB CSV (several chunks) under every limit opens through the catalog loader, maps, and its upload
+    file is gone; the server wrote it once (about its size) and read it back."""
+    path = csv_of_size(tmp_path / "fine.csv", 3_000_000)
+    n_objects = pd.read_csv(path, usecols=["object_id"], dtype=str)["object_id"].nunique()
+    dash.open(secure_server)
+    dash.wait_map(N_HOSTILE)
+    before = server_io(secure_server)
+    upload(dash, path)
+    dash.wait_map(n_objects)
+    status = wait_status(dash, f"{n_objects} objects")
+    assert "fine" in dash.page.locator(".lcx-catalog-select select").input_value(), status
+    written = server_io(secure_server)["wchar"] - before["wchar"]
+    assert written >= path.stat().st_size, f"the server wrote {written:,} bytes: the upload did not go to a file"
+    wait_no_upload_files(upload_tmp, 10)
+    session_answers(dash)
+    shot(dash.page, "security-upload-accepted")
+
+
+def test_upload_interrupted_by_closing_the_page_leaves_no_file(secure_server, fresh_page, upload_tmp, shot):
+    """An upload that hangs after its first chunk, then the page closes: the server drops the half file when
+    the session ends (Bokeh ends sessions some seconds after their connection closes)."""
+    pg = fresh_page()  # its own context: closing it ends this session only
+    dash = Dashboard(pg, BokehPage(pg))
+    dash.open(secure_server)
+    dash.wait_map(N_HOSTILE)
+    assert upload_files(upload_tmp) == []
+    upload_bypassing_the_browser_check(dash, "halfway.csv", 5 * UPLOAD_CHUNK_BYTES, stall_after=1)
+    deadline = time.monotonic() + 30
+    while not upload_files(upload_tmp):
+        if time.monotonic() > deadline:
+            raise AssertionError("the first chunk never reached an upload file")
+        pg.wait_for_timeout(250)  # polling interval of the bounded loop above
+    part = upload_files(upload_tmp)[0]
+    assert part.stat().st_size == UPLOAD_CHUNK_BYTES, part.stat().st_size
+    shot(pg, "security-upload-halfway")
+    pg.close()
+    wait_no_upload_files(upload_tmp, 120)
 
 
 def test_parquet_bomb_upload_is_refused_from_its_metadata(secure_server, dash, tmp_path, shot):

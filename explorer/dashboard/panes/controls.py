@@ -3,11 +3,10 @@ progress, status."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import panel as pn
 
 from ..state import REPRESENTATIONS
+from ..uploads import CatalogDropper, ReceivedUpload
 from .base import StatePane, TextMultiChoice, text_pane, with_css
 
 
@@ -23,8 +22,9 @@ class ControlsPane(StatePane):
         self.catalog_path = w.TextInput(label="Catalog path", placeholder="path inside the allowed folders",
                                         css_classes=["lcx-catalog-path"], sizing_mode="stretch_width")
         self.catalog_open = w.Button(label="Open path", css_classes=["lcx-catalog-open"], align="end", width=90)
-        self.catalog_upload = w.FileInput(label="Upload Parquet/CSV", accept=".parquet,.csv", multiple=False,
-                                          css_classes=["lcx-catalog-upload"], sizing_mode="stretch_width")
+        # chunked, size-checked in the browser and again per chunk on the server (uploads.py)
+        self.catalog_upload = CatalogDropper(name="Upload Parquet/CSV", css_classes=["lcx-catalog-upload"],
+                                             sizing_mode="stretch_width")
         self.representation_select = with_css(
             w.Select.from_param(s.param.representation, options={v: k for k, v in REPRESENTATIONS.items()},
                                 sizing_mode="stretch_width"), "lcx-representation-select")
@@ -52,7 +52,9 @@ class ControlsPane(StatePane):
 
         self.catalog_open.on_click(self.action("opening the catalog path", self._open_path))
         self.catalog_upload.param.watch(lambda e: self.guarded("opening the uploaded file", self._upload, e.new),
-                                        "value")
+                                        "received")
+        self.catalog_upload.param.watch(lambda e: self.guarded("opening the uploaded file", self._refused, e.new),
+                                        "refused")
         self.embed_button.on_click(self.action("computing the map", s.start))
         self.cancel_button.on_click(self.action("cancelling", s.jobs.cancel))
         self.watch(self._show_job, ["busy", "progress", "message"], obj=s.jobs)
@@ -67,15 +69,28 @@ class ControlsPane(StatePane):
             raise ValueError("type a path inside the allowed folders first")
         self.state.jobs.submit(f"Opening {path}", self.state._open_and_run, path)
 
-    def _upload(self, data) -> None:
-        if data is None:
+    def _upload(self, upload: ReceivedUpload | None) -> None:
+        if upload is None:
             return
-        filename = self.catalog_upload.filename or "upload"
-        self.state.jobs.submit(f"Opening uploaded file {Path(filename).name}", self._open_upload, filename, data)
+        try:
+            self.state.jobs.submit(f"Opening uploaded file {upload.filename}", self._open_upload, upload)
+        except BaseException:
+            self.catalog_upload.release(upload)
+            raise
 
-    def _open_upload(self, filename, data) -> None:
+    @staticmethod
+    def _refused(exc) -> None:
+        if exc is not None:
+            raise exc
+
+    def _open_upload(self, upload: ReceivedUpload) -> None:
         self.state.say("Opening catalog...")
-        self.state.open_upload(filename, data)
+        try:
+            data = upload.read()
+        finally:
+            self.catalog_upload.release(upload)  # the bytes are in memory now (or the read failed): the file goes
+        self.state.open_upload(upload.filename, data)
+        del data  # the catalog holds its own arrays; don't keep the file's bytes through the map job
         if self.state.can_compute():
             self.state.run()
 
