@@ -54,6 +54,22 @@ def rss_bytes(pid: int) -> int:
     return 0
 
 
+def children_rss(pid: int) -> int:
+    """Resident memory of the direct children of ``pid`` (the app's worker processes), bytes."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            kids = (task / "children").read_text().split()
+        except OSError:
+            continue
+        for kid in kids:
+            try:
+                total += rss_bytes(int(kid))
+            except OSError:  # ended meanwhile
+                pass
+    return total
+
+
 def wchar(pid: int) -> int:
     """Bytes ``pid`` wrote with ``write()`` so far (its files; socket sends are not counted)."""
     with open(f"/proc/{pid}/io") as fh:
@@ -216,13 +232,15 @@ def bench_sessions(browser, env: dict, n: int) -> dict:
                     pending.remove(item)
             time.sleep(0.1)
         after = server.rss
+        workers = children_rss(server.proc.pid)
         alive = server.alive()
         for _, ctx, _ in visitors:
             ctx.close()
         return {"n": n, "ok": len(times), "median_s": statistics.median(times) if times else float("nan"),
                 "max_s": max(times) if times else float("nan"), "all_s": time.perf_counter() - t0,
                 "rss_before_mb": before / 1e6, "rss_after_mb": after / 1e6,
-                "rss_per_session_mb": (after - before) / n / 1e6, "server_alive": alive}
+                "rss_per_session_mb": (after - before) / n / 1e6, "worker_rss_mb": workers / 1e6,
+                "server_alive": alive}
     finally:
         server.stop()
 
@@ -416,6 +434,20 @@ def bench_liveness(browser, env: dict, data_root: Path, uploads: list[Path], onl
                   f"{summary(results['umap'])}"
                   f"\n      status: {status_of(page_a)[:160]}", flush=True)
 
+            # light-curve features of the 3000 objects (the Rust extractors) and their map
+            wait_idle(page_a)
+            page_a.evaluate("""() => { for (const doc of Bokeh.documents) for (const m of doc.all_models)
+                if ((m.css_classes || []).includes('lcx-representation-select')) { m.value = 'features'; return; } }""")
+            page_a.wait_for_timeout(300)  # the choice reaches the server before the click
+            t0 = time.perf_counter()
+            page_a.locator(".lcx-embed-button button").click()
+            results["features"] = bystander.during(lambda: not status_of(page_a).startswith(("Map ready", "Error")),
+                                                   max_s=600)
+            results["features_job_s"] = time.perf_counter() - t0
+            print(f"  while another session computes light-curve features and their map "
+                  f"({results['features_job_s']:.1f} s): {summary(results['features'])}"
+                  f"\n      status: {status_of(page_a)[:160]}", flush=True)
+
         # uploads: peak server memory, the bystander's round trips meanwhile
         upload_rows = []
         limit = int(env.get("LCEXPLORER_MAX_UPLOAD_BYTES") or 0) or None
@@ -496,7 +528,8 @@ def main(argv=None) -> int:
                     r = bench_sessions(browser, env, n)
                     print(f"{n:3d} concurrent sessions: {r['ok']}/{n} got their UMAP map; time to map median "
                           f"{r['median_s']:.1f} s, max {r['max_s']:.1f} s; server RSS {r['rss_before_mb']:.0f} -> "
-                          f"{r['rss_after_mb']:.0f} MB = {r['rss_per_session_mb']:.1f} MB per session; "
+                          f"{r['rss_after_mb']:.0f} MB = {r['rss_per_session_mb']:.1f} MB per session "
+                          f"(+ worker processes {r['worker_rss_mb']:.0f} MB, shared); "
                           f"server alive: {r['server_alive']} ({load_avg()})")
             if not args.skip_liveness:
                 uploads = [] if args.skip_uploads else write_uploads(tmp)
