@@ -195,9 +195,12 @@ def compare_pipeline(embedder, cat, windows, batch_sizes, repeats: int) -> int:
                 times[pipeline].append(median_time(
                     lambda bs=bs, p=pipeline: embedder.embed_catalog(cat, batch_size=bs, cache=False, pipeline=p), 1))
         t = {k: statistics.median(v) for k, v in times.items()}
+        # each repeat ran the three back to back: the ratio within a repeat cancels slow drifts of the load
+        paired = statistics.median(s / p for s, p in zip(times[False], times[True]))
         print(f"  batch {bs:4d}: raw {n_win / t['raw']:8.1f} windows/s; end to end sequential "
               f"{n_win / t[False]:8.1f} (e/a {t['raw'] / t[False]:.3f}), pipelined {n_win / t[True]:8.1f} "
-              f"(e/a {t['raw'] / t[True]:.3f}); {load_avg()}", flush=True)
+              f"(e/a {t['raw'] / t[True]:.3f}); pipelined speed-up (median of paired runs) {paired:.3f}; "
+              f"{load_avg()}", flush=True)
     return 0
 
 
