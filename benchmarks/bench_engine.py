@@ -174,7 +174,8 @@ def _raw_feeds(embedder, cat, windows, batch_size: int) -> list:
     """Pre-built input tensors of every batch (for the raw-session figure)."""
     arrays = embedder.model_arrays(cat)
     n_win = len(windows.row)
-    return [embedder.prepare(windows.obs[b0:b0 + batch_size], arrays, embedder.make_buffers(min(batch_size, n_win - b0)))
+    return [embedder.prepare(windows.obs[b0:b0 + batch_size], arrays,
+                             embedder.make_buffers(min(batch_size, n_win - b0)))
             for b0 in range(0, n_win, batch_size)]
 
 

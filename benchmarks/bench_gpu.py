@@ -11,8 +11,9 @@ it measures
       pipelined batches (``pipeline=True``: the default on CUDA, the CPU prepares batch n+1 while the
       GPU runs batch n) and, for comparison, sequential batches (``pipeline=False``),
   (a) raw ``session.run`` on pre-built input tensors (the model alone; same session and batch size),
-  the ratio e/a (pipelined; the sequential ratio beside it), and the max |GPU - CPU| of the mean embeddings on ``--compare-objects`` objects (the
-  CPU provider's result as reference; max |embedding| printed for scale).
+  the ratio e/a (pipelined; the sequential ratio beside it), and the max |GPU - CPU| of the mean
+  embeddings on ``--compare-objects`` objects (the CPU provider's result as reference; max |embedding|
+  printed for scale).
 Exits with status 2 and a message when onnxruntime has no CUDA provider here.
 """
 
