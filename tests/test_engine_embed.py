@@ -315,8 +315,15 @@ def test_pipelined_and_sequential_batches_agree_bit_for_bit(files, shared_data):
 def test_pipeline_defaults_to_cuda_sessions_only(files):
     from explorer.engine.runner import use_pipeline
 
+    import dataclasses
+
+    from explorer.engine.session import OnnxModel
+
     model = load_model(files["a1"], threads=1)
     assert model.options.providers == ("CPUExecutionProvider",) and not use_pipeline(Astromer1(model))
+    cuda = dataclasses.replace(model.options, providers=("CUDAExecutionProvider", "CPUExecutionProvider"))
+    assert use_pipeline(Astromer1(dataclasses.replace(model, options=cuda)))   # how a CUDA model is told apart
+    assert not use_pipeline(Astromer1(OnnxModel.from_session(model.session, kind="astromer1")))  # its providers
     cat = toy_catalog([300] * 5)
     assert embed_catalog(cat, model, batch_size=2, cache=False).meta["pipelined"] is False
     assert embed_catalog(cat, model, batch_size=2, cache=False, pipeline=True).meta["pipelined"] is True
