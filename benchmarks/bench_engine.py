@@ -2,6 +2,7 @@
 
     python benchmarks/bench_engine.py [--model PATH_OR_NAME] [--threads 2] [--repeats 5] [--quick]
     python benchmarks/bench_engine.py --families [KIND ...] [--objects 200] [--repeats 3] [--small]
+    python benchmarks/bench_engine.py --pipeline-compare [--batch-sizes 64 256] [--repeats 5]
 
 Measures windows per second on ../shared/data/eros1_lmc (R band, non-overlapping windows) for
   (e) explorer.engine.embed_catalog (end to end: windowing, preprocessing, batches, reduction),
@@ -22,6 +23,10 @@ are plain (tanh) transformer blocks: the FLOPs of attention and feed-forward mat
 (layer norms, GELU/gating, relative position biases) do not. ``--small`` uses the earlier quick
 stand-ins instead (two blocks, FFN = width for most families), which make the model's share small
 and so exaggerate the ratio.
+
+``--pipeline-compare``: end to end with pipelined batches forced on and off (``pipeline=True/False``,
+runs interleaved so a change of load hits both) against the raw session, per batch size: the figures
+behind the default of ``explorer.engine.runner.use_pipeline``.
 """
 
 from __future__ import annotations
@@ -165,6 +170,41 @@ def bench_families(kinds, *, threads: int, repeats: int, objects: int, data_root
     return 0
 
 
+def _raw_feeds(embedder, cat, windows, batch_size: int) -> list:
+    """Pre-built input tensors of every batch (for the raw-session figure)."""
+    arrays = embedder.model_arrays(cat)
+    n_win = len(windows.row)
+    return [embedder.prepare(windows.obs[b0:b0 + batch_size], arrays,
+                             embedder.make_buffers(min(batch_size, n_win - b0)))
+            for b0 in range(0, n_win, batch_size)]
+
+
+def compare_pipeline(embedder, cat, windows, batch_sizes, repeats: int) -> int:
+    """End to end with pipelined batches on / off vs the raw session, per batch size (medians, interleaved)."""
+    from benchlib import load_avg
+
+    n_win = len(windows.row)
+    session = embedder.model.session
+    print(f"pipelined vs sequential batches: {n_win} windows, medians of {repeats} interleaved runs, {load_avg()}")
+    for bs in batch_sizes:
+        feeds = _raw_feeds(embedder, cat, windows, bs)
+        times = {"raw": [], False: [], True: []}
+        embedder.embed_catalog(cat, batch_size=bs, cache=False, pipeline=True)   # warm-up
+        for _ in range(repeats):
+            times["raw"].append(median_time(lambda feeds=feeds: [session.run(["mean"], f) for f in feeds], 1))
+            for pipeline in (False, True):
+                times[pipeline].append(median_time(
+                    lambda bs=bs, p=pipeline: embedder.embed_catalog(cat, batch_size=bs, cache=False, pipeline=p), 1))
+        t = {k: statistics.median(v) for k, v in times.items()}
+        # each repeat ran the three back to back: the ratio within a repeat cancels slow drifts of the load
+        paired = statistics.median(s / p for s, p in zip(times[False], times[True]))
+        print(f"  batch {bs:4d}: raw {n_win / t['raw']:8.1f} windows/s; end to end sequential "
+              f"{n_win / t[False]:8.1f} (e/a {t['raw'] / t[False]:.3f}), pipelined {n_win / t[True]:8.1f} "
+              f"(e/a {t['raw'] / t[True]:.3f}); pipelined speed-up (median of paired runs) {paired:.3f}; "
+              f"{load_avg()}", flush=True)
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=None, help="store name, Hub alias or .onnx path")
@@ -175,6 +215,9 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="200 objects, 2 repeats, short batch sweep")
     ap.add_argument("--families", nargs="*", default=None, metavar="KIND",
                     help="ours vs light_curve.embed per family (all families when no KIND is given)")
+    ap.add_argument("--pipeline-compare", action="store_true",
+                    help="end to end with pipelined batches on and off against the raw session")
+    ap.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 256], help="with --pipeline-compare")
     ap.add_argument("--small", action="store_true",
                     help="with --families: the earlier quick stand-ins (two blocks) instead of the published sizes")
     args = ap.parse_args(argv)
@@ -221,6 +264,8 @@ def main(argv=None) -> int:
     embedder = Astromer1(model, output="mean")
     windows = build_windows(embedder.segments(cat)[0], embedder.reduction, embedder.seq_len)
     n_win = len(windows.row)
+    if args.pipeline_compare:
+        return compare_pipeline(embedder, cat, windows, args.batch_sizes, args.repeats)
 
     # batch size sweep, end to end
     sweep = (16, 64) if args.quick else (16, 32, 64, 128)
@@ -232,11 +277,7 @@ def main(argv=None) -> int:
     best = max(rates, key=rates.get)
 
     # (a) raw onnxruntime on pre-built tensors, same batch size
-    arrays = embedder.model_arrays(cat)
-    feeds = []
-    for b0 in range(0, n_win, best):
-        buffers = embedder.make_buffers(min(best, n_win - b0))
-        feeds.append(embedder.prepare(windows.obs[b0:b0 + best], arrays, buffers))
+    feeds = _raw_feeds(embedder, cat, windows, best)
     session = model.session
 
     def raw():

@@ -4,6 +4,8 @@
     python benchmarks/bench_projection.py --quick          # 10k objects, 1 repeat
     python benchmarks/bench_projection.py --embeddings a.npy --embeddings b.npy   # real matrices
     python benchmarks/bench_projection.py --choices 100000 # each speed choice at 100k, one at a time
+    python benchmarks/bench_projection.py --choices 100000 --only "sample 35k" --cold-options '{"sample": 35000}'
+    python benchmarks/bench_projection.py --real-sampling  # EROS-1: map quality fitted whole vs on a sample
 
 ``--choices N``: the map of N synthetic objects with each choice of issue 11 measured on its own (warm,
 one process): PCA to 50 dimensions or not, exact (brute-force BLAS) or approximate (NN-descent)
@@ -91,6 +93,8 @@ CHOICES = [
     ("exact neighbours + 100 epochs", {"neighbours": "exact", "n_epochs": 100}),
     ("sample 25k fit + transform the rest", {"sample": 25_000}),
     ("sample 50k + 100 epochs + transform", {"sample": 50_000, "n_epochs": 100}),
+    ("sample 35k fit (exact neighbours) + transform", {"sample": 35_000}),
+    ("sample 50k fit (exact neighbours) + transform", {"sample": 50_000}),
 ]
 
 
@@ -116,11 +120,18 @@ def choices(args, n: int) -> dict:
     from explorer.projection import Projection, warm_up
 
     X, labels = clustered_embeddings(n, args.dim, return_labels=True)
-    print(f"warm-up: {warm_up(args.metric):.1f} s; {load_avg()}", flush=True)
-    # compile NN-descent too (the path above 50k) so no row pays a JIT
-    Projection(n_epochs=5, cache=False, neighbours="approximate").fit(X[:6000])
+    if not args.skip_warm:
+        print(f"warm-up: {warm_up(args.metric):.1f} s; {load_avg()}", flush=True)
+        # compile NN-descent too (the path above 50k) so no row pays a JIT
+        Projection(n_epochs=5, cache=False, neighbours="approximate").fit(X[:6000])
     rows = []
-    for name, options in CHOICES:
+    picked = [(name, options) for name, options in CHOICES
+              if not args.only or any(word in name for word in args.only)]
+    if args.skip_warm:
+        picked = []
+    elif not picked:
+        raise SystemExit(f"--only {args.only} matches no choice; choices: {[name for name, _ in CHOICES]}")
+    for name, options in picked:
         t0 = time.perf_counter()
         coords = Projection(cache=False, **options).fit_transform(X)
         row = {"choice": name, "options": options, "seconds": time.perf_counter() - t0,
@@ -129,12 +140,49 @@ def choices(args, n: int) -> dict:
         print(f"{name:<62} {row['seconds']:6.1f} s  purity@10 {row['purity10']:.3f}  "
               f"trustworthiness@10 {row['trust10']:.3f}  ({row['load']})", flush=True)
     cold = {}
+    if args.no_cold:
+        return {"n": n, "rows": rows, "cold": cold}
+    cold_options = json.loads(args.cold_options or "{}")   # {}: the shipped defaults
     with tempfile.TemporaryDirectory() as numba_dir:
         for label in ("empty numba cache", "filled numba cache"):
             os.environ["NUMBA_CACHE_DIR"] = numba_dir
-            cold[label] = _fresh(f"synthetic:{n}:{args.dim}", args, {})["fit_s"]   # the shipped defaults
-            print(f"cold default fit ({label}): {cold[label]:.1f} s ({load_avg()})", flush=True)
-    return {"n": n, "rows": rows, "cold": cold}
+            run = _fresh(f"synthetic:{n}:{args.dim}", args, cold_options)
+            cold[label] = run["fit_s"]
+            cold[label + ", import umap"] = run["import_s"]
+            print(f"cold fit {cold_options or 'shipped defaults'} ({label}): {cold[label]:.1f} s "
+                  f"+ import umap {run['import_s']:.1f} s ({load_avg()})", flush=True)
+    return {"n": n, "rows": rows, "cold": cold, "cold_options": cold_options}
+
+
+def real_sampling(fractions, spec: str = "features", bands=("R", "B")) -> list:
+    """EROS-1 (../shared, real classes): the map fitted whole vs on a seeded fraction + ``transform``.
+
+    The synthetic clusters are too well separated to tell sample sizes apart; on EROS-1 the same fractions
+    of the catalog as the 100k choices (25k, 35k, 50k of 100k) show what sampled fitting costs a real map:
+    kNN5 accuracy of the classes on the map (5-fold CV) and trustworthiness@10 (``explorer.quality``).
+    """
+    from benchlib import SHARED, load_avg
+    from explorer.catalog import load_catalog
+    from explorer.projection import Projection
+    from explorer.quality import map_quality
+    from explorer.representations import compute_representation
+
+    eros = load_catalog(SHARED / "data" / "eros1_lmc")
+    rep = compute_representation(eros, spec, bands=list(bands))
+    n = int(np.isfinite(rep.matrix).any(axis=1).sum())
+    rows = []
+    for fraction in fractions:
+        sample = None if fraction >= 1 else max(10, int(round(fraction * n)))
+        t0 = time.perf_counter()
+        xy = Projection(column_weights=rep.column_weights(), sample=sample, cache=False).fit_transform(rep.matrix)
+        seconds = time.perf_counter() - t0
+        q = map_quality(eros.objects["label"], rep.matrix, xy, column_weights=rep.column_weights())
+        rows.append({"fraction": fraction, "sample": sample, "objects": n, "knn5_2d": q.knn_2d,
+                     "knn5_full": q.knn_full, "trust10": q.trustworthiness, "seconds": seconds, "load": load_avg()})
+        print(f"EROS-1 {spec} {'+'.join(bands)}: fit on {fraction:.0%} ({sample or n} of {n}) + transform: "
+              f"kNN5 2-D {q.knn_2d:.3f} (full space {q.knn_full:.3f}), trustworthiness@10 "
+              f"{q.trustworthiness:.3f}, {seconds:.1f} s ({load_avg()})", flush=True)
+    return rows
 
 
 def _fresh(spec: str, args, options=None) -> dict:
@@ -166,11 +214,23 @@ def main(argv=None) -> int:
     ap.add_argument("--high-memory", action="store_true", help="low_memory=False for the neighbour search")
     ap.add_argument("--json", type=Path, help="also write the results here")
     ap.add_argument("--choices", type=int, default=None, metavar="N", help="measure each speed choice at N objects")
+    ap.add_argument("--only", action="append", default=[], metavar="WORDS",
+                    help="with --choices: only the choices whose name contains WORDS (repeatable)")
+    ap.add_argument("--skip-warm", action="store_true", help="with --choices: only the cold fits")
+    ap.add_argument("--cold-options", metavar="JSON",
+                    help='with --choices: Projection options of the cold fits (default {}: the shipped defaults)')
+    ap.add_argument("--real-sampling", type=float, nargs="*", default=None, metavar="FRACTION",
+                    help="EROS-1 map quality fitted whole vs on these fractions (default 1 0.5 0.35 0.25)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--child-options", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
         _child(args)
+        return 0
+    if args.real_sampling is not None:
+        rows = real_sampling(args.real_sampling or [1.0, 0.5, 0.35, 0.25])
+        if args.json:
+            args.json.write_text(json.dumps(rows, indent=2))
         return 0
     if args.choices:
         result = choices(args, args.choices)

@@ -46,8 +46,13 @@ EXACT_NEIGHBOURS_MAX = 50_000
 _UMAP_EXACT_BELOW = 4096
 NEIGHBOURS = ("auto", "exact", "approximate")
 # Maps above this many objects are fitted on a seeded sample of this size and the other objects are
-# placed with ``transform`` (benchmarks/bench_projection.py measures fit vs sample-fit + transform)
-DEFAULT_SAMPLE = 100_000
+# placed with ``transform``. 50k, not 100k: measured with benchmarks/bench_projection.py --choices 100000
+# (2-core machine, load 2-3) a 100k map took 78.5 s in a fresh process (first call: import + numba
+# compilation of NN-descent) fitted whole, 45.3 s fitted on 50k + transform; the 50k sample also stays on
+# the exact-neighbour path (<= EXACT_NEIGHBOURS_MAX), which needs no NN-descent compilation. Quality:
+# trustworthiness@10 0.979 either way on the synthetic 100k; on EROS-1 half the catalog was the best
+# sampled fraction (0.900 vs 0.935 whole; 35 %: 0.874). See benchmarks/README.md, "Maps at scale".
+DEFAULT_SAMPLE = 50_000
 
 
 def projection_cache_dir() -> Path:
@@ -341,7 +346,9 @@ class Projection:
     sample : int >= 10 or None
         Above this many usable objects the map is fitted on a seeded sample of that many (seed
         ``random_state``) and every other object is placed with ``transform`` (the sampled objects keep
-        their fitted positions); ``None`` fits every object. Default ``DEFAULT_SAMPLE`` (100 000).
+        their fitted positions); ``None`` fits every object. Default ``DEFAULT_SAMPLE`` (50 000): a
+        100 000-object map then takes ~45 s including the first call in a fresh process on 2 cores
+        (fitted whole: ~79 s), at a small cost in neighbourhood fidelity (benchmarks/README.md).
     neighbours : "auto", "exact" or "approximate"
         The neighbour graph: exact (brute force, BLAS) or UMAP's NN-descent; ``"auto"`` is exact from
         4096 up to ``EXACT_NEIGHBOURS_MAX`` objects (UMAP is exact by itself below 4096).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -250,3 +251,115 @@ def test_observations_used_and_matrix_blocks_match_their_definitions(files):
         for r in range(len(res.embeddings)):
             b = res.block_bands.index(res.band[r]) * len(res.block_strategies) + res.block_strategies.index(res.strategy[r])
             np.testing.assert_array_equal(m[res.object_index[r], b], res.embeddings[r])
+
+
+class BadWindowError(ValueError):
+    """What the picky model raises for a window holding a marked observation."""
+
+
+class PickyAstromer(Astromer1):
+    """Astromer 1 whose preparation refuses windows holding the time -1 (a data-dependent error inside
+    ``prepare``: the batch is retried window by window and only that window's row fails)."""
+
+    def prepare(self, obs, arrays, buffers):
+        if (arrays["time"][obs[obs >= 0]] == -1.0).any():
+            raise BadWindowError(f"window holds the time -1 ({len(obs)} windows)")
+        return super().prepare(obs, arrays, buffers)
+
+
+def eros_r(shared_data, n_objects):
+    """The first ``n_objects`` EROS-1 R-band light curves of ../shared."""
+    import pandas as pd
+
+    lc = pd.read_parquet(shared_data / "eros1_lmc" / "eros1_lmc.lightcurves.parquet")
+    lc = lc[lc.object_id.isin(lc.object_id.drop_duplicates().iloc[:n_objects]) & (lc.band == "R")]
+    return Catalog.from_long(lc.object_id.values, lc.time.values, lc.mag.values, lc.mag_err.values, name="eros")
+
+
+def producer_threads():
+    return [t for t in threading.enumerate() if t.name == "explorer-batch-producer"]
+
+
+def test_pipelined_and_sequential_batches_agree_bit_for_bit(files, shared_data):
+    """Real EROS-1 light curves, a real session: pipelining changes no bit, bad windows included."""
+    real = eros_r(shared_data, 120)
+    time = real.time.copy()
+    bad, nan = real.offsets[5], real.offsets[40]
+    time[bad] = -1.0                    # prepare() refuses the window holding it (the first: times stay sorted)
+    time[nan:nan + 40] = np.linspace(1e300, 3e300, 40)   # float32 overflow: a non-finite output
+    cat = Catalog.from_long(np.repeat(real.object_ids, real.n_obs), time, real.value, real.error, name="eros-spoilt")
+    model = load_model(files["a1"], threads=2)
+    for make, kwargs in ((PickyAstromer, dict(reduction="non-overlapping-windows")),
+                         (PickyAstromer, dict(output="mean", reduction="random-subsample", seed=4)),
+                         (Astromer1, dict(reduction="end"))):
+        runs = [make(model, **kwargs).embed_catalog(cat, batch_size=5, cache=False, pipeline=p) for p in (False, True)]
+        serial, piped = runs
+        assert (serial.meta["pipelined"], piped.meta["pipelined"]) == (False, True)
+        np.testing.assert_array_equal(piped.embeddings, serial.embeddings)
+        np.testing.assert_array_equal(piped.object_index, serial.object_index)
+        np.testing.assert_array_equal(piped.window_row, serial.window_row)
+        assert piped.meta["failed"] == serial.meta["failed"]
+        assert len(serial.embeddings) == len(cat) - len(serial.meta["failed"])
+        if kwargs.get("reduction") == "non-overlapping-windows":   # every observation is in a window
+            failed = {f["object_id"]: f["error"] for f in serial.meta["failed"]}
+            assert failed.keys() == {cat.object_ids[5], cat.object_ids[40]}
+            assert failed[cat.object_ids[5]] == "BadWindowError: window holds the time -1 (1 windows)"
+            assert "non-finite" in failed[cat.object_ids[40]]
+    # one window per batch: the lone window runs twice in both modes
+    one = [Astromer1(model).embed_catalog(eros_r(shared_data, 6), batch_size=1, cache=False, pipeline=p)
+           for p in (False, True)]
+    np.testing.assert_array_equal(one[0].embeddings, one[1].embeddings)
+    assert not producer_threads()
+
+
+def test_pipeline_defaults_to_cuda_sessions_only(files):
+    from explorer.engine.runner import use_pipeline
+
+    import dataclasses
+
+    from explorer.engine.session import OnnxModel
+
+    model = load_model(files["a1"], threads=1)
+    assert model.options.providers == ("CPUExecutionProvider",) and not use_pipeline(Astromer1(model))
+    cuda = dataclasses.replace(model.options, providers=("CUDAExecutionProvider", "CPUExecutionProvider"))
+    assert use_pipeline(Astromer1(dataclasses.replace(model, options=cuda)))   # how a CUDA model is told apart
+    assert not use_pipeline(Astromer1(OnnxModel.from_session(model.session, kind="astromer1")))  # its providers
+    cat = toy_catalog([300] * 5)
+    assert embed_catalog(cat, model, batch_size=2, cache=False).meta["pipelined"] is False
+    assert embed_catalog(cat, model, batch_size=2, cache=False, pipeline=True).meta["pipelined"] is True
+    assert embed_catalog(cat, model, batch_size=64, cache=False, pipeline=True).meta["pipelined"] is False  # 1 batch
+    with pytest.raises(ModelError, match="pipeline must be True, False or None"):
+        embed_catalog(cat, model, cache=False, pipeline="yes")
+
+
+class Stop(BaseException):
+    """Not an Exception: neither the window-by-window retry nor the producer may swallow it."""
+
+
+def test_pipelined_run_cancelled_mid_run_leaves_no_thread(files, shared_data):
+    from explorer.dashboard.jobs import JobCancelled
+
+    cat = eros_r(shared_data, 80)
+    model = load_model(files["a1"], threads=2)
+    seen = []
+
+    def progress(done, total):
+        seen.append(done)
+        if done >= 3 * 4:
+            raise JobCancelled()
+
+    with pytest.raises(JobCancelled):
+        embed_catalog(cat, model, batch_size=4, cache=False, pipeline=True, progress=progress)
+    assert seen == [0, 4, 8, 12] and not producer_threads()
+
+    class Interrupting(Astromer1):
+        def prepare(self, obs, arrays, buffers):
+            self.calls = getattr(self, "calls", 0) + 1
+            if self.calls == 4:
+                raise Stop("from prepare")
+            return super().prepare(obs, arrays, buffers)
+
+    for pipeline in (False, True):   # a BaseException from prepare reaches the caller in both modes
+        with pytest.raises(Stop, match="from prepare"):
+            Interrupting(model).embed_catalog(cat, batch_size=4, cache=False, pipeline=pipeline)
+        assert not producer_threads()

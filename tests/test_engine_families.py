@@ -274,3 +274,28 @@ def test_whole_catalog_batches_not_one_call_per_object(models, shared_data, kind
     assert counting.calls <= -(-n_windows // 32) + lengths, (counting.calls, n_windows)
     assert counting.calls < len(cat) / 2 and max(counting.rows) > 1
     assert np.isfinite(res.embeddings).all() and len(res.embeddings) == len(cat)
+
+
+@pytest.mark.parametrize("kind,options", [
+    ("chronos-bolt", {}),                                   # context lengths: batch breaks and a window order
+    ("atat", {"reduction": "beginning"}),                   # multiband channels
+    ("moment1", {"reduction": "random-subsample,end"}),     # seeded draws
+])
+def test_pipelined_batches_equal_sequential_batches(models, shared_data, kind, options):
+    """Preparing batch n+1 in a producer thread while the session runs batch n changes no bit."""
+    from explorer.engine import model_class
+
+    name, kwargs = {"atat": ("elasticc_sim_fink", {"kind": "flux"})}.get(kind, ("eros1_lmc", {"band": "R"}))
+    cat = subset(shared_data, name, 90, **kwargs)
+    runs = {}
+    for pipeline in (False, True):
+        calls = []
+        runs[pipeline] = (model_class(kind)(models[kind], seed=3, **options).embed_catalog(
+            cat, batch_size=7, cache=False, pipeline=pipeline, progress=lambda d, t: calls.append((d, t))), calls)
+    (serial, serial_calls), (piped, piped_calls) = runs[False], runs[True]
+    assert serial.meta["pipelined"] is False and piped.meta["pipelined"] is True
+    assert serial.meta["n_windows"] > 7 * 3   # several batches, so the producer runs ahead
+    np.testing.assert_array_equal(piped.embeddings, serial.embeddings)
+    np.testing.assert_array_equal(piped.object_index, serial.object_index)
+    np.testing.assert_array_equal(piped.window_obs, serial.window_obs)
+    assert piped.meta["failed"] == serial.meta["failed"] and piped_calls == serial_calls

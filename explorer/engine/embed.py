@@ -18,7 +18,7 @@ __all__ = ["EmbeddingResult", "embed_catalog", "run_embedding", "DEFAULT_BATCH_S
 
 
 def embed_catalog(catalog, model, *, output=None, reduction=None, bands=None, seed=0, batch_size=None,
-                  progress=None, cache=True, **model_options) -> EmbeddingResult:
+                  progress=None, cache=True, pipeline=None, **model_options) -> EmbeddingResult:
     """Embed every object of ``catalog``; rows aligned with ``catalog.objects`` through ``object_index``.
 
     ``model`` is an OnnxModel, a source for ``load_model`` (store name, Hub alias, .onnx path), or a
@@ -26,7 +26,9 @@ def embed_catalog(catalog, model, *, output=None, reduction=None, bands=None, se
     ``reduction`` default to the family's (see ``explorer.engine.families``). ``cache``: True for
     ``store_root()/embeddings``, a folder path, or False. ``model_options`` go to the model class
     (multiband: ``band_groups``, ``allow_extra_bands``; every family: ``mag_zp``; sized families: ``size``).
-    ``progress(done_windows, total_windows)`` is called after each batch.
+    ``progress(done_windows, total_windows)`` is called after each batch. ``pipeline``: prepare the
+    next batch in a producer thread while the session runs one (True / False; None: only for CUDA
+    sessions, see ``explorer.engine.runner.use_pipeline``); the embeddings do not change.
     """
     if isinstance(model, EmbeddingSession):
         embedder = model
@@ -36,4 +38,4 @@ def embed_catalog(catalog, model, *, output=None, reduction=None, bands=None, se
         if bands is not None:
             kwargs["bands"] = bands
         embedder = model_class(onnx_model.kind)(onnx_model, **kwargs)
-    return embedder.embed_catalog(catalog, batch_size=batch_size, progress=progress, cache=cache)
+    return embedder.embed_catalog(catalog, batch_size=batch_size, progress=progress, cache=cache, pipeline=pipeline)

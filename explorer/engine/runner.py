@@ -5,19 +5,23 @@ single-light-curve calls. The embedder (a model class instance) says how to wind
 (``windows``), which catalog-sized arrays its preparation gathers from (``model_arrays``), and how
 one batch of windows becomes the session's typed input buffers (``prepare``); the reduction says how
 the window outputs of a row are combined (``accumulate`` / ``finish``). Buffers are allocated once
-per run and reused.
+per run and reused. With ``pipeline`` on, a producer thread prepares batch n+1 while the session runs
+batch n, into the other of two buffer sets.
 """
 
 from __future__ import annotations
 
+import queue
+import threading
 import time as _time
+from typing import NamedTuple
 
 import numpy as np
 
 from explorer.engine.result import EmbeddingResult
 from explorer.errors import ModelError
 
-__all__ = ["run_embedding", "DEFAULT_BATCH_SIZE"]
+__all__ = ["run_embedding", "use_pipeline", "DEFAULT_BATCH_SIZE"]
 
 # measured with benchmarks/bench_engine.py (Astromer-1-sized model, 2 threads): see the report there
 DEFAULT_BATCH_SIZE = 64
@@ -31,8 +35,21 @@ def _batches(n: int, batch_size: int, breaks):
             yield b0, min(b0 + batch_size, e)
 
 
-def _run_batch(b0, b1, embedder, plan, arrays, buffers, acc, failed) -> None:
-    """Run windows b0:b1 (run positions) and combine their outputs into their rows of ``acc``."""
+class _Prepared(NamedTuple):
+    """One batch made ready for the session: its windows and the filled buffers (or why filling failed)."""
+
+    b0: int
+    b1: int
+    obs: np.ndarray
+    rows: np.ndarray
+    single: bool
+    buffers: object             # the buffer set holding ``tensors``: not refilled until the batch is done
+    tensors: object             # views of ``buffers`` (None when ``prepare`` raised)
+    error: Exception | None
+
+
+def _prepare_batch(b0, b1, embedder, plan, arrays, buffers) -> _Prepared:
+    """The CPU side of windows b0:b1 (run positions): gather and normalise them into ``buffers``."""
     windows = plan.windows
     sel = slice(b0, b1) if plan.order is None else plan.order[b0:b1]
     obs = windows.obs[sel]
@@ -43,20 +60,107 @@ def _run_batch(b0, b1, embedder, plan, arrays, buffers, acc, failed) -> None:
         # a lone window runs as two copies, so its embedding never depends on how windows were batched
         obs = np.repeat(obs, 2, axis=0)
     # bad values (e.g. times beyond float32) give non-finite outputs, reported per row: no warnings here
+    # (errstate is per thread: the producer thread needs its own)
     with np.errstate(all="ignore"):
         try:
-            out = embedder.infer(embedder.prepare(obs, arrays, buffers))
-        except Exception:  # one bad window must not kill the catalog: retry the batch window by window
+            return _Prepared(b0, b1, obs, rows, single, buffers, embedder.prepare(obs, arrays, buffers), None)
+        except Exception as exc:  # the batch is retried window by window when it is run
+            return _Prepared(b0, b1, obs, rows, single, buffers, None, exc)
+
+
+def _run_batch(batch: _Prepared, embedder, plan, arrays, acc, failed) -> None:
+    """Run a prepared batch and combine its outputs into their rows of ``acc``."""
+    obs, rows, buffers = batch.obs, batch.rows, batch.buffers
+    with np.errstate(all="ignore"):
+        out = None
+        if batch.error is None:
+            try:
+                out = embedder.infer(batch.tensors)
+            except Exception:  # retried below, as a batch whose preparation failed
+                out = None
+        if out is None:  # one bad window must not kill the catalog: retry the batch window by window
             out = np.full((len(obs),) + plan.out_shape, np.nan, np.float32)
             for i in range(len(obs)):
                 try:
                     out[i] = embedder.infer(embedder.prepare(obs[i:i + 1], arrays, buffers))[0]
                 except Exception as exc:  # noqa: PERF203
                     failed[int(rows[min(i, len(rows) - 1)])] = f"{type(exc).__name__}: {exc}"
-    if single:
+    if batch.single:
         out, obs = out[:1], obs[:1]
     valid = embedder.position_mask(obs) if out.ndim == 3 else None
     embedder.reduction.accumulate(acc, rows, out, valid)
+
+
+class _Failure(NamedTuple):
+    """An exception raised in the producer outside ``prepare``'s own errors: re-raised by the consumer."""
+
+    exc: BaseException
+
+
+_DONE = object()
+
+
+class _Producer:
+    """Prepares batches in a thread, one ahead of the session (double buffering).
+
+    Two buffer sets circulate: the producer takes a free one, fills it and queues the batch; the consumer
+    hands it back with ``release`` once the session has run it and the retries are over, so a set the
+    session may still read is never refilled. ``close`` stops the thread (also mid-run, e.g. when a
+    progress callback cancels the job) and waits for it.
+    """
+
+    def __init__(self, batches, embedder, plan, arrays, buffer_sets):
+        self._batches, self._args = batches, (embedder, plan, arrays)
+        self._free: queue.Queue = queue.Queue()
+        for buffers in buffer_sets:
+            self._free.put(buffers)
+        self._ready: queue.Queue = queue.Queue()   # bounded by the buffer sets: at most two batches wait
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._work, name="explorer-batch-producer", daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        try:
+            for b0, b1 in self._batches:
+                buffers = self._free.get()
+                if buffers is None or self._stop.is_set():
+                    return
+                self._ready.put(_prepare_batch(b0, b1, *self._args, buffers))
+            self._ready.put(_DONE)
+        except BaseException as exc:  # noqa: BLE001  the consumer re-raises it in the caller's thread
+            self._ready.put(_Failure(exc))
+
+    def __iter__(self):
+        while True:
+            item = self._ready.get()
+            if item is _DONE:
+                return
+            if isinstance(item, _Failure):
+                raise item.exc
+            yield item
+
+    def release(self, buffers) -> None:
+        """The session is done with ``buffers``: the producer may refill them."""
+        self._free.put(buffers)
+
+    def close(self) -> None:
+        """Stop the producer (wherever it is) and wait for its thread to end."""
+        self._stop.set()
+        self._free.put(None)   # wakes a producer waiting for a free buffer set
+        self._thread.join()
+
+
+def use_pipeline(embedder) -> bool:
+    """Whether batches are pipelined by default: only when the session runs on CUDA.
+
+    Measured with benchmarks/bench_engine.py --pipeline on the 2-core machine: on the CPU provider the
+    session already uses both cores and the producer thread competes with it (see benchmarks/README.md).
+    """
+    options = getattr(embedder.model, "options", None)
+    if options is not None:
+        return bool(options.uses_cuda)
+    get_providers = getattr(embedder.model.session, "get_providers", None)   # a session made elsewhere
+    return get_providers is not None and "CUDAExecutionProvider" in get_providers()
 
 
 def _position_counts(embedder, windows):
@@ -72,15 +176,20 @@ def _position_counts(embedder, windows):
     return counts
 
 
-def run_embedding(embedder, data, *, batch_size=None, progress=None, rng=None) -> EmbeddingResult:
+def run_embedding(embedder, data, *, batch_size=None, progress=None, rng=None, pipeline=None) -> EmbeddingResult:
     """Window ``data`` (a Catalog or compatible arrays), run the model in batches and reduce per row.
 
     ``rng``: generator for random-subsample draws (None: a fresh one from the reduction's seed).
+    ``pipeline``: prepare batch n+1 in a producer thread while the session runs batch n (True), one
+    after the other (False), or ``None``: as ``use_pipeline`` says (on for CUDA sessions). The
+    embeddings are the same bit for bit either way.
     """
     t0 = _time.perf_counter()
     batch_size = DEFAULT_BATCH_SIZE if batch_size is None else batch_size
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ModelError(f"batch_size must be a positive integer, got {batch_size!r}")
+    if pipeline not in (None, True, False):
+        raise ModelError(f"pipeline must be True, False or None (auto), got {pipeline!r}")
     plan = embedder.windows(data, rng=rng)
     windows = plan.windows
     arrays = embedder.model_arrays(data, plan)
@@ -88,15 +197,30 @@ def run_embedding(embedder, data, *, batch_size=None, progress=None, rng=None) -
     # pooled rows are small: accumulate in float64; sequence rows are big: float32 keeps memory at the output size
     acc = np.zeros((n_rows,) + plan.out_shape, np.float32 if len(plan.out_shape) == 2 else np.float64)
     failed: dict[int, str] = dict(plan.failed)
-    buffers = embedder.make_buffers(max(min(batch_size, n_win), 2))  # 2: a lone window runs twice
+    n_buffer = max(min(batch_size, n_win), 2)  # 2: a lone window runs twice
+    batches = list(_batches(n_win, batch_size, plan.breaks))
+    pipelined = (use_pipeline(embedder) if pipeline is None else pipeline) and len(batches) > 1
     if progress is not None:
         progress(0, n_win)
     done = 0
-    for b0, b1 in _batches(n_win, batch_size, plan.breaks):
-        _run_batch(b0, b1, embedder, plan, arrays, buffers, acc, failed)
-        done += b1 - b0
-        if progress is not None:
-            progress(done, n_win)
+    if pipelined:
+        producer = _Producer(batches, embedder, plan, arrays, [embedder.make_buffers(n_buffer) for _ in range(2)])
+        try:
+            for batch in producer:
+                _run_batch(batch, embedder, plan, arrays, acc, failed)
+                producer.release(batch.buffers)
+                done += batch.b1 - batch.b0
+                if progress is not None:
+                    progress(done, n_win)
+        finally:   # also on JobCancelled from ``progress``: no producer thread outlives the run
+            producer.close()
+    else:
+        buffers = embedder.make_buffers(n_buffer)
+        for b0, b1 in batches:
+            _run_batch(_prepare_batch(b0, b1, embedder, plan, arrays, buffers), embedder, plan, arrays, acc, failed)
+            done += b1 - b0
+            if progress is not None:
+                progress(done, n_win)
     acc = embedder.reduction.finish(acc, windows.row_windows, _position_counts(embedder, windows))
     emb = acc.astype(np.float32, copy=False)
     bad = ~np.isfinite(emb.reshape(n_rows, int(np.prod(plan.out_shape)))).all(axis=1)
@@ -112,7 +236,7 @@ def run_embedding(embedder, data, *, batch_size=None, progress=None, rng=None) -
     labels = plan.slot_labels
     meta = dict(embedder.describe())
     meta.update(
-        n_windows=int(n_win), n_rows=int(ok.sum()), batch_size=int(batch_size),
+        n_windows=int(n_win), n_rows=int(ok.sum()), batch_size=int(batch_size), pipelined=bool(pipelined),
         inference_windows=int(n_win), seconds=round(_time.perf_counter() - t0, 3), from_cache=False,
         failed=[{"object_id": str(ids[object_index[r]]), "band": labels[slot[r]],
                  "strategy": strategies[windows.row_strategy[r]], "error": msg} for r, msg in sorted(failed.items())],
