@@ -4,7 +4,7 @@ Public API::
 
     embed_partitioned(path, model, out_dir, *, scheduler="local:2", ...) -> JobReport
     read_embeddings(out_dir) -> ScaleEmbeddings      # ids + matrix (+ map coordinates), no recomputation
-    map_partitioned(out_dir, *, scheduler=None, sample=100_000, ...) -> MapReport  # sample-fit + transform
+    map_partitioned(out_dir, *, scheduler=None, sample=DEFAULT_SAMPLE (50 000), ...) -> MapReport  # sample-fit + transform
     open_partitioned(path) / write_hats(catalog, out) / write_parquet_partitions(catalog, out, n_files)
     cluster_client(scheduler) / parse_scheduler(text)
 """

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from explorer.errors import CatalogError
+from explorer.projection import DEFAULT_SAMPLE
 
 __all__ = ["MapReport", "map_partitioned"]
 
@@ -45,7 +46,7 @@ def _transform_file(path: str, skip: np.ndarray, projection) -> tuple:
     return np.asarray(table.column("object_id").to_pylist(), dtype=str), xy
 
 
-def map_partitioned(out_dir, *, scheduler=None, sample: int = 100_000, random_state: int = 42,
+def map_partitioned(out_dir, *, scheduler=None, sample: int = DEFAULT_SAMPLE, random_state: int = 42,
                     **projection_options) -> MapReport:
     """Write ``out_dir/_lcexplorer_map.parquet`` (object_id, x, y, sampled) for a job folder's embeddings.
 
