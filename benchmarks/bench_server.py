@@ -375,6 +375,21 @@ def upload_one(page, path: Path, limit: int | None, bypass: bool = False) -> Cal
                     and path.stem not in page.locator(".lcx-catalog-select select").input_value())
 
 
+def map_job(page_a, bystander, css: str, value, max_s: float) -> tuple[list[float], float]:
+    """Set session A's widget ``css`` to ``value``, press Embed, ping from B until A's map is ready:
+    (B's round trips, seconds of A's job)."""
+    import json
+
+    page_a.evaluate(f"""() => {{ for (const doc of Bokeh.documents) for (const m of doc.all_models)
+        if ((m.css_classes || []).includes({json.dumps(css)})) {{ m.value = {json.dumps(value)}; return; }} }}""")
+    page_a.wait_for_timeout(300)  # the value reaches the server before the click
+    t0 = time.perf_counter()
+    page_a.locator(".lcx-embed-button button").click()  # the status said "Press Embed ..." until now
+    bystander.watch = lambda: status_of(page_a)
+    pings = bystander.during(lambda: not status_of(page_a).startswith(("Map ready", "Error")), max_s=max_s)
+    return pings, time.perf_counter() - t0
+
+
 def bench_liveness(browser, env: dict, data_root: Path, uploads: list[Path], only_uploads: bool = False) -> dict:
     """Bystander round trips while A runs Lomb-Scargle, a UMAP map and uploads; peak RSS per upload."""
     from urllib.parse import urlencode
@@ -421,29 +436,13 @@ def bench_liveness(browser, env: dict, data_root: Path, uploads: list[Path], onl
                         timeout=120_000)
             wait_map(page_a)
             wait_idle(page_a)
-            page_a.evaluate("""() => { for (const doc of Bokeh.documents) for (const m of doc.all_models)
-                if ((m.css_classes || []).includes('lcx-umap-neighbors')) { m.value = 31; return; } }""")
-            page_a.wait_for_timeout(300)  # the slider's value reaches the server before the click
-            t0 = time.perf_counter()
-            page_a.locator(".lcx-embed-button button").click()  # the status said "Press Embed ..." until now
-            bystander.watch = lambda: status_of(page_a)
-            results["umap"] = bystander.during(lambda: not status_of(page_a).startswith(("Map ready", "Error")),
-                                               max_s=300)
-            results["umap_job_s"] = time.perf_counter() - t0
+            results["umap"], results["umap_job_s"] = map_job(page_a, bystander, "lcx-umap-neighbors", 31, max_s=300)
             print(f"  while another session computes a UMAP map ({results['umap_job_s']:.1f} s): "
-                  f"{summary(results['umap'])}"
-                  f"\n      status: {status_of(page_a)[:160]}", flush=True)
-
+                  f"{summary(results['umap'])}\n      status: {status_of(page_a)[:160]}", flush=True)
             # light-curve features of the 3000 objects (the Rust extractors) and their map
             wait_idle(page_a)
-            page_a.evaluate("""() => { for (const doc of Bokeh.documents) for (const m of doc.all_models)
-                if ((m.css_classes || []).includes('lcx-representation-select')) { m.value = 'features'; return; } }""")
-            page_a.wait_for_timeout(300)  # the choice reaches the server before the click
-            t0 = time.perf_counter()
-            page_a.locator(".lcx-embed-button button").click()
-            results["features"] = bystander.during(lambda: not status_of(page_a).startswith(("Map ready", "Error")),
-                                                   max_s=600)
-            results["features_job_s"] = time.perf_counter() - t0
+            results["features"], results["features_job_s"] = map_job(page_a, bystander, "lcx-representation-select",
+                                                                     "features", max_s=600)
             print(f"  while another session computes light-curve features and their map "
                   f"({results['features_job_s']:.1f} s): {summary(results['features'])}"
                   f"\n      status: {status_of(page_a)[:160]}", flush=True)
