@@ -13,6 +13,8 @@ import os
 import threading
 import time
 
+from explorer import offload
+
 log = logging.getLogger(__name__)
 
 _LOCK = threading.Lock()
@@ -63,8 +65,6 @@ def warm(precompute: bool = True) -> dict[str, float]:
                 TIMINGS["default_map_s"] = time.perf_counter() - t
                 done = True
     from explorer.projection import warm_up
-
-    from explorer import offload
 
     if offload.pool() is not None:
         # the sessions' UMAP fits run in the worker process: compile there, where it stalls no session
