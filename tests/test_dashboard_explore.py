@@ -187,7 +187,7 @@ def test_compare_view_links_tap_selection_filters_and_labels(explorer):
     s.assign_label("odd", target="tapped")
     assert twin.labels.get("obj0005") == "odd"
     # both maps are rated
-    explorer.compare_pane.refresh_quality()
+    explorer.compare_pane.refresh()
     assert explorer.compare_pane.twin_quality.object.startswith("Second map")
 
 

@@ -117,7 +117,7 @@ def test_label_guided_map_and_suggestions(env):
     assert st.map is not plain and st.map.params["label_guided"] is True
     assert st.map.params["target_weight"] == 0.8
     table = st.suggest()
-    assert SUGGESTION in st.param.color_by.objects
+    assert SUGGESTION in st.display.param.color_by.objects
     values, kind = st.color_values(SUGGESTION)
     assert kind == "categorical" and (values[table["row"]] == table["suggestion"].to_numpy()).all()
     top = st.suggestion_gallery(20)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import param
 import pandas as pd
 import pytest
 
@@ -147,7 +148,7 @@ def test_colour_options_and_labels(state):
     opts = state.color_options
     assert opts[0] == USER_LABEL and {"label", "period", "amp_rank", "n_obs"}.issubset(opts)
     assert "empty" not in opts and "object_id" not in opts  # internal columns are not colours
-    assert state.param.color_by.objects == opts
+    assert state.display.param.color_by.objects == opts
     values, kind = state.color_values("period")
     assert kind == "numeric" and values.shape == (len(state.catalog),)
     values, kind = state.color_values("label")
@@ -302,8 +303,8 @@ def test_map_is_keyed_by_the_embedding_it_projects(state):
     assert state.embedding is embedded and m.spec.reduction == "non-overlapping-windows"
     state.run()  # now "end" is embedded and mapped: a different map, not the previous one from the cache
     assert state.embedding.spec.reduction == "end" and state.map.spec.reduction == "end"
-    pca_key = embedded.key + state._settings_key(state._map_settings("pca"), "pca")
-    assert not np.array_equal(state.map.coords, state._map_cache.get(pca_key).coords)
+    pca_key = embedded.key + state.pipeline.map_settings("pca").key()
+    assert not np.array_equal(state.map.coords, state.pipeline.map_cache.get(pca_key).coords)
     state.reduction = "non-overlapping-windows"
     state.wait(60)
 
@@ -311,10 +312,16 @@ def test_map_is_keyed_by_the_embedding_it_projects(state):
 def test_a_typed_period_stays_with_its_object(state):
     state.selected_id = "obj0005"
     state.period = 0.123
+    assert state.period_source == "typed"
     state.selected_id = "obj0006"
-    assert state.period is None and state.period_of("obj0006") != 0.123
+    # the field shows the period in use for the new object (the catalog's), never the typed one
+    assert state.period == state.catalog_period("obj0006") != 0.123 and state.period_source == "catalog"
+    assert state.period_of("obj0006") != 0.123
     state.selected_id = "obj0005"
-    assert state.period == 0.123 and state.period_of("obj0005") == 0.123
+    assert state.period == 0.123 and state.period_of("obj0005") == 0.123 and state.period_source == "typed"
+    state.period = None  # clearing the field goes back to the catalog's period
+    expected = state.catalog_period("obj0005")
+    assert state.period == expected and state.period_source == ("catalog" if expected else "")
 
 
 def test_open_catalog_with_column_overrides(tmp_path, monkeypatch):
@@ -350,12 +357,14 @@ def test_a_second_session_shows_the_cached_map_of_the_same_content(state, env):
     state.run()  # the chosen combination is in the caches now, whatever earlier tests left
     twin = make_catalog()  # same content, a new object (another browser session, a re-upload)
     assert twin is not state.catalog and twin.content_hash() == state.catalog.content_hash()
-    other = ExplorerState(twin, embed_cache=state._embed_cache, map_cache=state._map_cache,
+    other = ExplorerState(twin, embed_cache=state.pipeline.embed_cache, map_cache=state.pipeline.map_cache,
                           labels_path=env / "labels" / "synthetic.labels.csv")
     other.refresh_models()
-    for name, value in state.param.values().items():  # the same combination, whatever earlier tests chose
-        if name not in ("catalog_choice", "name") and not state.param[name].constant and name in other.param:
-            setattr(other, name, value)
+    for part in ("models", "pipeline"):  # the same combination, whatever earlier tests chose
+        mine, theirs = getattr(state, part), getattr(other, part)
+        for name, value in mine.param.values().items():
+            if name != "name" and not mine.param[name].constant and not isinstance(value, param.Parameterized):
+                setattr(theirs, name, value)
     other.wait(60)
     assert other.embedding_key() == state.embedding_key(), (other.embedding_key(), state.embedding_key())
     other.run()

@@ -53,7 +53,7 @@ def test_widgets_are_made_from_state_parameters(explorer):
     # the state updates the options: outputs follow the model kind, colours follow the catalog
     assert list(c.output_select.options) == s.output_options() == ["mean", "max"]
     assert "empty" not in explorer.map.color_select.options and "label" in explorer.map.color_select.options
-    assert new_state(explorer.state._labels_path.parent.parent, n=5).color_by == "label"  # a class column first
+    assert new_state(explorer.state.labelling.labels_path.parent.parent, n=5).color_by == "label"  # a class column first
 
 
 def test_tap_stream_updates_light_curve_and_neighbours(explorer):
@@ -104,7 +104,7 @@ def test_empty_label_is_refused_and_says_why(env):  # noqa: F811
     ex = Explorer(state=new_state(env, n=8, name="empty-label.csv"), autorun=False)
     s = ex.state
     s.selected_id = "obj0001"
-    s.param.label_choice.objects = []
+    s.labelling.param.label_choice.objects = []
     s.label_choice = None  # what a blank chooser holds
     ex.labels_pane.label_apply.clicks += 1
     assert pd.isna(s.labels["obj0001"])
@@ -115,7 +115,7 @@ def test_empty_label_is_refused_and_says_why(env):  # noqa: F811
         s.assign_label("   ")
     # after opening a catalog the chooser shows the label set and holds one of its labels
     s.open_catalog(make_catalog(n=5, seed=9))
-    assert s.label_choice in s.param.label_choice.objects and ex.labels_pane.label_select.value == s.label_choice
+    assert s.label_choice in s.labelling.param.label_choice.objects and ex.labels_pane.label_select.value == s.label_choice
 
 
 def test_exports_carry_provenance_and_no_internal_columns(explorer):
@@ -309,7 +309,7 @@ def test_pca_to_umap_moves_the_points_in_place(env):  # noqa: F811
     tapped = pane._marks[0][2].data  # (neighbour lines, selection, tapped)
     np.testing.assert_allclose([tapped["x"][0], tapped["y"][0]], umap.coords[rows[0]])
     assert "UMAP of 80 objects" in pane.note.object
-    numeric = next(c for c in s.param.color_by.objects if c not in ("user_label", "label"))
+    numeric = next(c for c in s.display.param.color_by.objects if c not in ("user_label", "label"))
     s.color_by = numeric
     pane.refresh()
     assert pane.map_pane is not holo and pane._figs and pane._figs[0] is not fig
@@ -327,7 +327,7 @@ def test_numeric_colour_greys_filtered_points(env):  # noqa: F811
     s.refresh_models()
     s.embed()
     s.project("pca")
-    s.color_by = next(c for c in s.param.color_by.objects if c not in ("user_label", "label"))
+    s.color_by = next(c for c in s.display.param.color_by.objects if c not in ("user_label", "label"))
     pane = MapPane(state=s)
     pn.panel(pane).get_root()
     renderer, _, _ = _map_points(pane._figs[0])

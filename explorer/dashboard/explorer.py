@@ -56,6 +56,7 @@ from .panes import (ComparePane, ControlsPane, ExportPane, FindPane, FineTunePan
 from .state import ExplorerState
 
 log = logging.getLogger(__name__)
+RIGHT_COLUMN = 400  # px of the light curve and neighbours beside the map
 
 
 def _session_user() -> str | None:
@@ -115,7 +116,7 @@ class Explorer(pn.viewable.Viewer):
         # this session's location and notifications, kept: callbacks on the event loop may run without a curdoc
         self._location = pn.state.location if self._served else None
         self._notifications = pn.state.notifications if self._served else None
-        state.param.watch(self._notify, "alert")
+        state.messages.param.watch(self._notify, "alert")
         if self._served:
             query = self._read_url()
             pn.state.onload(lambda: self._first_load(query, autorun))
@@ -192,11 +193,13 @@ class Explorer(pn.viewable.Viewer):
                            ("Objects", self.objects), ("Compare", self.compare_pane),
                            ("Suggestions", self.suggestions), ("Fine-tune", self.finetune), dynamic=False,
                            sizing_mode="stretch_width")
-            left = pn.Column(self.find, self.map, self.hover, sizing_mode="stretch_width", min_width=380)
+            # the map is the product: it takes the width left over by a fixed light-curve column, and the
+            # most height, so it is the largest thing on the page at 1366 px and grows with the window
+            left = pn.Column(self.find, self.map, self.hover, sizing_mode="stretch_width", min_width=420)
             # the neighbours right under the light curve: seen without opening a tab
             right = pn.Column(self.lightcurve, pn.pane.Markdown("**Nearest neighbours** (full space; lines on the map)",
                                                                 margin=(0, 5)),
-                              self.neighbours, sizing_mode="stretch_width", min_width=380)
+                              self.neighbours, width=RIGHT_COLUMN)
             top = pn.Row(left, right, sizing_mode="stretch_width")
             self._main = pn.Column(top, tabs, sizing_mode="stretch_width")
         return self._main
@@ -226,18 +229,23 @@ class Explorer(pn.viewable.Viewer):
         elif autorun and s.catalog is not None and s.can_compute():
             s.start()
         elif s.model and s.model_infos and not s.model_available():
-            s._say_model_state()
-        s.param.watch(lambda *_: self.map.ui(self._write_url),
-                      ["catalog_label", "model", "output", "reduction", "bands", "color_by", "n_neighbors",
-                       "min_dist", "selected_id", "representation", "concat_bands", "metric", "guided",
-                       "target_weight", "quality_column"])
+            s.models.say_model_state()
+        self.map.watch(self._write_url, ["catalog_label", "model", "output", "reduction", "bands", "color_by",
+                                         "n_neighbors", "min_dist", "selected_id", "representation", "concat_bands",
+                                         "metric", "guided", "target_weight", "quality_column"])
         if not relevant:
             self._write_url()
 
     def _write_url(self) -> None:
         if self._location is None:
             return
-        search = "?" + urlencode(self.state.url_query())
+        from .parts.urlstate import url_query
+
+        query, notes = url_query(self.state)
+        search = "?" + urlencode(query)
+        if notes and notes != getattr(self, "_url_notes", None):
+            self.state.say("Shared link: " + "; ".join(notes) + ".")
+        self._url_notes = notes
         if self._location.search != search:
             self._location.search = search
 

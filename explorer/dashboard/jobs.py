@@ -75,12 +75,14 @@ class JobRunner(param.Parameterized):
     def _work(self, what, fn, args, kwargs) -> None:
         try:
             fn(*args, **kwargs)
-        except JobCancelled:
+        except JobCancelled as exc:
             log.info("dashboard job %r cancelled", what)
             self._set(message=f"{what}: cancelled")
             if self._on_cancel is not None:
+                # a job may say what it left on screen (JobCancelled's message), else the generic word
+                detail = str(exc) or "the session goes on."
                 try:
-                    self._on_cancel(f"{what}: cancelled; the session goes on.")
+                    self._on_cancel(f"{what}: cancelled; {detail}")
                 except Exception:  # the reporter itself must not kill the worker
                     log.exception("reporting the cancellation of %r failed", what)
         except BaseException as exc:  # noqa: BLE001  a failing job must leave the session usable

@@ -69,13 +69,6 @@ FILTERED_COLOUR = "#d9d9d9"  # points filtered out: seen, greyed, not hidden
 FILTERED = "(filtered out)"
 
 
-def _with_counts(values: np.ndarray, cmap: dict[str, str]) -> tuple[np.ndarray, dict[str, str]]:
-    """Category names carrying their counts ("RRL (414)"), for the legend."""
-    counts = pd.Series(values).value_counts()
-    names = {c: f"{c} ({counts.get(c, 0):,})" for c in cmap}
-    return pd.Series(values).map(names).to_numpy(), {names[c]: colour for c, colour in cmap.items()}
-
-
 class MovablePoints:
     """The map's point table, whose coordinates can be replaced in place by a new projection of the same
     objects (the PCA preview -> UMAP): the figure drawn in the browser stays, only its data changes.
@@ -142,8 +135,7 @@ def map_element(frame: pd.DataFrame, kind: str, color_label: str, *, width: int 
     frame = frame.drop(columns=[c for c in ("passes",) if c in frame]).reset_index(drop=True)
     categorical = kind == "categorical"
     if categorical:
-        collapsed, cmap = category_colours(frame["color"])
-        named, cmap = _with_counts(collapsed, cmap)
+        named, cmap = category_colours(frame["color"])
         cmap[FILTERED] = FILTERED_COLOUR
         cats = list(cmap)
         codes = pd.Categorical(named, categories=cats).codes
@@ -183,10 +175,8 @@ def map_element(frame: pd.DataFrame, kind: str, color_label: str, *, width: int 
         hover = [("object", "@object_id"), ("your label", "@user_label"), (color_label, "@color")]
         opts = dict(common, size=5, alpha=0.8, hover_tooltips=hover, nonselection_alpha=0.25,
                     backend_opts={"plot.output_backend": "webgl"})
-        if categorical:
-            opts.update(color="color", cmap=cmap, show_legend=True, legend_position="right")
-            if not responsive:
-                opts["width"] = width + 160
+        if categorical:  # the legend is drawn beside the plot as text (legend_html): it never eats the map
+            opts.update(color="color", cmap=cmap, show_legend=False)
         else:
             opts.update(color="color", cmap="viridis", colorbar=True, clabel=color_label, cnorm=cnorm, clim=clim,
                         clipping_colors={"NaN": FILTERED_COLOUR})
@@ -226,16 +216,23 @@ def map_element(frame: pd.DataFrame, kind: str, color_label: str, *, width: int 
     return dynspread(grey, threshold=0.6).opts(**common) * top, raster, points_table
 
 
-def legend_html(values, title: str) -> str:
-    """An HTML legend for a datashaded categorical map (Bokeh has no glyphs to build one from)."""
+def legend_html(values, title: str, keep=None) -> str:
+    """The map's legend as HTML: each class with its colour and count; with ``keep`` (bool per value,
+    the objects passing the filters) the count reads "306 of 500"."""
     from html import escape
 
     collapsed, cmap = category_colours(values)
-    _, cmap = _with_counts(collapsed, cmap)
-    items = "".join(f'<span style="margin-right:10px;white-space:nowrap"><span style="display:inline-block;width:10px;'
-                    f'height:10px;border-radius:5px;background:{c}"></span> {escape(str(k))}</span>'
-                    for k, c in cmap.items())
-    return f"<div><b>{escape(title)}</b>: {items}</div>"
+    totals = pd.Series(collapsed).value_counts()
+    passing = pd.Series(collapsed[np.asarray(keep, dtype=bool)]).value_counts() if keep is not None else None
+
+    def count(c):
+        total = int(totals.get(c, 0))
+        return f"{total:,}" if passing is None else f"{int(passing.get(c, 0)):,} of {total:,}"
+
+    items = "".join(f'<span class="lcx-legend-item" style="margin-right:10px;white-space:nowrap">'
+                    f'<span style="display:inline-block;width:10px;height:10px;border-radius:5px;background:{c}">'
+                    f'</span> {escape(str(k))} ({count(k)})</span> ' for k, c in cmap.items())
+    return f'<div class="lcx-legend"><b>{escape(title)}</b>: {items}</div>'
 
 
 def mark_layer(fig, *, kind: str = "tapped", data: dict | None = None):

@@ -47,6 +47,9 @@ CHROMIUM_ARGS = [
 ]
 MODEL_NAME = "astromer1-macho"
 SERVER_START_TIMEOUT_S = 90
+# reading a pane's text: the page may stop answering for seconds on a loaded 2-core machine (a catalog open
+# or an upload in flight), so a read waits generously rather than failing after 2 s
+READ_TIMEOUT_MS = 30_000
 SMALL_CATALOG = "ui_small"
 SMALL_N_OBJECTS = 150
 
@@ -433,7 +436,7 @@ class Dashboard:
         # Panel renders panes in shadow DOM: innerText of the host does not reach it
         return loc.first.evaluate("""e => Array.from((e.shadowRoot || e).children)
             .filter(c => !['STYLE', 'LINK', 'SCRIPT'].includes(c.tagName))
-            .map(c => c.innerText || '').join(' ').trim()""", timeout=2_000)
+            .map(c => c.innerText || '').join(' ').trim()""", timeout=READ_TIMEOUT_MS)
 
     def fail(self, what: str, exc: Exception | None = None):
         """Fail the test with everything that helps: status pane, server log tail."""

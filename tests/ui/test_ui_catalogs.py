@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+READ_TIMEOUT_MS = 30_000  # reading a pane waits generously: a loaded 2-core machine stalls for seconds
+
 pytestmark = pytest.mark.ui
 
 FIRST, N_FIRST = "ui_small", 150  # the catalog ui_server opens (conftest.SMALL_CATALOG / SMALL_N_OBJECTS), ids ui-*
@@ -83,7 +85,7 @@ def map_state(dash) -> dict:
         return {n: s.n, ids: d.object_id ? Array.from(d.object_id).slice(0, 2000).map(String) : []};
     }""")
     note = dash.page.get_by_text("UMAP of")
-    info["note"] = note.first.inner_text(timeout=2_000) if note.count() else ""
+    info["note"] = note.first.inner_text(timeout=READ_TIMEOUT_MS) if note.count() else ""
     return info
 
 

@@ -8,6 +8,8 @@ import time
 
 import pytest
 
+READ_TIMEOUT_MS = 30_000  # reading a pane waits generously: a loaded 2-core machine stalls for seconds
+
 pytestmark = pytest.mark.ui
 
 N_POINTS = 150
@@ -29,7 +31,7 @@ def text_of(dash, css: str) -> str:
     loc = dash.page.locator(f".{css}")
     if not loc.count():
         return ""
-    return loc.first.evaluate("e => (e.shadowRoot || e).textContent || ''", timeout=2_000)
+    return loc.first.evaluate("e => (e.shadowRoot || e).textContent || ''", timeout=READ_TIMEOUT_MS)
 
 
 def drag(dash, plot_css: str, fx0: float, fx1: float, fy0: float = 0.2, fy1: float = 0.8) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+READ_TIMEOUT_MS = 30_000  # reading a pane waits generously: a loaded 2-core machine stalls for seconds
+
 N_POINTS = 150  # objects of the small UI catalog (conftest.SMALL_N_OBJECTS)
 pytestmark = pytest.mark.ui
 
@@ -17,7 +19,7 @@ def pane_text(page, css: str) -> str:
         return ""
     return loc.first.evaluate("""e => Array.from((e.shadowRoot || e).children)
         .filter(c => !['STYLE', 'LINK', 'SCRIPT'].includes(c.tagName))
-        .map(c => c.innerText || '').join(' ').trim()""", timeout=2_000)
+        .map(c => c.innerText || '').join(' ').trim()""", timeout=READ_TIMEOUT_MS)
 
 
 def wait_text(dash, css: str, needle: str, timeout_s: float = 120) -> str:

@@ -11,6 +11,8 @@ from urllib.parse import quote, urlencode
 
 import pytest
 
+READ_TIMEOUT_MS = 30_000  # reading a pane waits generously: a loaded 2-core machine stalls for seconds
+
 from test_ui_catalogs import long_light_curves
 
 pytestmark = pytest.mark.ui
@@ -53,7 +55,7 @@ def tapped_text(dash) -> str:
     loc = dash.page.locator(".lcx-tapped")
     if not loc.count():
         return ""
-    return loc.first.evaluate("e => (e.shadowRoot || e).textContent || ''", timeout=2_000)
+    return loc.first.evaluate("e => (e.shadowRoot || e).textContent || ''", timeout=READ_TIMEOUT_MS)
 
 
 def fed_rings(dash, oid: str) -> bool:

@@ -102,9 +102,22 @@ class StatePane(pn.viewable.Viewer):
             self._doc.add_next_tick_callback(lambda: self.guarded(what, fn))
 
     def watch(self, fn, names, obj=None) -> None:
-        """Call ``fn()`` on the UI side whenever any of the state's parameters ``names`` change."""
-        (obj or self.state).param.watch(lambda *events: self.ui(self.guarded, f"updating {type(self).__name__}", fn),
-                                        list(names))
+        """Call ``fn()`` on the UI side whenever any of the parameters ``names`` change: of ``obj``, or of
+        whichever part of the state owns each name."""
+        callback = lambda *events: self.ui(self.guarded, f"updating {type(self).__name__}", fn)  # noqa: E731
+        if obj is not None:
+            obj.param.watch(callback, list(names))
+            return
+        by_owner: dict = {}
+        for name in names:
+            owner = self.state.owner(name)
+            by_owner.setdefault(id(owner), (owner, []))[1].append(name)
+        for owner, owned in by_owner.values():
+            owner.param.watch(callback, owned)
+
+    def p(self, name: str):
+        """The parameter ``name`` of whichever part of the state owns it (for ``Widget.from_param``)."""
+        return self.state.owner(name).param[name]
 
     def guarded(self, what: str, fn, *args, **kwargs):
         """Run a user action; a failure becomes a visible error naming ``what`` (the session goes on)."""

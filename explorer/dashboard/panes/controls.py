@@ -17,7 +17,7 @@ class ControlsPane(StatePane):
         super().__init__(**params)
         s = self.state
         w = pn.widgets
-        self.catalog_select = with_css(w.Select.from_param(s.param.catalog_choice, sizing_mode="stretch_width"),
+        self.catalog_select = with_css(w.Select.from_param(self.p("catalog_choice"), sizing_mode="stretch_width"),
                                        "lcx-catalog-select")
         self.catalog_path = w.TextInput(label="Catalog path", placeholder="path inside the allowed folders",
                                         css_classes=["lcx-catalog-path"], sizing_mode="stretch_width")
@@ -26,22 +26,22 @@ class ControlsPane(StatePane):
         self.catalog_upload = CatalogDropper(name="Upload Parquet/CSV", css_classes=["lcx-catalog-upload"],
                                              sizing_mode="stretch_width")
         self.representation_select = with_css(
-            w.Select.from_param(s.param.representation, options={v: k for k, v in REPRESENTATIONS.items()},
+            w.Select.from_param(self.p("representation"), options={v: k for k, v in REPRESENTATIONS.items()},
                                 sizing_mode="stretch_width"), "lcx-representation-select")
-        self.concat_box = with_css(w.Checkbox.from_param(s.param.concat_bands), "lcx-concat-bands")
-        self.metric_select = with_css(w.Select.from_param(s.param.metric, sizing_mode="stretch_width"),
+        self.concat_box = with_css(w.Checkbox.from_param(self.p("concat_bands")), "lcx-concat-bands")
+        self.metric_select = with_css(w.Select.from_param(self.p("metric"), sizing_mode="stretch_width"),
                                       "lcx-metric-select")
-        self.model_select = with_css(w.Select.from_param(s.param.model, sizing_mode="stretch_width"),
+        self.model_select = with_css(w.Select.from_param(self.p("model"), sizing_mode="stretch_width"),
                                      "lcx-model-select")
-        self.output_select = with_css(w.Select.from_param(s.param.output, sizing_mode="stretch_width"),
+        self.output_select = with_css(w.Select.from_param(self.p("output"), sizing_mode="stretch_width"),
                                       "lcx-output-select")
-        self.reduction_select = with_css(w.Select.from_param(s.param.reduction, sizing_mode="stretch_width"),
+        self.reduction_select = with_css(w.Select.from_param(self.p("reduction"), sizing_mode="stretch_width"),
                                          "lcx-reduction-select")
-        self.bands_select = with_css(TextMultiChoice.from_param(s.param.bands, sizing_mode="stretch_width"),
+        self.bands_select = with_css(TextMultiChoice.from_param(self.p("bands"), sizing_mode="stretch_width"),
                                      "lcx-bands-select")
-        self.nn_slider = with_css(w.IntSlider.from_param(s.param.n_neighbors, sizing_mode="stretch_width"),
+        self.nn_slider = with_css(w.IntSlider.from_param(self.p("n_neighbors"), sizing_mode="stretch_width"),
                                   "lcx-umap-neighbors")
-        self.md_slider = with_css(w.FloatSlider.from_param(s.param.min_dist, step=0.01, sizing_mode="stretch_width"),
+        self.md_slider = with_css(w.FloatSlider.from_param(self.p("min_dist"), step=0.01, sizing_mode="stretch_width"),
                                   "lcx-umap-min-dist")
         self.embed_button = w.Button(label="Embed", color="primary", css_classes=["lcx-embed-button"],
                                      sizing_mode="stretch_width")

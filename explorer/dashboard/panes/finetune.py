@@ -14,14 +14,14 @@ class FineTunePane(StatePane):
         super().__init__(**params)
         s = self.state
         w = pn.widgets
-        self.name_input = with_css(w.TextInput.from_param(s.param.finetune_name, placeholder="e.g. atlas-on-eros",
+        self.name_input = with_css(w.TextInput.from_param(self.p("finetune_name"), placeholder="e.g. atlas-on-eros",
                                                           sizing_mode="stretch_width"), "lcx-finetune-name")
-        self.epochs = with_css(w.IntInput.from_param(s.param.finetune_epochs, width=120), "lcx-finetune-epochs")
-        self.lr = with_css(w.FloatInput.from_param(s.param.finetune_lr, width=140), "lcx-finetune-lr")
+        self.epochs = with_css(w.IntInput.from_param(self.p("finetune_epochs"), width=120), "lcx-finetune-epochs")
+        self.lr = with_css(w.FloatInput.from_param(self.p("finetune_lr"), width=140), "lcx-finetune-lr")
         self.button = w.Button(label="Fine-tune on this catalog", css_classes=["lcx-finetune"], width=220)
         self.note = text_pane("lcx-finetune-note", "")
         self.plot = pn.pane.Bokeh(None, css_classes=["lcx-finetune-plot"], height=220, width=420)
-        self.button.on_click(self.action("fine-tuning", s.jobs.submit, "Fine-tuning", s.fine_tune))
+        self.button.on_click(self.action("fine-tuning", s.tuning.start))
         self.watch(self.refresh, ["finetune_history", "model"])
         self.watch(self._busy, ["busy"], obj=s.jobs)
         self.refresh()

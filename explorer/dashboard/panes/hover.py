@@ -15,15 +15,17 @@ class HoverPane(StatePane):
         super().__init__(**params)
         self.picture = pn.pane.HTML("", width=232, height=142, margin=2, css_classes=["lcx-hover-preview"])
         self.text = text_pane("lcx-hover-text", "Hover over the map to preview a light curve.")
-        self.fields = with_css(TextMultiChoice.from_param(self.state.param.hover_fields, width=260),
+        self.fields = with_css(TextMultiChoice.from_param(self.p("hover_fields"), width=260),
                                "lcx-hover-fields")
-        self.watch(self.refresh, ["hovered_id", "hover_fields"])
+        self.watch(self.refresh, ["hovered_id", "hover_fields", "catalog"])
 
     def refresh(self) -> None:
         """Draw the hovered object (or nothing)."""
         s = self.state
         oid = s.hovered_id
-        if not oid or s.catalog is None:
+        if not oid or s.catalog is None:  # nothing under the pointer (or a new catalog): nothing stale shown
+            self.picture.object = ""
+            self.text.object = "Hover over the map to preview a light curve."
             return
         try:
             self.picture.object = thumbnail_svg(s, oid, title=oid)

@@ -13,9 +13,9 @@ class LabelsPane(StatePane):
     def __init__(self, **params):
         super().__init__(**params)
         s = self.state
-        self.label_select = with_css(pn.widgets.Select.from_param(s.param.label_choice, sizing_mode="stretch_width"),
+        self.label_select = with_css(pn.widgets.Select.from_param(self.p("label_choice"), sizing_mode="stretch_width"),
                                      "lcx-label-select")
-        self.label_input = with_css(pn.widgets.TextInput.from_param(s.param.new_label, placeholder="new label",
+        self.label_input = with_css(pn.widgets.TextInput.from_param(self.p("new_label"), placeholder="new label",
                                                                     sizing_mode="stretch_width"), "lcx-label-input")
         self.label_add = pn.widgets.Button(label="Add label", width=90, align="end", css_classes=["lcx-label-add"])
         self.label_apply = pn.widgets.Button(label="Label tapped object", color="success",

@@ -22,8 +22,8 @@ class LightCurvePane(StatePane):
         super().__init__(**params)
         s = self.state
         self.tapped = text_pane("lcx-tapped", HINT)
-        self.fold = with_css(pn.widgets.Checkbox.from_param(s.param.fold), "lcx-fold")
-        self.period_input = with_css(pn.widgets.FloatInput.from_param(s.param.period, step=0.01, width=130,
+        self.fold = with_css(pn.widgets.Checkbox.from_param(self.p("fold")), "lcx-fold")
+        self.period_input = with_css(pn.widgets.FloatInput.from_param(self.p("period"), step=0.01, width=130,
                                                                       placeholder="period (days)"), "lcx-period")
         self.period_search = pn.widgets.Button(label="Lomb-Scargle period", width=160, align="end",
                                                css_classes=["lcx-period-search"])
@@ -35,7 +35,7 @@ class LightCurvePane(StatePane):
         self.lc_pane = pn.pane.Bokeh(self.plot.show_message("no object selected"), css_classes=["lcx-lightcurve"],
                                      name="lcx-lightcurve", sizing_mode="stretch_width", min_height=380)
         # the embedding matters too: after a URL restore the object comes first, its rings with the embedding
-        self.watch(self.refresh, ["selected_id", "fold", "period", "embedding", "catalog"])
+        self.watch(self.refresh, ["selected_id", "fold", "period", "map", "catalog"])
         self.watch(self.refresh_header, ["labels_version"])
         self.refresh()
 
@@ -76,7 +76,7 @@ class LightCurvePane(StatePane):
         extra = ", ".join(f"{c}: {meta[c]}" for c in cols)
         period = s.period_of(row)
         self.tapped.object = (f"{oid} - your label: {'-' if pd.isna(label) else label}; {extra}"
-                              + (f"; period {period:.6g} d" if period else ""))
+                              + (f"; period {period:.6g} d ({s.period_text()})" if period else f"; {s.period_text()}"))
 
     def figure(self, key):
         """Draw ``key`` in the pane's figure (returned); a bad light curve becomes a message, never an exception."""

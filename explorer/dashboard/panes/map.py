@@ -10,7 +10,7 @@ from .. import plots
 from ..state import HOW_TO_GET_A_MODEL
 from .base import StatePane, bokeh_edit, text_pane, with_css
 
-MAP_HEIGHT = 520
+MAP_HEIGHT = 640  # the map is the product: the tallest thing on the page
 
 
 class MapPane(StatePane):
@@ -19,7 +19,7 @@ class MapPane(StatePane):
     def __init__(self, **params):
         super().__init__(**params)
         s = self.state
-        self.color_select = with_css(pn.widgets.Select.from_param(s.param.color_by, width=260), "lcx-color-select")
+        self.color_select = with_css(pn.widgets.Select.from_param(self.p("color_by"), width=260), "lcx-color-select")
         self.no_model = pn.pane.Alert(HOW_TO_GET_A_MODEL, alert_type="warning", visible=False,
                                       css_classes=["lcx-no-model"], sizing_mode="stretch_width")
         self.map_pane = self._new_map_pane(None)
@@ -39,7 +39,7 @@ class MapPane(StatePane):
         self.watch(self.refresh, ["map", "color_by", "labels_version", "model_infos", "model", "log_columns"])
         self.watch(self.refilter, ["filter_version"])
         self.watch(self.update_marks, ["selected_id", "selection_ids"])
-        self.watch(self.update_lines, ["embedding", "k_neighbours"])
+        self.watch(self.update_lines, ["map", "k_neighbours"])
         self.watch(self._show_placeholder, ["busy", "message"], obj=s.jobs)
         self.refresh()
 
@@ -87,15 +87,11 @@ class MapPane(StatePane):
             self.holder.objects = [self.map_pane]
             self._shown = (m.catalog, rows, colours) if len(frame) <= plots.DATASHADE_ABOVE else None
         self._drawn = key
-        stage = {"pca": "PCA preview (UMAP running...)", "umap": "UMAP", "given": "Map"}.get(m.stage, "Map")
-        what = m.spec.describe() if m.spec is not None else "a given embedding"
-        note = f"{stage} of {len(frame)} objects; {what}. Tap: one object; box/lasso: a selection."
+        note = f"{m.note()} Tap: one object; box/lasso: a selection."
         if len(frame) > plots.DATASHADE_ABOVE:
             note += " Large catalog: the map is rasterised on the server, taps and selections resolved there."
-            self.legend.object = plots.legend_html(frame["color"], s.color_by) if kind == "categorical" else ""
-            self.legend.visible = kind == "categorical"
-        else:
-            self.legend.visible = False
+        self._legend = (frame["color"].to_numpy(), rows, s.color_by) if kind == "categorical" else None
+        self.legend.visible = kind == "categorical"
         self._note = note
         self.refresh_note()
 
@@ -136,6 +132,11 @@ class MapPane(StatePane):
         if s.filter_mask is not None:
             note += f" {int(s.passes(m.index.valid_rows).sum())} pass the filters (the others are grey)."
         self.note.object = note
+        legend = getattr(self, "_legend", None)
+        if legend is not None:  # counts follow the filters: "EB (306 of 500)"
+            values, rows, column = legend
+            self.legend.object = plots.legend_html(values, column,
+                                                   s.passes(rows) if s.filter_mask is not None else None)
 
     @staticmethod
     def _new_map_pane(element) -> pn.pane.HoloViews:
@@ -254,5 +255,5 @@ class MapPane(StatePane):
             self.guarded("lasso selection", self.state.select_lasso, geometry[:, 0], geometry[:, 1])
 
     def __panel__(self):
-        return pn.Column(self.color_select, self.no_model, self.holder, self.legend, self.note,
+        return pn.Column(self.color_select, self.legend, self.no_model, self.holder, self.note,
                          sizing_mode="stretch_width", min_width=380)

@@ -46,7 +46,7 @@ class NeighboursPane(StatePane):
         self._pool: list[tuple[pn.pane.HTML, pn.widgets.Button, pn.Column]] = []
         self._targets: list[str] = []
         self.watch(self.refresh_later, ["selected_id"])
-        self.watch(self.refresh, ["embedding", "k_neighbours", "catalog"])
+        self.watch(self.refresh, ["map", "k_neighbours", "catalog"])
         self.refresh()
 
     def refresh_later(self) -> None:
@@ -62,8 +62,9 @@ class NeighboursPane(StatePane):
         s = self.state
         if not s.selected_id:
             return self._say("Tap an object to see its nearest neighbours.")
-        if s.embedding is None:
+        if s.map is None or s.map.embedding.neighbours is None:
             return self._say("Neighbours appear once the map is computed.")
+        metric = s.map.embedding.neighbours.metric  # the space of the map on screen, not of the widgets
         try:
             nb = s.neighbours()
         except KeyError as exc:
@@ -74,7 +75,7 @@ class NeighboursPane(StatePane):
             self._pool = [self._card(i) for i in range(len(nb))]
         self._targets = [str(oid) for oid in nb["object_id"]]
         for (html, button, _), oid, dist in zip(self._pool, self._targets, nb["distance"]):
-            html.object = thumbnail_svg(s, oid, title=f"{oid}  {s.metric[:3]}. dist {dist:.2e}")
+            html.object = thumbnail_svg(s, oid, title=f"{oid}  {metric[:3]}. dist {dist:.2e}")
             button.label = f"{oid} ({dist:.2e})"
         if self.cards.objects != [card for *_, card in self._pool]:
             self.cards.objects = [card for *_, card in self._pool]

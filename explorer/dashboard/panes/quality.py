@@ -14,13 +14,13 @@ class QualityPane(StatePane):
         super().__init__(**params)
         s = self.state
         w = pn.widgets
-        self.column_select = with_css(w.Select.from_param(s.param.quality_column, sizing_mode="stretch_width"),
+        self.column_select = with_css(w.Select.from_param(self.p("quality_column"), sizing_mode="stretch_width"),
                                       "lcx-quality-column")
-        self.guided = with_css(w.Checkbox.from_param(s.param.guided), "lcx-guided")
-        self.target_weight = with_css(w.FloatSlider.from_param(s.param.target_weight, step=0.05,
+        self.guided = with_css(w.Checkbox.from_param(self.p("guided")), "lcx-guided")
+        self.target_weight = with_css(w.FloatSlider.from_param(self.p("target_weight"), step=0.05,
                                                                sizing_mode="stretch_width"), "lcx-target-weight")
         self.figures = text_pane("lcx-quality", "")
-        self.watch(self.refresh, ["quality", "map", "quality_column"])
+        self.watch(self.refresh, ["map", "quality_column"])
         self.watch(self._enable, ["guided"])
         self.refresh()
         self._enable()

@@ -18,7 +18,7 @@ class SuggestionsPane(StatePane):
         s = self.state
         w = pn.widgets
         self.suggest_button = w.Button(label="Suggest labels", css_classes=["lcx-suggest"], width=150)
-        self.min_confidence = with_css(w.FloatSlider.from_param(s.param.min_confidence, step=0.05,
+        self.min_confidence = with_css(w.FloatSlider.from_param(self.p("min_confidence"), step=0.05,
                                                                 sizing_mode="stretch_width"), "lcx-min-confidence")
         self.accept_all = w.Button(label="Accept shown", css_classes=["lcx-accept-shown"], width=150, disabled=True)
         self.note = text_pane("lcx-suggestions-note", "")

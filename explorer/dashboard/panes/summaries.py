@@ -112,9 +112,9 @@ class SummariesPane(StatePane):
     def __init__(self, **params):
         super().__init__(**params)
         s = self.state
-        self.columns = with_css(TextMultiChoice.from_param(s.param.summary_columns, sizing_mode="stretch_width"),
+        self.columns = with_css(TextMultiChoice.from_param(self.p("summary_columns"), sizing_mode="stretch_width"),
                                 "lcx-chart-columns")
-        self.log_axes = with_css(TextMultiChoice.from_param(s.param.log_columns, sizing_mode="stretch_width"),
+        self.log_axes = with_css(TextMultiChoice.from_param(self.p("log_columns"), sizing_mode="stretch_width"),
                                  "lcx-log-columns")
         self.help = text_pane("lcx-charts-help", "Grey: all objects; blue: passing the filters (and selected, when "
                                                  "there is a selection). Click a bar to keep that category, brush a "

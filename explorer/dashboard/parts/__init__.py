@@ -1,0 +1,1 @@
+"""Small parts of the dashboard state, one concern each (see explorer/dashboard/state.py)."""
