@@ -168,3 +168,34 @@ def test_no_class_over_450_lines_no_module_over_700():
                 too_long.append(f"{path.relative_to(PACKAGE)}: class {node.name} of "
                                 f"{node.end_lineno - node.lineno + 1} lines")
     assert not too_long, too_long
+
+
+def test_an_objects_table_with_list_and_struct_columns_opens(env, tmp_path):
+    cat = make_catalog(n=20, seed=4)
+    objects = cat.objects.copy()
+    objects["tags"] = [["a", "b"]] * len(objects)  # a list column: not hashable, not a rating column
+    objects["meta"] = [{"k": i} for i in range(len(objects))]
+    from explorer.catalog import load_catalog
+
+    frame = pd.concat([cat.light_curve(i).assign(object_id=str(o)) for i, o in enumerate(cat.object_ids)])
+    frame = frame.rename(columns={"value": "mag", "error": "mag_err"})
+    other = load_catalog(frame, objects=objects)
+    st = ExplorerState(other, model=MODEL, embed_cache=ResultCache(), map_cache=ResultCache(),
+                       labels_path=tmp_path / "l.labels.csv")
+    assert "tags" not in st.display.param.quality_column.objects and "label" in st.display.param.quality_column.objects
+
+
+def test_band_names_with_commas_round_trip_through_the_url(env, tmp_path):
+    cat = make_catalog(n=20, seed=5)
+    frame = pd.concat([cat.light_curve(i).assign(object_id=str(o)) for i, o in enumerate(cat.object_ids)])
+    frame = frame.rename(columns={"value": "mag", "error": "mag_err"})
+    frame["band"] = np.where(np.arange(len(frame)) % 2 == 0, "a,b", "R")
+    from explorer.catalog import load_catalog
+
+    two = load_catalog(frame)
+    st = ExplorerState(two, model=MODEL, embed_cache=ResultCache(), map_cache=ResultCache(),
+                       labels_path=tmp_path / "b.labels.csv")
+    st.bands = ["a,b"]
+    query = st.url_query()
+    st.bands = ["R", "a,b"]
+    assert st.apply_url_query({"bands": query["bands"]}) == [] and st.bands == ["a,b"]

@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import html
 import logging
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pandas as pd
 import panel as pn
@@ -68,6 +68,30 @@ def _session_user() -> str | None:
         return pn.state.user or None
     except Exception:  # no request behind the session (e.g. a test document): anonymous
         return None
+
+
+def _session_location():
+    """This session's ``pn.state.location``.  Panel turns numeric query values into numbers when it makes
+    the location and fails on a value of thousands of digits; the page must still build, so it then gets a
+    blank location (the raw query is read from the request and refused value by value by the state)."""
+    try:
+        return pn.state.location
+    except ValueError as exc:
+        from panel.io.location import Location
+
+        log.info("the page's query could not be parsed by Panel (%s); reading it raw", str(exc)[:80])
+        loc = Location()
+        pn.state._locations[pn.state.curdoc] = loc
+        return loc
+
+
+def _raw_query() -> str:
+    """The query string this served session was requested with, as sent (None-safe)."""
+    try:
+        uri = pn.state.curdoc.session_context.request.uri or ""
+    except Exception:  # no request behind the session (a test document)
+        return ""
+    return urlsplit(uri).query
 
 
 class Explorer(pn.viewable.Viewer):
@@ -114,7 +138,7 @@ class Explorer(pn.viewable.Viewer):
         curdoc = pn.state.curdoc
         self._served = curdoc is not None and curdoc.session_context is not None
         # this session's location and notifications, kept: callbacks on the event loop may run without a curdoc
-        self._location = pn.state.location if self._served else None
+        self._location = _session_location() if self._served else None
         self._notifications = pn.state.notifications if self._served else None
         state.messages.param.watch(self._notify, "alert")
         if self._served:
@@ -218,7 +242,7 @@ class Explorer(pn.viewable.Viewer):
     # ------------------------------------------------------------------ served page: URL and notifications
     def _read_url(self) -> dict:
         # raw strings: Panel's own query parsing turns "530_3267" into the number 5303267
-        search = self._location.search if self._location is not None else ""
+        search = (self._location.search if self._location is not None else "") or _raw_query()
         return dict(parse_qsl((search or "").lstrip("?"), keep_blank_values=False))
 
     def _first_load(self, query: dict, autorun: bool) -> None:

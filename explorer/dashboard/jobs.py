@@ -128,6 +128,11 @@ class JobRunner(param.Parameterized):
         self.check()
         self._set(progress=int(round(100 * min(max(float(fraction), 0.0), 1.0))), message=str(message))
 
+    def finish(self, message: str) -> None:
+        """The running job's work is complete: full progress and its last word (not a cancellation point,
+        so what was completed stays)."""
+        self._set(progress=100, message=str(message))
+
     def wait(self, timeout: float | None = None) -> bool:
         """Block until no job runs or is queued; False when ``timeout`` passed first."""
         return self._idle.wait(timeout)

@@ -230,3 +230,16 @@ def test_the_map_is_the_largest_thing_on_the_page(ui_server, dash, shot, width, 
     shot(dash.page, f"truth-map-area-{width}x{height}")
     assert areas["map"]["a"] > areas["curve"]["a"] and areas["map"]["a"] > areas["neighbours"]["a"], areas
     assert areas["map"]["w"] >= 500 and areas["map"]["h"] >= 500, areas
+
+
+def test_a_huge_number_in_the_url_is_refused_and_the_page_builds(ui_server, dash, shot):
+    dash.server = ui_server
+    dash.page.goto(ui_server.url + "?n_neighbors=" + "9" * 5000 + "&min_dist=0.2")
+    dash.bokeh.wait("() => window.Bokeh && Bokeh.documents.length > 0", timeout=60_000)
+    status = wait_text(dash, "lcx-status", "not a small whole number", timeout_s=120)
+    assert "n_neighbors" in status and "9" * 100 not in status  # named, not echoed whole
+    wait_for(dash, lambda: dash.bokeh.js("(L) => { const s = L.scatter('lcx-map', 1); return s ? s.n : 0; }")
+             >= N_POINTS, "the map never appeared after the refused value", timeout_s=240)
+    wait_for(dash, lambda: "min_dist=0.2" in dash.page.url and "9" * 50 not in dash.page.url,
+             "the page's URL was not rewritten from the state")
+    shot(dash.page, "truth-huge-url-number")

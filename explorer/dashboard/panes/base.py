@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from functools import partial
 from html import escape
 
@@ -71,6 +72,21 @@ def with_css(widget, css: str):
     return widget
 
 
+SLOW_UPDATE_S = 0.25  # a pane update holding the event loop longer than this is logged (it stalls every tab)
+
+
+def _timed(pane: str, fn, *args, **kwargs):
+    """Run one pane update, logging it when it held the event loop long enough to be felt."""
+    t0 = time.perf_counter()
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        took = time.perf_counter() - t0
+        if took > SLOW_UPDATE_S:
+            what = getattr(args[1], "__name__", "") if len(args) > 1 else getattr(fn, "__name__", "")
+            log.warning("slow page update: %s %s held the event loop %.0f ms", pane, what, took * 1000)
+
+
 class StatePane(pn.viewable.Viewer):
     """A view of the shared state; its updates run on the session's event loop when served."""
 
@@ -84,7 +100,7 @@ class StatePane(pn.viewable.Viewer):
 
     def ui(self, fn, *args, **kwargs) -> None:
         """Run ``fn`` now when on the event loop (or not served), else on the session's next tick."""
-        call = partial(fn, *args, **kwargs)
+        call = partial(_timed, type(self).__name__, fn, *args, **kwargs)
         if self._doc is None or threading.current_thread() is threading.main_thread():
             call()
         elif not self._closed:

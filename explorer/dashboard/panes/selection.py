@@ -16,7 +16,7 @@ class SelectionPane(StatePane):
 
     def __init__(self, **params):
         super().__init__(**params)
-        self.table = pn.widgets.Tabulator(pd.DataFrame(), pagination="local", page_size=10, disabled=True,
+        self.table = pn.widgets.Tabulator(pd.DataFrame(), pagination="remote", page_size=10, disabled=True,
                                           show_index=False, css_classes=["lcx-selection-table"],
                                           sizing_mode="stretch_width", height=330)
         self.clear = pn.widgets.Button(label="Clear selection", width=140, css_classes=["lcx-selection-clear"])

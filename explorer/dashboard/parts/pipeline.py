@@ -289,8 +289,9 @@ class Pipeline(Part):
         except JobCancelled as exc:
             raise JobCancelled(self._cancelled(before, cat)) from exc
         how = "from cache" if self.last_embed_cached else "computed"
-        report(1.0, f"Map ready ({how}, {_time.perf_counter() - t0:.1f} s): {len(view.index)} of {len(cat)} "
-                    f"objects mapped with {spec.describe()}.{emb.missing_text()}")
+        self.jobs.finish("Map ready")
+        self.messages.say(f"Map ready ({how}, {_time.perf_counter() - t0:.1f} s): {len(view.index)} of {len(cat)} "
+                          f"objects mapped with {spec.describe()}.{emb.missing_text()}")
         return view
 
     def _cancelled(self, before: MapView | None, cat) -> str:
