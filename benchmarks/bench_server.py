@@ -126,7 +126,7 @@ class Server:
             [sys.executable, "-m", "panel", "serve", str(ROOT / "app.py"), "--port", str(self.port), "--address",
              "127.0.0.1", f"--allow-websocket-origin=127.0.0.1:{self.port}", "--num-procs", "1",
              "--liveness"],
-            cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=self._log(),
             start_new_session=True)
         self._wait_up()
 
@@ -143,6 +143,15 @@ class Server:
             except OSError:
                 time.sleep(0.25)
         raise RuntimeError("panel serve did not answer")
+
+    def _log(self):
+        self.log_path = Path(tempfile.mkstemp(prefix="lcx-bench-server-", suffix=".log")[1])
+        return open(self.log_path, "wb")
+
+    def slow_updates(self) -> list[str]:
+        """The pane updates the server logged as holding its event loop (panes/base.py ``SLOW_UPDATE_S``)."""
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return [line.split("slow page update: ", 1)[1] for line in text.splitlines() if "slow page update" in line]
 
     @property
     def rss(self) -> int:
@@ -484,6 +493,90 @@ def bench_liveness(browser, env: dict, data_root: Path, uploads: list[Path], onl
     return results
 
 
+def percentile(values: list[float], q: float) -> float:
+    """The ``q`` quantile (0..1) of ``values`` (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, int(round(q * (len(ordered) - 1)))))]
+
+
+def summary95(pings: list[float]) -> str:
+    """Median, p95 and max of round trips against issue 21's targets (p95 <= 500 ms, max <= 1 s)."""
+    if not pings:
+        return "no round trip measured"
+    p95, top = percentile(pings, 0.95), max(pings)
+    verdict = "OK" if p95 <= 0.5 and top <= LIVENESS_TARGET_S else "OVER TARGET"
+    return (f"median {statistics.median(pings) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, max {top * 1000:.0f} ms "
+            f"over {len(pings)} round trips (target p95 <= 500 ms, max <= 1 s: {verdict})")
+
+
+def alternate(own: "Bystander", other: "Bystander", busy, max_s: float, min_pings: int = 3) -> tuple[list, list]:
+    """Round trips of the busy tab itself and of a bystander, one after the other, while ``busy()``."""
+    mine, theirs, t_end = [], [], time.monotonic() + max_s
+    while (busy() or len(mine) < min_pings) and time.monotonic() < t_end:
+        mine.append(own.ping())
+        theirs.append(other.ping())
+    return mine, theirs
+
+
+def bench_open(browser, env: dict, data_root: Path, upload: Path | None) -> dict:
+    """The tab's own round trip and a bystander's while the tab opens a 3,000-object catalog (open, embed,
+    map) and while it uploads a CSV (until its map is ready): what holds the event loop after a catalog
+    switch."""
+    from explorer.simulate import simulate_macho_like, write_catalog
+
+    write_catalog(simulate_macho_like(3000, seed=11), data_root / "open_me")
+    server = Server(env)
+    results: dict = {}
+    try:
+        ctx_b, page_b = new_page(browser, server.url)
+        ctx_a, page_a = new_page(browser, server.url)
+        for page in (page_a, page_b):
+            wait_map(page)
+            wait_idle(page)
+        own, other = Bystander(page_a), Bystander(page_b)
+        results["idle_own"] = [own.ping() for _ in range(5)]
+        print(f"  idle: the tab's own round trip {summary95(results['idle_own'])}", flush=True)
+        label = next(o for o in page_a.locator(".lcx-catalog-select select option").all_inner_texts()
+                     if o.endswith("open_me"))
+        t0 = time.perf_counter()
+        page_a.locator(".lcx-catalog-select select").select_option(label=label)
+        mine, theirs = alternate(own, other, lambda: not status_of(page_a).startswith(("Map ready", "Error")),
+                                 max_s=600)
+        results.update(open_own=mine, open_bystander=theirs, open_s=time.perf_counter() - t0)
+        print(f"  while the tab opens a 3,000-object catalog and maps it ({results['open_s']:.1f} s):\n"
+              f"      its own round trip: {summary95(mine)}\n      a bystander's: {summary95(theirs)}\n"
+              f"      status: {status_of(page_a)[:140]}", flush=True)
+        if upload is not None:
+            wait_idle(page_a)
+            t0 = time.perf_counter()
+            page_a.locator(".lcx-catalog-upload input[type=file]").set_input_files(str(upload))
+            mine, theirs = alternate(own, other, lambda: not (upload.stem in status_of(page_a) and status_of(
+                page_a).startswith(("Map ready", "Error"))), max_s=600)
+            results.update(upload_own=mine, upload_bystander=theirs, upload_s=time.perf_counter() - t0)
+            print(f"  while the tab uploads {upload.name} ({upload.stat().st_size / 1e6:.1f} MB) and maps it "
+                  f"({results['upload_s']:.1f} s):\n      its own round trip: {summary95(mine)}\n"
+                  f"      a bystander's: {summary95(theirs)}\n      status: {status_of(page_a)[:140]}", flush=True)
+        ctx_a.close()
+        ctx_b.close()
+    finally:
+        print("  slow page updates the server logged: " + (", ".join(server.slow_updates()) or "none"), flush=True)
+        server.stop()
+    return results
+
+
+def write_open_upload(folder: Path, n_objects: int = 1500) -> Path:
+    """A CSV of ``n_objects`` simulated MACHO-like light curves to upload (long format)."""
+    import pandas as pd
+
+    from explorer.simulate import simulate_macho_like
+
+    sim = simulate_macho_like(n_objects, seed=12)
+    path = folder / f"upload_{n_objects}_objects.csv"
+    pd.DataFrame({"object_id": sim.object_id, "time": sim.time, "band": sim.band, "mag": sim.value,
+                  "mag_err": sim.error}).to_csv(path, index=False, float_format="%.6f")
+    return path
+
+
 # ---------------------------------------------------------------------- main
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -498,6 +591,8 @@ def main(argv=None) -> int:
     parser.add_argument("--max-upload-bytes", default="10000000", help="LCEXPLORER_MAX_UPLOAD_BYTES (10000000)")
     parser.add_argument("--max-rows", default=None, help="LCEXPLORER_MAX_ROWS (served default, 5 M)")
     parser.add_argument("--standin", action="store_true", help="the stand-in model even when ../shared exists")
+    parser.add_argument("--only-open", action="store_true",
+                        help="only part 4: round trips while a tab opens a catalog and uploads one")
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
@@ -522,6 +617,9 @@ def main(argv=None) -> int:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--headless=new", "--no-sandbox",
                                                                          "--disable-gpu"])
+            if args.only_open:
+                r = bench_open(browser, env, data, write_open_upload(tmp))
+                args.skip_sessions = args.skip_liveness = True
             if not args.skip_sessions:
                 for n in [int(x) for x in args.sessions.split(",") if x.strip()]:
                     r = bench_sessions(browser, env, n)

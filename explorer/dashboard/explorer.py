@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import html
 import logging
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode
 
 import pandas as pd
 import panel as pn
@@ -73,25 +73,35 @@ def _session_user() -> str | None:
 def _session_location():
     """This session's ``pn.state.location``.  Panel turns numeric query values into numbers when it makes
     the location and fails on a value of thousands of digits; the page must still build, so it then gets a
-    blank location (the raw query is read from the request and refused value by value by the state)."""
+    location that leaves such values alone (the state reads the query raw and refuses them by name)."""
     try:
         return pn.state.location
     except ValueError as exc:
         from panel.io.location import Location
 
+        class TolerantLocation(Location):
+            """A location whose query Panel's own parsing may fail on: nothing is synced from it then."""
+
+            def _update_synced(self, event=None) -> None:
+                try:
+                    super()._update_synced(event)
+                except ValueError:
+                    log.info("the page's query could not be parsed by Panel; the state reads it raw")
+
         log.info("the page's query could not be parsed by Panel (%s); reading it raw", str(exc)[:80])
-        loc = Location()
+        loc = TolerantLocation()
         pn.state._locations[pn.state.curdoc] = loc
         return loc
 
 
-def _raw_query() -> str:
-    """The query string this served session was requested with, as sent (None-safe)."""
+def _raw_query() -> dict[str, str]:
+    """The query this served session was requested with, as text (the last value of each key)."""
     try:
-        uri = pn.state.curdoc.session_context.request.uri or ""
+        args = pn.state.session_args or {}
     except Exception:  # no request behind the session (a test document)
-        return ""
-    return urlsplit(uri).query
+        return {}
+    return {k: (v[-1].decode("utf-8", "replace") if isinstance(v[-1], bytes) else str(v[-1]))
+            for k, v in args.items() if v}
 
 
 class Explorer(pn.viewable.Viewer):
@@ -242,8 +252,10 @@ class Explorer(pn.viewable.Viewer):
     # ------------------------------------------------------------------ served page: URL and notifications
     def _read_url(self) -> dict:
         # raw strings: Panel's own query parsing turns "530_3267" into the number 5303267
-        search = (self._location.search if self._location is not None else "") or _raw_query()
-        return dict(parse_qsl((search or "").lstrip("?"), keep_blank_values=False))
+        search = self._location.search if self._location is not None else ""
+        if not search:  # a location Panel could not make from the request: the request's own arguments
+            return {k: v for k, v in _raw_query().items() if v}
+        return dict(parse_qsl(search.lstrip("?"), keep_blank_values=False))
 
     def _first_load(self, query: dict, autorun: bool) -> None:
         s = self.state

@@ -197,7 +197,7 @@ def test_hover_preview_forgets_the_previous_catalog(ui_server, dash, shot, tmp_p
     frame.to_csv(path, index=False)
     page.mouse.move(5, 5)
     page.locator(".lcx-catalog-upload input[type=file]").set_input_files(str(path))
-    wait_text(dash, "lcx-status", "hover_switch", timeout_s=120)
+    wait_text(dash, "lcx-status", "12 of 12 objects", timeout_s=180)
     text = wait_for(dash, lambda: (lambda t: t if point["object_id"] not in t else "")(
         pane_text(page, "lcx-hover-text")), "the hover pane still shows the previous catalog's object")
     shot(page, "truth-hover-after-switch")

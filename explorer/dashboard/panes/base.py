@@ -44,6 +44,19 @@ class TextMultiChoice(pn.widgets.MultiChoice):
         return props
 
 
+class OptionalFloatInput(pn.widgets.FloatInput):
+    """A FloatInput whose box is empty when its value is None: Panel sends NaN for None, which the
+    browser shows as the text "NaN" (a period field once read NaN after a tap on an object without one)."""
+
+    def _process_param_change(self, params: dict) -> dict:
+        empty = {k for k in ("value", "value_throttled") if k in params and params[k] is None}
+        props = super()._process_param_change(params)
+        for key in empty:
+            if key in props:
+                props[key] = None
+        return props
+
+
 def text_pane(css: str, text: str = "", **kwargs) -> PlainText:
     """A plain-text pane: object ids, labels, column and file names are shown as text, never run as HTML."""
     kwargs.setdefault("sizing_mode", "stretch_width")

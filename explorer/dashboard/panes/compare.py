@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import panel as pn
 
+from ..state import REPRESENTATIONS
 from .base import StatePane, text_pane, with_css
 from .map import MapPane
 
@@ -20,7 +21,8 @@ class ComparePane(StatePane):
         self.twin = Twin(self.state)
         t = self.twin.state
         w = pn.widgets
-        self.representation = with_css(w.Select.from_param(t.pipeline.param.representation, width=200),
+        self.representation = with_css(w.Select.from_param(t.pipeline.param.representation, width=200,
+                                                           options={v: k for k, v in REPRESENTATIONS.items()}),
                                        "lcx-compare-representation")
         self.model = with_css(w.Select.from_param(t.models.param.model, width=240), "lcx-compare-model")
         self.start_button = w.Button(label="Compute the second map", button_type="primary",

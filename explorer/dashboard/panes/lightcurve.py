@@ -9,7 +9,7 @@ import panel as pn
 
 from .. import plots
 from ..state import INTERNAL_COLUMNS
-from .base import StatePane, bokeh_edit, text_pane, with_css
+from .base import OptionalFloatInput, StatePane, bokeh_edit, text_pane, with_css
 
 log = logging.getLogger(__name__)
 HINT = "Tap a point (or a table row) to see its light curve."
@@ -23,7 +23,7 @@ class LightCurvePane(StatePane):
         s = self.state
         self.tapped = text_pane("lcx-tapped", HINT)
         self.fold = with_css(pn.widgets.Checkbox.from_param(self.p("fold")), "lcx-fold")
-        self.period_input = with_css(pn.widgets.FloatInput.from_param(self.p("period"), step=0.01, width=130,
+        self.period_input = with_css(OptionalFloatInput.from_param(self.p("period"), step=0.01, width=130,
                                                                       placeholder="period (days)"), "lcx-period")
         self.period_search = pn.widgets.Button(label="Lomb-Scargle period", width=160, align="end",
                                                css_classes=["lcx-period-search"])

@@ -62,17 +62,18 @@ class Filtering(Part):
         self._out(filter_version=self.filter_version + 1, example=self._example(cat, numeric))
 
     def _example(self, cat, numeric: list[str]) -> str:
-        """A condition that keeps some (not all) objects of this catalog, from its own columns: its first
-        numeric column above its median and/or its class column's two commonest classes."""
+        """A condition that keeps some (not all) objects of this catalog, from its own columns: a numeric
+        column above its median and/or its commonest classes (fewer than all of them)."""
         parts = []
-        num = next((c for c in ("period", *numeric) if c in numeric and c != "n_obs"), None)
+        num = next((c for c in ("period", *numeric, "n_obs") if c in numeric), None)
         if num is not None:
             median = float(np.nanmedian(cat.objects[num].to_numpy(dtype=float, na_value=np.nan)))
             if np.isfinite(median):
                 parts.append(f"{num} > {median:.3g}")
         column = default_class_column(cat)
         if column != USER_LABEL:
-            top = [str(v) for v in cat.objects[column].astype("string").value_counts().index[:2]]
+            counts = cat.objects[column].astype("string").value_counts()
+            top = [str(v) for v in counts.index[:min(2, len(counts) - 1)]]
             if top and all("'" not in v and "\\" not in v for v in top):
                 parts.append(f"{column} in [{', '.join(repr(v) for v in top)}]")
         for candidate in ([" and ".join(parts)] if len(parts) > 1 else []) + parts[::-1]:
