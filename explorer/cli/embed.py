@@ -22,14 +22,14 @@ def _band_groups(text: str) -> dict:
 
 def _family_help() -> tuple[str, str]:
     """(Hub aliases, outputs per family) for the help texts, from the model-family registry."""
-    from explorer.engine.families import FAMILIES, hub_aliases
+    from explorer.families import FAMILIES, hub_aliases
 
     outputs = "; ".join(f"{f.kind}: {'|'.join(f.outputs)} (default {f.default_output})" for f in FAMILIES.values())
     return ", ".join(hub_aliases()), outputs
 
 
 def _multiband(kind: str) -> bool:
-    from explorer.engine.families import family
+    from explorer.families import family
 
     return family(kind).band_handling == "multi"
 

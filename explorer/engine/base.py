@@ -20,11 +20,11 @@ import numpy as np
 
 from explorer.engine import runner
 from explorer.engine.cache import EmbeddingCache, cache_key
-from explorer.engine.families import ModelFamily, default_band_groups
+from explorer.families import ModelFamily, default_band_groups
 from explorer.engine.reductions import Reduction, reduction_from_name
 from explorer.engine.session import OnnxModel
 from explorer.engine.sources import hub_file, load_model
-from explorer.engine.spec import interface_problems
+from explorer.tensorspec import interface_problems
 from explorer.engine.windows import Windows, all_segments, band_segments, build_windows, stack_channels
 from explorer.errors import ModelError
 
