@@ -21,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from explorer.catalog.columns import check_value_kind
 from explorer.catalog.core import Catalog
@@ -30,7 +29,7 @@ from explorer.catalog.readers.csv import read_long
 from explorer.catalog.readers.folder import is_sidecar, load_csv_folder, load_shared_layout
 from explorer.catalog.readers.frame import load_dataframe
 from explorer.catalog.readers.inputs import (CSV_SUFFIXES, LC_SUFFIX, OBJ_SUFFIX, PARQUET_SUFFIXES, Input, file_stem,
-                                            guard_memory, has_suffix, is_list)
+                                            guard_memory, has_suffix, is_nested, note_ignored_nested)
 from explorer.catalog.readers.limits import CatalogLimits, ReadContext, make_context
 from explorer.catalog.readers.nested import from_nested
 from explorer.catalog.readers.parquet import read_parquet
@@ -44,11 +43,12 @@ __all__ = ["CatalogLimits", "LC_SUFFIX", "OBJ_SUFFIX", "is_sidecar", "load_array
 def load_one(src: Input, ctx: ReadContext, *, objects, columns, value_kind, name: str) -> Catalog:
     """One Parquet (long or nested) or CSV (long) file, from disk or memory: the one code path for both."""
     if has_suffix(src.name, PARQUET_SUFFIXES):
-        table = read_parquet(src, ctx)
+        table = read_parquet(src, ctx, columns=columns, value_kind=value_kind)
         obj = objects_frame(objects, source=src.where, ctx=ctx)
-        if any(is_list(t) or pa.types.is_struct(t) for t in table.schema.types):
+        if is_nested(table.schema, columns=columns, value_kind=value_kind):
             return ctx.finish(from_nested(table, columns=columns, value_kind=value_kind, objects=obj, name=name,
                                            source=src.where, ctx=ctx))
+        note_ignored_nested(table.schema, ctx, src.where)
         return ctx.finish(from_table(table, columns=columns, value_kind=value_kind, objects=obj, name=name,
                                       source=src.where, ctx=ctx))
     if has_suffix(src.name, CSV_SUFFIXES):

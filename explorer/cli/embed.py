@@ -179,6 +179,7 @@ def run(args: argparse.Namespace) -> int:
 
     from explorer.catalog import load_catalog
     from explorer.engine import embed_catalog, load_model
+    from explorer.engine.diagnose import summary
     from explorer.representations import FEATURES, HYBRID_PREFIX
 
     _device(args)   # option errors before reading a catalog
@@ -203,8 +204,11 @@ def run(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     path = result.to_parquet(args.out)
-    missing = int(len(catalog) - len(set(result.object_index.tolist())))
+    embedded = len(set(result.object_index.tolist()))
     source = "cache" if result.meta.get("from_cache") else f"{result.meta.get('seconds', 0):.1f} s"
-    print(f"{len(result.embeddings)} embeddings of {len(catalog)} objects ({missing} without data) "
+    print(f"{len(result.embeddings)} embeddings of {embedded} of {len(catalog)} objects "
           f"from {model.name} [{source}] -> {path}", file=sys.stderr)
+    said = summary(result.meta)   # each object left out, named with its reason; doubtful times
+    if said:
+        print(f"objects: {said}", file=sys.stderr)
     return 0

@@ -67,9 +67,13 @@ def is_sidecar(path: Path) -> bool:
 
 def _folder_csv_files(folder: Path, ctx: ReadContext, *, exclude: Path | None = None) -> list[Path]:
     """The per-object CSV files of ``folder``; links are checked, links to nothing skipped with a note."""
-    files, dangling = [], []
+    files, dangling, sidecars = [], [], []
     for p in sorted(folder.iterdir()):
-        if not has_suffix(p, CSV_SUFFIXES) or is_sidecar(p):
+        if not has_suffix(p, CSV_SUFFIXES):
+            continue
+        if is_sidecar(p):
+            if p.name != f"{folder.name}.labels.csv":  # the explorer's own labels file needs no word
+                sidecars.append(p.name)
             continue
         ctx.check_path(p)  # before exists(): a refusal must not depend on whether the target exists
         if not p.exists():
@@ -79,9 +83,16 @@ def _folder_csv_files(folder: Path, ctx: ReadContext, *, exclude: Path | None = 
             continue
         files.append(p)
     if dangling:
-        shown = ", ".join(dangling[:5]) + (f" and {len(dangling) - 5} more" if len(dangling) > 5 else "")
-        ctx.notes.append(f"{len(dangling)} link(s) to nothing in {folder} skipped: {shown}")
+        ctx.notes.append(f"{len(dangling)} link(s) to nothing in {folder} skipped: {_shown(dangling)}")
+    if sidecars:
+        ctx.notes.append(f"{len(sidecars)} file(s) in {folder} skipped as not light curves: {_shown(sidecars)} "
+                         "(a name starting with '.' is a hidden file; a name holding '.labels.' is a labels file "
+                         "the explorer keeps beside a catalog); rename a file to load it as an object")
     return files
+
+
+def _shown(names: list[str], limit: int = 5) -> str:
+    return ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
 def load_csv_folder(folder: Path, *, objects=None, columns=None, value_kind=None, name=None,

@@ -7,7 +7,7 @@ import pyarrow as pa
 
 from explorer.catalog.columns import detect_columns
 from explorer.catalog.core import Catalog
-from explorer.catalog.readers.inputs import check_unique_names, is_list
+from explorer.catalog.readers.inputs import check_unique_names, is_nested, note_ignored_nested
 from explorer.catalog.readers.limits import CatalogLimits, ReadContext, make_context
 from explorer.catalog.readers.nested import from_nested
 from explorer.catalog.readers.table import from_table, objects_frame
@@ -32,12 +32,14 @@ def load_dataframe(df: pd.DataFrame, *, objects=None, columns=None, value_kind=N
                                 ctx=ctx)
     else:
         obj = objects_frame(objects, source=where, ctx=ctx)
-        nested = any(is_list(t) or pa.types.is_struct(t) for t in table.schema.types)
+        nested = is_nested(table.schema, columns=columns, value_kind=value_kind)
+        if not nested:
+            note_ignored_nested(table.schema, ctx, where)
         cat = (from_nested if nested else from_table)(table, columns=columns, value_kind=value_kind, objects=obj,
                                                         name=name, source=where, ctx=ctx)
     # "the DataFrame" only names it in messages: there is no folder to save labels beside
     cat.source = source
-    return cat
+    return ctx.finish(cat)
 
 
 def _from_pandas_long(df, *, objects, columns, value_kind, name, source, ctx: ReadContext) -> Catalog:

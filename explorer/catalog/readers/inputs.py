@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from explorer.catalog.columns import detect_columns
 from explorer.catalog.core import Catalog
 from explorer.catalog.readers.limits import ReadContext
 from explorer.errors import CatalogError
@@ -68,7 +69,38 @@ def check_unique_names(names, where: str) -> None:
 
 
 def is_list(t: pa.DataType) -> bool:
+    """True for every Arrow list type (list, large list, fixed-size list)."""
     return pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t)
+
+
+def nested_columns(schema: pa.Schema) -> list[str]:
+    """Columns of ``schema`` holding lists or structs."""
+    return [f.name for f in schema if is_list(f.type) or pa.types.is_struct(f.type)]
+
+
+def is_nested(schema: pa.Schema, *, columns=None, value_kind=None) -> bool:
+    """True when ``schema`` is one row per object (its light curves in list or struct columns).
+
+    A table whose plain columns already hold an object id, a time and a value is long format (one
+    row per observation) even when other columns hold lists or structs: those are extra data, not
+    light curves, and a long table must not be read as a nested one because of them.
+    """
+    nested = set(nested_columns(schema))
+    if not nested:
+        return False
+    try:
+        detect_columns([n for n in schema.names if n not in nested], columns=columns, value_kind=value_kind)
+    except CatalogError:
+        return True
+    return False
+
+
+def note_ignored_nested(schema: pa.Schema, ctx: ReadContext, where: str) -> None:
+    """Note the list or struct columns of a long-format table: they are not read as light-curve data."""
+    extra = nested_columns(schema)
+    if extra:
+        ctx.notes.append(f"{where} is a long-format table (one row per observation); its column(s) "
+                         f"{', '.join(map(repr, extra[:10]))} hold lists or structs and were not read")
 
 
 def guard_memory(load, where: str) -> Catalog:

@@ -7,12 +7,12 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from explorer.catalog.core import check_allocation
-from explorer.catalog.readers.inputs import Input, check_unique_names, is_list
+from explorer.catalog.readers.inputs import Input, check_unique_names, is_list, is_nested
 from explorer.catalog.readers.limits import DECODED_BYTES_FACTOR, ReadContext, human_bytes
 from explorer.errors import CatalogError
 
 
-def read_parquet(src: Input, ctx: ReadContext) -> pa.Table:
+def read_parquet(src: Input, ctx: ReadContext, *, columns=None, value_kind=None) -> pa.Table:
     """A Parquet file; its size, rows and values are checked from the metadata before reading.
 
     Only file- and row-group-level metadata is used: pyarrow 26 aborts the whole process (C++
@@ -35,7 +35,8 @@ def read_parquet(src: Input, ctx: ReadContext) -> pa.Table:
         raise CatalogError(
             f"{src.where} is too large: it decodes to {human_bytes(decoded)}, over {DECODED_BYTES_FACTOR} x the limit of "
             f"{human_bytes(lim.max_bytes)} (CatalogLimits.max_bytes, environment {lim.ENV['max_bytes']})")
-    nested = any(is_list(t) or pa.types.is_struct(t) for t in schema.types)
+    # one row per object (nested light curves): a long table with extra list columns is not
+    nested = is_nested(schema, columns=columns, value_kind=value_kind)
     try:
         if not nested:
             rows, cells = int(md.num_rows), int(md.num_rows) * len(names)
