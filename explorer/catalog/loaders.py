@@ -11,7 +11,10 @@ Accepted inputs (see :func:`load_catalog`):
 * nested Parquet (one row per object, list columns ``time``/``mag``/... or one struct-of-lists or
   list-of-structs column, as nested-pandas writes);
 * a list of ``L x 3`` arrays ``[time, mag, mag_err]`` (ASTROMER's input) with ``object_ids``;
-* a pandas DataFrame (long or nested).
+* a pandas DataFrame (long or nested), a nested-pandas ``NestedFrame`` or an LSDB catalog;
+* FITS binary tables (long format, plain or gzip), one per-object FITS light curve (the Kepler / TESS
+  ``LIGHTCURVE`` layout) or a folder of them;
+* astropy ``Table`` / ``QTable`` / ``TimeSeries``, lightkurve ``LightCurve`` / ``LightCurveCollection``.
 """
 
 from __future__ import annotations
@@ -25,7 +28,11 @@ import pandas as pd
 from explorer.catalog.columns import check_value_kind
 from explorer.catalog.core import Catalog
 from explorer.catalog.readers.arrays import load_arrays
+from explorer.catalog.readers.astro import from_astropy, is_astropy_table
+from explorer.catalog.readers.collections import (is_light_curve_collection, is_lsdb_catalog, load_light_curves,
+                                                  lsdb_frame)
 from explorer.catalog.readers.csv import read_long
+from explorer.catalog.readers.fits import FITS_SUFFIXES, is_fits, load_fits, load_fits_folder
 from explorer.catalog.readers.folder import is_sidecar, load_csv_folder, load_shared_layout
 from explorer.catalog.readers.frame import load_dataframe
 from explorer.catalog.readers.inputs import (CSV_SUFFIXES, LC_SUFFIX, OBJ_SUFFIX, PARQUET_SUFFIXES, Input, file_stem,
@@ -37,11 +44,11 @@ from explorer.catalog.readers.table import from_table, objects_frame
 from explorer.errors import CatalogError
 
 __all__ = ["CatalogLimits", "LC_SUFFIX", "OBJ_SUFFIX", "is_sidecar", "load_arrays", "load_catalog", "load_catalog_bytes",
-           "load_csv_folder", "load_dataframe", "load_file", "load_shared_layout"]
+           "load_csv_folder", "load_dataframe", "load_file", "load_fits_folder", "load_shared_layout"]
 
 
 def load_one(src: Input, ctx: ReadContext, *, objects, columns, value_kind, name: str) -> Catalog:
-    """One Parquet (long or nested) or CSV (long) file, from disk or memory: the one code path for both."""
+    """One Parquet (long or nested), CSV (long) or FITS file, from disk or memory: the one code path for both."""
     if has_suffix(src.name, PARQUET_SUFFIXES):
         table = read_parquet(src, ctx, columns=columns, value_kind=value_kind)
         obj = objects_frame(objects, source=src.where, ctx=ctx)
@@ -56,13 +63,15 @@ def load_one(src: Input, ctx: ReadContext, *, objects, columns, value_kind, name
         obj = objects_frame(objects, source=src.where, ctx=ctx)
         return ctx.finish(from_table(table, columns=columns, value_kind=value_kind, objects=obj, name=name,
                                       source=src.where, ctx=ctx))
-    raise CatalogError(f"unsupported file type {src.where} (expected Parquet {', '.join(PARQUET_SUFFIXES)} "
-                       f"or CSV {', '.join(CSV_SUFFIXES)})")
+    if is_fits(src.name):
+        return load_fits(src, ctx, objects=objects, columns=columns, value_kind=value_kind, name=name)
+    raise CatalogError(f"unsupported file type {src.where} (expected Parquet {', '.join(PARQUET_SUFFIXES)}, "
+                       f"CSV {', '.join(CSV_SUFFIXES)} or FITS {', '.join(FITS_SUFFIXES)})")
 
 
 def load_file(path: Path, *, objects=None, columns=None, value_kind=None, name=None,
               limits: CatalogLimits | None = None, allowed_roots=None, _ctx: ReadContext | None = None) -> Catalog:
-    """One Parquet (long or nested) or CSV (long) file."""
+    """One Parquet (long or nested), CSV (long) or FITS (long table or one light curve) file."""
     ctx = _ctx or make_context(limits, allowed_roots)
     path = Path(path)
     if path.name.endswith(LC_SUFFIX):
@@ -81,7 +90,7 @@ def load_catalog_bytes(
     value_kind: str | None = None,
     name: str | None = None,
 ) -> Catalog:
-    """Load an uploaded file's bytes (Parquet or CSV, chosen by ``filename``'s suffix).
+    """Load an uploaded file's bytes (Parquet, CSV or FITS, chosen by ``filename``'s suffix).
 
     Exactly the reader of ``load_catalog(path)`` on a buffer instead of a path, so an upload and the
     same file opened by path (or by the CLI) give the same catalog. ``limits`` defaults to
@@ -117,8 +126,15 @@ def load_catalog(
     object_ids=None,
     limits: CatalogLimits | None = None,
     allowed_roots=None,
+    sample: int | None = None,
+    seed: int | None = None,
 ) -> Catalog:
-    """Load a catalog from a path (file or folder), a DataFrame, or a list of ``L x 3`` arrays.
+    """Load a catalog from a path (file or folder), a table or light curves in memory, or ``L x 3`` arrays.
+
+    In memory: a pandas DataFrame (long or nested, nested-pandas ``NestedFrame`` included), an astropy
+    ``Table`` / ``QTable`` / ``TimeSeries`` (units respected), a lightkurve ``LightCurve`` or
+    ``LightCurveCollection`` (or a list of light curves), an LSDB catalog (``sample``: that many objects
+    drawn at random with ``seed``; default: the whole catalog).
 
     ``objects``: objects table (DataFrame or path) joined by object id. ``columns``: overrides of
     column detection, e.g. ``{"time": "hmjd", "value": "psFlux"}``. ``value_kind``: ``"mag"`` or
@@ -147,8 +163,37 @@ def load_catalog(
     if isinstance(path_or_data, (list, tuple)) and (len(path_or_data) == 0 or isinstance(path_or_data[0], np.ndarray)):
         return guard_memory(lambda: load_arrays(path_or_data, object_ids, objects=objects, value_kind=value_kind,
                                                  name=name or "catalog", limits=limits), "the arrays")
+    return _load_object(path_or_data, objects=objects, columns=columns, value_kind=value_kind, name=name,
+                        limits=limits, sample=sample, seed=seed)
+
+
+def _load_object(obj, *, objects, columns, value_kind, name, limits, sample, seed) -> Catalog:
+    """Tables and light curves of other libraries, recognised by type (astropy) or attributes (the others)."""
+    ctx = make_context(limits, None)
+    kind = type(obj).__name__
+    where = f"the {kind}"
+    if is_astropy_table(obj):
+        cat = guard_memory(lambda: from_astropy(obj, columns=columns, value_kind=value_kind,
+                                                objects=objects_frame(objects, source=where, ctx=ctx),
+                                                name=name or "catalog", where=where, ctx=ctx), where)
+        cat.source = None
+        return ctx.finish(cat)
+    if is_light_curve_collection(obj):
+        cat = guard_memory(lambda: load_light_curves(obj, objects=objects, columns=columns, value_kind=value_kind,
+                                                     name=name or "catalog", where=where, ctx=ctx), where)
+        cat.source = None
+        return cat
+    if is_lsdb_catalog(obj):
+        where = f"the LSDB catalog {getattr(obj, 'name', None) or ''}".rstrip()
+        frame = lsdb_frame(obj, sample=sample, seed=seed, ctx=ctx, where=where)
+        cat = guard_memory(lambda: load_dataframe(frame, objects=objects, columns=columns, value_kind=value_kind,
+                                                  name=name or getattr(obj, "name", None) or "catalog",
+                                                  limits=limits, source=where), where)
+        cat.source = None
+        return ctx.finish(cat)
     raise CatalogError(
-        f"cannot load a catalog from {type(path_or_data).__name__}; give a path, a DataFrame or a list of arrays"
+        f"cannot load a catalog from {kind}; give a path, a DataFrame, an astropy Table, light curves, "
+        "an LSDB catalog or a list of arrays"
     )
 
 
@@ -162,8 +207,10 @@ def _load_path(path: Path, ctx: ReadContext, *, objects, columns, value_kind, na
             return load_shared_layout(path, **kw)
         if any(has_suffix(p, CSV_SUFFIXES) and not is_sidecar(p) for p in path.iterdir()):
             return load_csv_folder(path, **kw)
+        if any(is_fits(p) and not p.name.startswith(".") for p in path.iterdir()):
+            return load_fits_folder(path, **kw)
         raise CatalogError(
-            f"folder {path} holds neither '*{LC_SUFFIX}' nor per-object CSV files; "
+            f"folder {path} holds neither '*{LC_SUFFIX}' nor per-object CSV or FITS files; "
             f"found: {', '.join(sorted(p.name for p in path.iterdir())[:10]) or '(nothing)'}"
         )
     return load_file(path, **kw)
