@@ -1,9 +1,11 @@
-"""``lcexplorer embed``: embed a catalog with a model and write one embedding per object to Parquet."""
+"""``lcexplorer embed``: embed a catalog with a model and write one embedding per object (Parquet, CSV, FITS, VOTable)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+
+from explorer.cli.output import OUTPUT_HELP, check_output, write_output
 
 __all__ = ["register", "run"]
 
@@ -38,9 +40,10 @@ def register(subparsers) -> None:
     """Add the ``embed`` subcommand."""
     aliases, outputs = _family_help()
     p = subparsers.add_parser("embed", help="embed a light-curve catalog with an ONNX model",
-                              description="Embed every object of CATALOG and write OUT.parquet "
-                                          "(object_id, embedding; band/strategy when several).")
-    p.add_argument("catalog", help="catalog path (folder, Parquet or CSV)")
+                              description="Embed every object of CATALOG and write OUT (.parquet, .csv, .fits, "
+                                          ".vot): object_id, embedding (an array column; CSV: one column "
+                                          "per component); band/strategy when several.")
+    p.add_argument("catalog", help="catalog path (folder, Parquet, CSV or FITS file)")
     p.add_argument("--model", required=True,
                    help=f"store name, Hub alias ({aliases}) or .onnx path; 'features' for the "
                         "light_curve feature set; 'hybrid:<model>' for an embedding plus the features")
@@ -74,7 +77,8 @@ def register(subparsers) -> None:
                    help="with --scheduler: a partition that still fails after its retries stops the job "
                         "(raise, after the others finish) or is reported and left out (skip)")
     p.add_argument("--retries", type=int, default=1, help="with --scheduler: extra attempts per failing partition")
-    p.add_argument("-o", "--out", required=True, help="output Parquet file (with --scheduler: output folder)")
+    p.add_argument("-o", "--out", required=True,
+                   help=f"output file, {OUTPUT_HELP} (with --scheduler: output folder)")
     p.set_defaults(func=run)
 
 
@@ -117,7 +121,7 @@ def run_representation(args: argparse.Namespace, catalog) -> int:
         result = rep.compute(catalog, progress=progress, cache=not args.no_cache)
     finally:
         bar.close()
-    path = result.to_parquet(args.out)
+    path = write_output(result.to_parquet, args.out)
     source = "cache" if result.meta.get("from_cache") else f"{result.meta.get('seconds') or 0:.1f} s"
     print(f"{result.summary()} [{source}] -> {path}", file=sys.stderr)
     return 0
@@ -185,6 +189,7 @@ def run(args: argparse.Namespace) -> int:
     _device(args)   # option errors before reading a catalog
     if args.scheduler:
         return run_distributed(args)
+    check_output(args.out)
     catalog = load_catalog(args.catalog)
     if args.model == FEATURES or args.model.startswith(HYBRID_PREFIX) or args.concat_bands:
         return run_representation(args, catalog)
@@ -203,7 +208,7 @@ def run(args: argparse.Namespace) -> int:
                                batch_size=args.batch_size, progress=progress, cache=not args.no_cache, **options)
     finally:
         bar.close()
-    path = result.to_parquet(args.out)
+    path = write_output(result.to_parquet, args.out)
     embedded = len(set(result.object_index.tolist()))
     source = "cache" if result.meta.get("from_cache") else f"{result.meta.get('seconds', 0):.1f} s"
     print(f"{len(result.embeddings)} embeddings of {embedded} of {len(catalog)} objects "

@@ -94,7 +94,8 @@ def astropy_to_arrow(table, *, where: str, notes: list) -> tuple[pa.Table, dict]
     for name in table.colnames:
         arr, unit = _column_array(table[name], name, where, notes)
         arrays[str(name)] = arr
-        if unit is not None and str(unit) != "":
+        # a unit astropy cannot parse ('BJD - 2457000, days' in TESS files) gives no conversion to make
+        if unit is not None and str(unit) != "" and type(unit).__name__ != "UnrecognizedUnit":
             units[str(name)] = unit
     return pa.table(arrays), units
 
