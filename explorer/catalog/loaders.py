@@ -43,7 +43,10 @@ from explorer.catalog.readers.parquet import read_parquet
 from explorer.catalog.readers.table import from_table, objects_frame
 from explorer.errors import CatalogError
 
-__all__ = ["CatalogLimits", "LC_SUFFIX", "OBJ_SUFFIX", "is_sidecar", "load_arrays", "load_catalog", "load_catalog_bytes",
+# every file suffix load_catalog / load_catalog_bytes read (for upload widgets and folder listings)
+CATALOG_SUFFIXES = PARQUET_SUFFIXES + CSV_SUFFIXES + FITS_SUFFIXES
+
+__all__ = ["CATALOG_SUFFIXES", "CatalogLimits", "LC_SUFFIX", "OBJ_SUFFIX", "is_sidecar", "load_arrays", "load_catalog", "load_catalog_bytes",
            "load_csv_folder", "load_dataframe", "load_file", "load_fits_folder", "load_shared_layout"]
 
 
