@@ -231,3 +231,18 @@ def test_unknown_objects_are_refused_with_a_clear_message():
         load_catalog({"time": [1, 2]})
     with pytest.raises(CatalogError, match="unsupported file type .*FITS"):
         load_catalog_bytes(gzip.compress(b"x"), "a.gz")
+
+
+def test_hats_folder_by_path_whole_or_sample(eros, tmp_path, shared_data):
+    pytest.importorskip("lsdb")
+    from explorer.scale import write_hats
+
+    ref = load_catalog(shared_data / "eros1_lmc").take(np.arange(N_OBJECTS))   # with its objects table: ra, dec
+    same(ref, parquet_load(eros, tmp_path))
+    write_hats(ref, tmp_path / "hats")
+    whole = load_catalog(tmp_path / "hats")
+    same(whole, ref.take(ref.indices_of(whole.object_ids)))
+    sample = load_catalog(tmp_path / "hats", sample=25, seed=4)
+    assert len(sample) == 25 and any("random sample of 25 of 120" in n for n in sample.report.notes)
+    with pytest.raises(CatalogError, match="sample must be a positive number"):
+        load_catalog(tmp_path / "hats", sample=0)

@@ -29,8 +29,8 @@ from explorer.catalog.columns import check_value_kind
 from explorer.catalog.core import Catalog
 from explorer.catalog.readers.arrays import load_arrays
 from explorer.catalog.readers.astro import from_astropy, is_astropy_table
-from explorer.catalog.readers.collections import (is_light_curve_collection, is_lsdb_catalog, load_light_curves,
-                                                  lsdb_frame)
+from explorer.catalog.readers.collections import (is_hats, is_light_curve_collection, is_lsdb_catalog,
+                                                  load_light_curves, lsdb_frame, open_hats)
 from explorer.catalog.readers.csv import read_long
 from explorer.catalog.readers.fits import FITS_SUFFIXES, is_fits, load_fits, load_fits_folder
 from explorer.catalog.readers.folder import is_sidecar, load_csv_folder, load_shared_layout
@@ -137,7 +137,7 @@ def load_catalog(
     In memory: a pandas DataFrame (long or nested, nested-pandas ``NestedFrame`` included), an astropy
     ``Table`` / ``QTable`` / ``TimeSeries`` (units respected), a lightkurve ``LightCurve`` or
     ``LightCurveCollection`` (or a list of light curves), an LSDB catalog (``sample``: that many objects
-    drawn at random with ``seed``; default: the whole catalog).
+    drawn at random with ``seed``; default: the whole catalog), or a HATS folder (read as an LSDB catalog).
 
     ``objects``: objects table (DataFrame or path) joined by object id. ``columns``: overrides of
     column detection, e.g. ``{"time": "hmjd", "value": "psFlux"}``. ``value_kind``: ``"mag"`` or
@@ -162,7 +162,7 @@ def load_catalog(
         if not path.exists():
             raise CatalogError(f"catalog path {path} does not exist")
         return guard_memory(lambda: _load_path(path, ctx, objects=objects, columns=columns, value_kind=value_kind,
-                                                name=name), str(path))
+                                               name=name, sample=sample, seed=seed), str(path))
     if isinstance(path_or_data, (list, tuple)) and (len(path_or_data) == 0 or isinstance(path_or_data[0], np.ndarray)):
         return guard_memory(lambda: load_arrays(path_or_data, object_ids, objects=objects, value_kind=value_kind,
                                                  name=name or "catalog", limits=limits), "the arrays")
@@ -200,8 +200,11 @@ def _load_object(obj, *, objects, columns, value_kind, name, limits, sample, see
     )
 
 
-def _load_path(path: Path, ctx: ReadContext, *, objects, columns, value_kind, name) -> Catalog:
+def _load_path(path: Path, ctx: ReadContext, *, objects, columns, value_kind, name, sample, seed) -> Catalog:
     kw = dict(objects=objects, columns=columns, value_kind=value_kind, name=name, _ctx=ctx)
+    if is_hats(path):
+        return _load_object(open_hats(path), objects=objects, columns=columns, value_kind=value_kind,
+                            name=name or path.name, limits=ctx.limits, sample=sample, seed=seed)
     if path.is_dir():
         lc_files = list(path.glob(f"*{LC_SUFFIX}"))
         for p in lc_files:

@@ -9,13 +9,36 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from explorer.catalog.core import Catalog
 from explorer.catalog.readers.astro import catalog_from_arrays, is_astropy_table, meta_object_id, observations
 from explorer.catalog.readers.limits import ReadContext
 from explorer.catalog.readers.table import objects_frame
 from explorer.errors import CatalogError
 
-__all__ = ["is_light_curve_collection", "load_light_curves", "is_lsdb_catalog", "lsdb_frame"]
+__all__ = ["is_light_curve_collection", "load_light_curves", "is_lsdb_catalog", "lsdb_frame", "is_hats", "open_hats",
+           "HATS_MARKERS"]
+
+HATS_MARKERS = ("hats.properties", "collection.properties", "properties")
+
+
+def is_hats(path) -> bool:
+    """True when ``path`` is a HATS catalog or collection folder."""
+    path = Path(path)
+    return path.is_dir() and any((path / m).is_file() for m in HATS_MARKERS[:2])
+
+
+def open_hats(path: Path):
+    """The LSDB catalog of a HATS folder (lazy: nothing read but its metadata); lsdb is the extra ``scale``."""
+    try:
+        import lsdb
+    except ImportError:
+        raise CatalogError(f"{path} is a HATS catalog: reading it needs lsdb (pip install -e '.[scale]')") from None
+    try:
+        return lsdb.read_hats(path)
+    except Exception as exc:  # hats raises its own types for damaged metadata
+        raise CatalogError(f"cannot open HATS catalog {path}: {exc}") from exc
 
 
 def _is_light_curve(item) -> bool:
