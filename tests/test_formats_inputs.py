@@ -246,3 +246,17 @@ def test_hats_folder_by_path_whole_or_sample(eros, tmp_path, shared_data):
     assert len(sample) == 25 and any("random sample of 25 of 120" in n for n in sample.report.notes)
     with pytest.raises(CatalogError, match="sample must be a positive number"):
         load_catalog(tmp_path / "hats", sample=0)
+
+
+def test_folder_notes_fits_files_it_does_not_read(tmp_path):
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    pd.DataFrame({"time": [1.0, 2.0], "mag": [10.0, 11.0]}).to_csv(folder / "a.csv", index=False)
+    Table({"time": [1.0, 2.0], "mag": [10.0, 11.0]}).write(folder / "b.fits")
+    cat = load_catalog(folder)
+    assert cat.object_ids.tolist() == ["a"]
+    assert any("1 FITS file(s)" in n and "b.fits" in n for n in cat.report.notes)
+    (folder / "a.csv").unlink()
+    Table({"time": [1.0], "mag": [3.0]}).write(folder / ".c.fits")
+    cat = load_catalog(folder)
+    assert cat.object_ids.tolist() == ["b"] and any(".c.fits" in n and "hidden" in n for n in cat.report.notes)

@@ -212,6 +212,10 @@ def _load_path(path: Path, ctx: ReadContext, *, objects, columns, value_kind, na
         if any(p.exists() for p in lc_files):
             return load_shared_layout(path, **kw)
         if any(has_suffix(p, CSV_SUFFIXES) and not is_sidecar(p) for p in path.iterdir()):
+            unread = sorted(p.name for p in path.iterdir() if is_fits(p))
+            if unread:   # one kind of per-object file per folder: say which files were left
+                ctx.notes.append(f"{len(unread)} FITS file(s) in {path} not read ({', '.join(unread[:5])}"
+                                 f"{' ...' if len(unread) > 5 else ''}): the folder was read as per-object CSV files")
             return load_csv_folder(path, **kw)
         if any(is_fits(p) and not p.name.startswith(".") for p in path.iterdir()):
             return load_fits_folder(path, **kw)

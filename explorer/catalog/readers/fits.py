@@ -106,13 +106,20 @@ def load_fits(src: Input, ctx: ReadContext, *, objects=None, columns=None, value
 
 def fits_files(folder: Path, ctx: ReadContext) -> list[Path]:
     """The FITS files of ``folder`` (hidden files left out), sorted by name."""
-    files = []
+    files, hidden = [], []
     for p in sorted(folder.iterdir()):
-        if not is_fits(p) or p.name.startswith("."):
+        if not is_fits(p):
+            continue
+        if p.name.startswith("."):
+            hidden.append(p.name)
             continue
         ctx.check_path(p)
         if p.is_file():
             files.append(p)
+    if hidden:
+        ctx.notes.append(f"{len(hidden)} hidden file(s) in {folder} skipped: {', '.join(hidden[:5])}"
+                         + (f" and {len(hidden) - 5} more" if len(hidden) > 5 else "")
+                         + " (a name starting with '.'); rename a file to load it as an object")
     return files
 
 
