@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from explorer.engine.families import kinds as _family_kinds
+from explorer.families import kinds as _family_kinds
 from explorer.errors import ModelError
 
 __all__ = [
@@ -36,7 +36,7 @@ __all__ = [
 
 MODEL_FILE = "model.onnx"
 CARD_FILE = "card.json"
-KINDS = _family_kinds()   # every registered model family (explorer.engine.families)
+KINDS = _family_kinds()   # every registered model family (explorer.families)
 # Names double as folder names and CLI arguments: keep them portable.
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 

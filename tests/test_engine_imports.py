@@ -29,7 +29,9 @@ def module_name(path: Path) -> str:
 
 def modules() -> dict[str, Path]:
     found = {module_name(p): p for p in sorted(ENGINE.glob("*.py"))}
-    found["explorer.store"] = ROOT / "explorer" / "store.py"
+    # the layer below the engine: the store and the data-only family registry with its tensor specs
+    for below in ("store", "families", "tensorspec"):
+        found[f"explorer.{below}"] = ROOT / "explorer" / f"{below}.py"
     return found
 
 
@@ -50,7 +52,7 @@ def import_graph() -> dict[str, set[str]]:
                 if t in mods and t != name:
                     graph[name].add(t)
     # explorer.engine.models imports every family module named by the registry (importlib)
-    from explorer.engine.families import FAMILIES
+    from explorer.families import FAMILIES
 
     graph["explorer.engine.models"] |= {f.module for f in FAMILIES.values()}
     return graph
@@ -95,11 +97,15 @@ def test_engine_import_graph_is_acyclic():
     cycle = find_cycle(graph)
     assert cycle is None, "import cycle: " + " -> ".join(cycle)
     # the layers the architecture names: the registry is data, the store reads only the registry
-    assert graph["explorer.engine.families"] <= {"explorer.engine.spec"}
-    assert graph["explorer.store"] == {"explorer.engine.families"}
+    assert graph["explorer.families"] == {"explorer.tensorspec"}
+    assert graph["explorer.tensorspec"] == set()
+    assert graph["explorer.store"] == {"explorer.families"}
+    # the old paths are re-exports of the modules below the engine
+    assert graph["explorer.engine.families"] == {"explorer.families"}
+    assert graph["explorer.engine.spec"] == {"explorer.tensorspec"}
 
 
-@pytest.mark.parametrize("module", sorted(m for m in modules() if m != "explorer.store"))
+@pytest.mark.parametrize("module", sorted(modules()))
 def test_each_engine_module_imports_first(module):
     """Imported first in a fresh interpreter, every module loads (no partially initialised module)."""
     code = f"import {module}, sys; print(sum(1 for m in sys.modules if m.startswith('explorer.')))"
@@ -114,7 +120,7 @@ def test_import_engine_imports_each_module_once_in_dependency_order():
                          timeout=120)
     assert run.returncode == 0, run.stderr[-2000:]
     finished = [line.rsplit("|", 1)[1].strip() for line in run.stderr.splitlines() if line.startswith("import time:")]
-    ours = [m for m in finished if m.startswith("explorer.engine") or m == "explorer.store"]
+    ours = [m for m in finished if m.startswith("explorer.engine") or m in modules()]
     assert len(ours) == len(set(ours)), f"imported twice: {sorted(m for m in ours if ours.count(m) > 1)}"
     graph = import_graph()
     position = {m: i for i, m in enumerate(ours)}

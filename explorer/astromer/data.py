@@ -35,7 +35,7 @@ WINDOW = 200
 
 def _segments_of(source, bands, flux_zp: float):
     """(time, mag, offsets, ids) of every light curve (one per object and band) in ``source``."""
-    from explorer.astromer.encoder import lightcurve_arrays
+    from explorer.astromer.arrays import lightcurve_arrays
 
     if isinstance(source, (list, tuple)):
         data, ids = lightcurve_arrays(list(source), what="input")

@@ -16,6 +16,7 @@ Everything here works on whole arrays: no Python loop runs per object or per obs
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -143,6 +144,30 @@ class CleaningReport:
 
     def __repr__(self) -> str:
         return f"CleaningReport({self.totals()})"
+
+
+def _visible(text: str) -> str:
+    """``text`` as a reader sees it: Unicode-normalised (NFKC), invisible format characters removed, trimmed."""
+    folded = unicodedata.normalize("NFKC", text)
+    return "".join(ch for ch in folded if unicodedata.category(ch) != "Cf").strip()
+
+
+def lookalike_names(names, *, what: str = "bands") -> str | None:
+    """A sentence naming the ``names`` that differ only by invisible or compatibility characters, or None.
+
+    ``"R"`` and ``"R\u200b"`` (a zero-width space) print the same but are two values: the sentence
+    shows each with its escapes so that a reader can tell them apart.
+    """
+    groups: dict[str, list[str]] = {}
+    for name in names:
+        groups.setdefault(_visible(str(name)), []).append(str(name))
+    clashes = [g for g in groups.values() if len(g) > 1]
+    if not clashes:
+        return None
+    shown = "; ".join(" and ".join(ascii(n) for n in g) for g in clashes[:5])
+    more = f" (and {len(clashes) - 5} more groups)" if len(clashes) > 5 else ""
+    return (f"{what} {shown}{more} look identical but differ by invisible or look-alike characters; "
+            f"they are kept apart as different {what}: rename them in the input if they are one")
 
 
 @dataclass

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from explorer.catalog.cleaning import CleaningReport, clean_and_group, to_float64
+from explorer.catalog.cleaning import CleaningReport, clean_and_group, lookalike_names, to_float64
 from explorer.catalog.columns import check_value_kind, detect_object_id
 from explorer.errors import CatalogError
 
@@ -195,6 +195,35 @@ def check_objects_table(objects, *, source: str | None) -> pd.DataFrame:
     return table
 
 
+def scalar_columns(frame: pd.DataFrame) -> list[str]:
+    """Columns of ``frame`` holding one hashable scalar per row (missing values allowed).
+
+    Columns of lists, arrays, dicts (Parquet list and struct columns) are left out: they cannot be
+    counted, grouped, coloured by or filtered on. Typed columns are judged by their dtype; object
+    columns by their values.
+    """
+    keep = []
+    for name in frame.columns:
+        col = frame[name]
+        dtype = col.dtype
+        if isinstance(dtype, pd.ArrowDtype):
+            if pa.types.is_nested(dtype.pyarrow_dtype):
+                continue
+        elif dtype == object:
+            # one value of each Python type decides for the type: a million rows cost one pass of type()
+            samples = {type(v): v for v in col.dropna().to_numpy()}
+            if not all(_scalar(v) for v in samples.values()):
+                continue
+        keep.append(name)
+    return keep
+
+
+def _scalar(value) -> bool:
+    if isinstance(value, tuple):  # a tuple is hashable when what it holds is
+        return all(_scalar(v) for v in value)
+    return pd.api.types.is_scalar(value)
+
+
 class Catalog:
     """One light-curve catalog in memory (see docs/ARCHITECTURE.md for the full contract).
 
@@ -347,6 +376,9 @@ class Catalog:
         )
         report = CleaningReport(per_object=per_object, n_missing_id=g.n_missing_id, n_error_nan=g.n_error_nan,
                                 added_object_ids=added, source=where)
+        lookalike = lookalike_names(bands, what="bands")
+        if lookalike:
+            report.notes.append(lookalike)
         return cls(table, g.time, g.value, g.error, g.band, bands, g.offsets, value_kind=value_kind,
                    name=name, source=source, report=report)
 
@@ -374,6 +406,10 @@ class Catalog:
         if self._ids is None:
             self._ids = self.objects["object_id"].to_numpy(dtype=str)
         return self._ids
+
+    def scalar_columns(self) -> list[str]:
+        """Objects-table columns holding one hashable scalar per row (see :func:`scalar_columns`)."""
+        return scalar_columns(self.objects)
 
     def _id_index(self) -> pd.Index:
         if self._index is None:

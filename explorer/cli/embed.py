@@ -1,9 +1,11 @@
-"""``lcexplorer embed``: embed a catalog with a model and write one embedding per object to Parquet."""
+"""``lcexplorer embed``: embed a catalog with a model and write one embedding per object (Parquet, CSV, FITS, VOTable)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+
+from explorer.cli.output import OUTPUT_HELP, check_output, write_output
 
 __all__ = ["register", "run"]
 
@@ -22,14 +24,14 @@ def _band_groups(text: str) -> dict:
 
 def _family_help() -> tuple[str, str]:
     """(Hub aliases, outputs per family) for the help texts, from the model-family registry."""
-    from explorer.engine.families import FAMILIES, hub_aliases
+    from explorer.families import FAMILIES, hub_aliases
 
     outputs = "; ".join(f"{f.kind}: {'|'.join(f.outputs)} (default {f.default_output})" for f in FAMILIES.values())
     return ", ".join(hub_aliases()), outputs
 
 
 def _multiband(kind: str) -> bool:
-    from explorer.engine.families import family
+    from explorer.families import family
 
     return family(kind).band_handling == "multi"
 
@@ -38,9 +40,10 @@ def register(subparsers) -> None:
     """Add the ``embed`` subcommand."""
     aliases, outputs = _family_help()
     p = subparsers.add_parser("embed", help="embed a light-curve catalog with an ONNX model",
-                              description="Embed every object of CATALOG and write OUT.parquet "
-                                          "(object_id, embedding; band/strategy when several).")
-    p.add_argument("catalog", help="catalog path (folder, Parquet or CSV)")
+                              description="Embed every object of CATALOG and write OUT (.parquet, .csv, .fits, "
+                                          ".vot): object_id, embedding (an array column; CSV: one column "
+                                          "per component); band/strategy when several.")
+    p.add_argument("catalog", help="catalog path (folder, Parquet, CSV or FITS file)")
     p.add_argument("--model", required=True,
                    help=f"store name, Hub alias ({aliases}) or .onnx path; 'features' for the "
                         "light_curve feature set; 'hybrid:<model>' for an embedding plus the features")
@@ -74,7 +77,8 @@ def register(subparsers) -> None:
                    help="with --scheduler: a partition that still fails after its retries stops the job "
                         "(raise, after the others finish) or is reported and left out (skip)")
     p.add_argument("--retries", type=int, default=1, help="with --scheduler: extra attempts per failing partition")
-    p.add_argument("-o", "--out", required=True, help="output Parquet file (with --scheduler: output folder)")
+    p.add_argument("-o", "--out", required=True,
+                   help=f"output file, {OUTPUT_HELP} (with --scheduler: output folder)")
     p.set_defaults(func=run)
 
 
@@ -117,7 +121,7 @@ def run_representation(args: argparse.Namespace, catalog) -> int:
         result = rep.compute(catalog, progress=progress, cache=not args.no_cache)
     finally:
         bar.close()
-    path = result.to_parquet(args.out)
+    path = write_output(result.to_parquet, args.out)
     source = "cache" if result.meta.get("from_cache") else f"{result.meta.get('seconds') or 0:.1f} s"
     print(f"{result.summary()} [{source}] -> {path}", file=sys.stderr)
     return 0
@@ -179,11 +183,13 @@ def run(args: argparse.Namespace) -> int:
 
     from explorer.catalog import load_catalog
     from explorer.engine import embed_catalog, load_model
+    from explorer.engine.diagnose import summary
     from explorer.representations import FEATURES, HYBRID_PREFIX
 
     _device(args)   # option errors before reading a catalog
     if args.scheduler:
         return run_distributed(args)
+    check_output(args.out)
     catalog = load_catalog(args.catalog)
     if args.model == FEATURES or args.model.startswith(HYBRID_PREFIX) or args.concat_bands:
         return run_representation(args, catalog)
@@ -202,9 +208,12 @@ def run(args: argparse.Namespace) -> int:
                                batch_size=args.batch_size, progress=progress, cache=not args.no_cache, **options)
     finally:
         bar.close()
-    path = result.to_parquet(args.out)
-    missing = int(len(catalog) - len(set(result.object_index.tolist())))
+    path = write_output(result.to_parquet, args.out)
+    embedded = len(set(result.object_index.tolist()))
     source = "cache" if result.meta.get("from_cache") else f"{result.meta.get('seconds', 0):.1f} s"
-    print(f"{len(result.embeddings)} embeddings of {len(catalog)} objects ({missing} without data) "
+    print(f"{len(result.embeddings)} embeddings of {embedded} of {len(catalog)} objects "
           f"from {model.name} [{source}] -> {path}", file=sys.stderr)
+    said = summary(result.meta)   # each object left out, named with its reason; doubtful times
+    if said:
+        print(f"objects: {said}", file=sys.stderr)
     return 0

@@ -1,4 +1,4 @@
-"""``lcexplorer map``: the 2-D map of an embeddings Parquet, with the dashboard's projection and defaults."""
+"""``lcexplorer map``: the 2-D map of an embeddings file, with the dashboard's projection and defaults."""
 
 from __future__ import annotations
 
@@ -6,17 +6,19 @@ import argparse
 import json
 import sys
 
+from explorer.cli.output import OUTPUT_HELP, check_output, write_output
+
 __all__ = ["register", "run", "read_labels"]
 
 
 def register(subparsers) -> None:
     """Add the ``map`` subcommand."""
     p = subparsers.add_parser("map", help="2-D UMAP map of an embeddings Parquet file",
-                              description="Map EMB.parquet (written by `lcexplorer embed`) to OUT.parquet with "
-                                          "object_id, x, y. Columns are standardised (and block-weighted for "
+                              description="Map EMB.parquet (written by `lcexplorer embed`) to OUT (.parquet, "
+                                          ".csv, .fits, .vot) with object_id, x, y. Columns are standardised (and block-weighted for "
                                           "hybrids) first, exactly as in the dashboard.")
     p.add_argument("embeddings", help="Parquet file from `lcexplorer embed`")
-    p.add_argument("-o", "--out", required=True, help="output Parquet file (object_id, x, y)")
+    p.add_argument("-o", "--out", required=True, help=f"output file (object_id, x, y), {OUTPUT_HELP}")
     p.add_argument("--n-neighbors", type=int, default=15)
     p.add_argument("--min-dist", type=float, default=0.1)
     p.add_argument("--metric", default="euclidean", choices=("euclidean", "cosine"))
@@ -59,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     from explorer.projection import Projection
     from explorer.representations import read_vectors
 
+    check_output(args.out)
     vectors = read_vectors(args.embeddings)
     y = read_labels(args.labels, args.column, vectors.object_ids) if args.labels else None
     try:
@@ -78,8 +81,13 @@ def run(args: argparse.Namespace) -> int:
     table = pa.table({"object_id": pa.array(vectors.object_ids.astype(str), pa.string()),
                       "x": pa.array(xy[:, 0], pa.float32()), "y": pa.array(xy[:, 1], pa.float32())})
     table = table.replace_schema_metadata({"lcexplorer": json.dumps(meta, default=str)})
-    with atomic_path(args.out) as tmp:
-        pq.write_table(table, tmp)
+
+    def write_parquet(path):
+        with atomic_path(path) as tmp:
+            pq.write_table(table, tmp)
+        return path
+
+    write_output(write_parquet, args.out)
     n = len(vectors.object_ids)
     text = f"mapped {int(proj.valid_.sum())} of {n} objects"
     if proj.imputed_.any():

@@ -100,7 +100,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _families(args: argparse.Namespace) -> int:
-    from explorer.engine.families import FAMILIES
+    from explorer.families import FAMILIES
 
     rows = [("kind", "class", "bands", "input", "outputs", "Hub aliases")]
     for f in FAMILIES.values():

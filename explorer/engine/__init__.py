@@ -6,7 +6,7 @@ Public API (see docs/ARCHITECTURE.md): ``load_model``, ``list_models``, ``embed_
 API, the reductions, ``FAMILIES`` and ``OnnxModel``.
 
 Names are imported on first use (PEP 562), so that ``explorer.store`` can read the data-only
-registry ``explorer.engine.families`` without loading onnxruntime or the model classes.
+registry ``explorer.families`` without loading onnxruntime or the model classes.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 
 _EXPORTS = {
-    "explorer.engine.families": ("FAMILIES", "ModelFamily", "family", "outputs_for", "default_output", "kinds"),
+    "explorer.families": ("FAMILIES", "ModelFamily", "family", "outputs_for", "default_output", "kinds"),
     "explorer.engine.interfaces": ("ASTROMER1", "ASTROMER2", "ATCAT_INTERFACE", "INTERFACES", "check_interface"),
     "explorer.engine.models": ("ATCAT", "ATAT", "AstraCLR", "Astromer1", "Astromer1ZTF", "Astromer2", "Chronos2",
                                "ChronosBolt", "Moment1", "EmbeddingModel", "EmbeddingSession", "SingleBandModel",

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from explorer.engine.base import CurveArrays, InputTensors, MultiBandModel
-from explorer.engine.families import FAMILIES
+from explorer.families import FAMILIES
 
 __all__ = ["AstraCLRInputs", "AstraCLR", "MJD_OFFSET"]
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from explorer.engine.base import InputTensors, SingleBandModel
-from explorer.engine.families import FAMILIES
+from explorer.families import FAMILIES
 from explorer.errors import ModelError
 
 __all__ = ["AstromerInputs", "Astromer1", "Astromer2", "Astromer1ZTF"]

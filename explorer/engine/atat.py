@@ -15,7 +15,7 @@ import numpy as np
 
 from explorer.engine.atcat import flux_scale
 from explorer.engine.base import CurveArrays, InputTensors, MultiBandModel
-from explorer.engine.families import FAMILIES
+from explorer.families import FAMILIES
 
 __all__ = ["ATATInputs", "ATAT"]
 

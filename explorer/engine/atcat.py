@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from explorer.engine.base import CurveArrays, InputTensors, MultiBandModel
-from explorer.engine.families import FAMILIES
+from explorer.families import FAMILIES
 from explorer.engine.windows import band_segments
 
 __all__ = ["ATCATInputs", "ATCAT", "flux_scale"]

@@ -20,11 +20,11 @@ import numpy as np
 
 from explorer.engine import runner
 from explorer.engine.cache import EmbeddingCache, cache_key
-from explorer.engine.families import ModelFamily, default_band_groups
+from explorer.families import ModelFamily, default_band_groups
 from explorer.engine.reductions import Reduction, reduction_from_name
 from explorer.engine.session import OnnxModel
 from explorer.engine.sources import hub_file, load_model
-from explorer.engine.spec import interface_problems
+from explorer.tensorspec import interface_problems
 from explorer.engine.windows import Windows, all_segments, band_segments, build_windows, stack_channels
 from explorer.errors import ModelError
 
@@ -342,7 +342,7 @@ class EmbeddingSession:
             flux = 10.0 ** (-0.4 * (value - zp))
             return flux, flux * error * (np.log(10.0) / 2.5)
 
-    def _keep(self, data):
+    def usable(self, data):
         """Observations that can enter a window (flux catalogs into magnitude models: positive fluxes only)."""
         if self.family.value_kind == "mag" and getattr(data, "value_kind", "mag") == "flux":
             with np.errstate(invalid="ignore"):
@@ -448,7 +448,7 @@ class SingleBandModel(EmbeddingSession):
 
     def segments(self, data, whole: bool = False):
         """All observations, or one segment per requested band (flux catalogs: only those with a magnitude)."""
-        keep = self._keep(data)
+        keep = self.usable(data)
         if self.bands is None or whole:
             if keep is None:
                 return all_segments(data.offsets), [""]
@@ -557,7 +557,7 @@ class MultiBandModel(EmbeddingSession):
         for g in groups:
             for c in range(n_ch):
                 code_groups.append(np.array([i for i, lab in enumerate(labels) if g.get(lab) == c], np.int16))
-        segments = band_segments(data.offsets, data.band, code_groups, self._keep(data))
+        segments = band_segments(data.offsets, data.band, code_groups, self.usable(data))
         per_seg_seq = np.tile(np.asarray(seqs, np.int64), len(segments.length) // n_ch)
         windows = build_windows(segments, self.reduction, per_seg_seq, keep_empty=True, rng=rng)
         joined, failed = stack_channels(windows, n_ch, seqs)

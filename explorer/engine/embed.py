@@ -23,7 +23,7 @@ def embed_catalog(catalog, model, *, output=None, reduction=None, bands=None, se
 
     ``model`` is an OnnxModel, a source for ``load_model`` (store name, Hub alias, .onnx path), or a
     model-class instance, whose own output/reduction/bands are then used. ``output`` and
-    ``reduction`` default to the family's (see ``explorer.engine.families``). ``cache``: True for
+    ``reduction`` default to the family's (see ``explorer.families``). ``cache``: True for
     ``store_root()/embeddings``, a folder path, or False. ``model_options`` go to the model class
     (multiband: ``band_groups``, ``allow_extra_bands``; every family: ``mag_zp``; sized families: ``size``).
     ``progress(done_windows, total_windows)`` is called after each batch. ``pipeline``: prepare the

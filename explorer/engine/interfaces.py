@@ -1,13 +1,13 @@
 """The public ONNX interface of every registered family, and the family guess for a bare session.
 
-The interfaces themselves are part of each family's registry entry (``explorer.engine.families``);
-the generic description and check live in ``explorer.engine.spec``.
+The interfaces themselves are part of each family's registry entry (``explorer.families``);
+the generic description and check live in ``explorer.tensorspec``.
 """
 
 from __future__ import annotations
 
-from explorer.engine.families import FAMILIES
-from explorer.engine.spec import ORT_TYPES, ModelInterface, TensorSpec, check_interface, interface_problems
+from explorer.families import FAMILIES
+from explorer.tensorspec import ORT_TYPES, ModelInterface, TensorSpec, check_interface, interface_problems
 
 __all__ = ["TensorSpec", "ModelInterface", "INTERFACES", "ASTROMER1", "ASTROMER2", "ATCAT_INTERFACE",
            "check_interface", "interface_problems", "detect_kind", "ORT_TYPES"]

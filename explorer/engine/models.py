@@ -10,7 +10,7 @@ import importlib
 
 from explorer.engine.base import CurveArrays, Dim, EmbeddingModel, EmbeddingSession, InputTensors, MultiBandModel, \
     SingleBandModel
-from explorer.engine.families import FAMILIES, LSST_BANDS, default_band_groups, family
+from explorer.families import FAMILIES, LSST_BANDS, default_band_groups, family
 
 __all__ = ["model_class", "CLASSES", "EmbeddingSession", "EmbeddingModel", "SingleBandModel", "MultiBandModel",
            "InputTensors", "CurveArrays", "Dim", "default_band_groups", "LSST_BANDS", "Astromer1", "Astromer2",

@@ -18,6 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from explorer.engine import diagnose
 from explorer.engine.result import EmbeddingResult
 from explorer.errors import ModelError
 
@@ -241,6 +242,11 @@ def run_embedding(embedder, data, *, batch_size=None, progress=None, rng=None, p
         failed=[{"object_id": str(ids[object_index[r]]), "band": labels[slot[r]],
                  "strategy": strategies[windows.row_strategy[r]], "error": msg} for r, msg in sorted(failed.items())],
     )
+    # every object without a row is named with its reason, and doubtful times are said (engine.diagnose)
+    embedded = object_index[ok]
+    meta["no_data"] = diagnose.objects_without_rows(data, ids, embedded, {int(object_index[r]) for r in failed},
+                                                   embedder.usable(data), embedder.family.title)
+    meta["warnings"] = diagnose.time_span_warnings(data, ids, embedded)
     return EmbeddingResult(
         embeddings=emb[ok],
         object_index=object_index[ok].astype(np.int64),

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from explorer.engine.base import CurveArrays, InputTensors, SingleBandModel
-from explorer.engine.families import FAMILIES
+from explorer.families import FAMILIES
 from explorer.errors import ModelError
 
 __all__ = ["SeriesInputs", "Moment1", "ChronosBolt", "Chronos2"]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from explorer.engine.families import hub_aliases
+from explorer.families import hub_aliases
 from explorer.engine.interfaces import INTERFACES, check_interface, detect_kind
 from explorer.engine.session import OnnxModel, file_sha256, get_session, resolve_options
 from explorer.errors import ModelError
@@ -36,7 +36,7 @@ class HubModel:
     size: str | None = None
 
 
-# every Hub file of every registered family, by alias (see explorer.engine.families)
+# every Hub file of every registered family, by alias (see explorer.families)
 HUB_MODELS = {alias: HubModel(h.repo_id, h.filename, fam.kind, h.size) for alias, (fam, h) in hub_aliases().items()}
 
 
@@ -176,7 +176,7 @@ def load_model(source, *, kind=None, threads=None, inter_threads=None, providers
                fast_math=False) -> OnnxModel:
     """Load a model from a store name, a Hub alias or an .onnx path, and check its interface.
 
-    ``kind`` (a registered family, see ``explorer.engine.families``) is taken from the store card or the
+    ``kind`` (a registered family, see ``explorer.families``) is taken from the store card or the
     Hub alias, or guessed from the inputs of a bare file (families sharing an interface, e.g. Astromer
     1 / 2, cannot be told apart: see ``detect_kind``). ``quantize=True`` runs the int8 dynamically quantised copy of the file.
     CUDA sessions compute in exact float32 unless ``fast_math=True`` (TF32).

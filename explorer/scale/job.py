@@ -14,12 +14,11 @@ from pathlib import Path
 import numpy as np
 
 from explorer.errors import ExplorerError, ModelError
+from explorer.scale.layout import MANIFEST, MAP_FILE, PART_PREFIX
 from explorer.scale.sources import Partition, PartitionedSource, load_partition, open_partitioned
 
 __all__ = ["JobSpec", "JobReport", "PartitionError", "embed_partitioned", "MANIFEST"]
 
-MANIFEST = "_lcexplorer_manifest.json"
-PART_PREFIX = "part-"
 # strided sample of the intervals between observations, per partition and band, for the features grid
 GRID_DT_SAMPLE = 200_000
 
@@ -261,7 +260,6 @@ def catalog_grids(stats: list, resolution: float, min_period) -> dict:
 # --- client side -------------------------------------------------------------------------------------
 
 def _prepare_out_dir(out_dir: Path) -> None:
-    from explorer.scale.results import MAP_FILE
 
     out_dir.mkdir(parents=True, exist_ok=True)
     foreign = [p.name for p in out_dir.iterdir()
@@ -372,7 +370,6 @@ def _finish(report: JobReport, source: PartitionedSource) -> None:
     """Remove part files this job did not write (an earlier run's), temporary files of killed workers and
     an earlier map (it belongs to other vectors); write the manifest atomically."""
     from explorer.atomic import atomic_write_bytes
-    from explorer.scale.results import MAP_FILE
 
     for f in report.out_dir.glob(f".{PART_PREFIX}*.tmp"):
         f.unlink(missing_ok=True)   # every task has ended: no writer is left

@@ -62,8 +62,7 @@ def map_partitioned(out_dir, *, scheduler=None, sample: int = DEFAULT_SAMPLE, ra
 
     from explorer.atomic import atomic_path
     from explorer.projection import Projection
-    from explorer.scale.job import PART_PREFIX
-    from explorer.scale.results import MAP_FILE
+    from explorer.scale.layout import MAP_FILE, PART_PREFIX
 
     out_dir = Path(out_dir)
     files = sorted(out_dir.glob(f"{PART_PREFIX}*.parquet"))

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 
 from explorer.errors import CatalogError
+from explorer.scale.layout import MANIFEST, MAP_FILE, PART_PREFIX
 
 __all__ = ["ScaleEmbeddings", "read_embeddings", "MAP_FILE"]
 
-MAP_FILE = "_lcexplorer_map.parquet"   # object_id, x, y (written by explorer.scale.map_partitioned)
 
 
 @dataclass
@@ -34,8 +34,6 @@ class ScaleEmbeddings:
 
 def read_manifest(out_dir) -> dict | None:
     """The job manifest of ``out_dir`` (None when there is none, e.g. a job that is still running)."""
-    from explorer.scale.job import MANIFEST
-
     path = Path(out_dir) / MANIFEST
     return json.loads(path.read_text()) if path.is_file() else None
 
@@ -49,7 +47,6 @@ def read_embeddings(out_dir, *, with_coords: bool = True) -> ScaleEmbeddings:
     import pyarrow.dataset as ds
     import pyarrow.parquet as pq
 
-    from explorer.scale.job import PART_PREFIX
 
     out_dir = Path(out_dir)
     files = sorted(out_dir.glob(f"{PART_PREFIX}*.parquet"))

@@ -20,11 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
+from explorer.catalog.readers.collections import is_hats, open_hats
 from explorer.errors import CatalogError
 
 __all__ = ["Partition", "PartitionedSource", "open_partitioned", "is_hats", "write_hats", "write_parquet_partitions"]
 
-HATS_MARKERS = ("hats.properties", "collection.properties", "properties")
 
 
 @dataclass(frozen=True)
@@ -60,12 +60,6 @@ def _safe_stem(text: str) -> str:
     return f"{stem[:80]}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
 
 
-def is_hats(path) -> bool:
-    """True when ``path`` is a HATS catalog or collection folder."""
-    path = Path(path)
-    return path.is_dir() and any((path / m).is_file() for m in HATS_MARKERS[:2])
-
-
 def open_partitioned(path, *, nested_column=None, id_column=None) -> PartitionedSource:
     """Open a HATS catalog folder or a folder of long-format Parquet files as partitions (no data read)."""
     path = Path(path)
@@ -86,12 +80,7 @@ def open_partitioned(path, *, nested_column=None, id_column=None) -> Partitioned
 
 
 def _open_hats(path: Path, nested_column, id_column) -> PartitionedSource:
-    import lsdb
-
-    try:
-        cat = lsdb.read_hats(path)
-    except Exception as exc:  # hats raises its own types for damaged metadata
-        raise CatalogError(f"cannot open HATS catalog {path}: {exc}") from exc
+    cat = open_hats(path)
     if hasattr(cat, "nested_columns"):
         nested = list(cat.nested_columns)
     else:  # pragma: no cover - older lsdb
