@@ -183,6 +183,7 @@ def test_an_objects_table_with_list_and_struct_columns_opens(env, tmp_path):
     st = ExplorerState(other, model=MODEL, embed_cache=ResultCache(), map_cache=ResultCache(),
                        labels_path=tmp_path / "l.labels.csv")
     assert "tags" not in st.display.param.quality_column.objects and "label" in st.display.param.quality_column.objects
+    assert "tags" not in st.color_options and "meta" not in st.color_options and "label" in st.color_options
 
 
 def test_band_names_with_commas_round_trip_through_the_url(env, tmp_path):

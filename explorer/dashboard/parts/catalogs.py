@@ -63,13 +63,13 @@ def _mtime(p: Path) -> int:
 def label_columns_of(cat: Catalog | None) -> list[str]:
     """Columns a map can be rated by: the catalog's categorical columns, then the user labels.
 
-    A column of lists or structs is not categorical: counting its distinct values would need
-    hashable cells, so it is skipped rather than failing the whole catalog.
+    A column of lists or structs is not categorical (``Catalog.scalar_columns``): it is skipped rather
+    than failing the whole catalog.
     """
     if cat is None:
         return [USER_LABEL]
     cols = []
-    for c in cat.objects.columns:
+    for c in cat.scalar_columns():  # lists, arrays and structs are never classes
         if c in INTERNAL_COLUMNS or c == "n_obs":
             continue
         series = cat.objects[c]
@@ -77,7 +77,7 @@ def label_columns_of(cat: Catalog | None) -> list[str]:
             continue
         try:
             n = series.nunique(dropna=True)
-        except TypeError:  # unhashable cells (lists, dicts, arrays)
+        except TypeError:  # unhashable cells the column check did not see (mixed objects)
             continue
         if 2 <= n <= MAX_LABEL_CLASSES:
             cols.append(str(c))

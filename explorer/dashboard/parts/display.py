@@ -18,7 +18,8 @@ def color_options_of(cat) -> list[str]:
     """Colour-by choices of a catalog: the user labels, then every metadata column of its objects table."""
     if cat is None:
         return [USER_LABEL]
-    return [USER_LABEL] + [str(c) for c in cat.objects.columns if c not in INTERNAL_COLUMNS]
+    # lists, arrays and structs can be neither coloured by nor filtered on
+    return [USER_LABEL] + [str(c) for c in cat.scalar_columns() if c not in INTERNAL_COLUMNS]
 
 
 class Display(Part):

@@ -6,7 +6,7 @@ import logging
 
 import param
 
-from explorer.engine.families import default_output, outputs_for
+from explorer.families import default_output, outputs_for
 from explorer.errors import ExplorerError, ModelError
 
 from .common import HOW_TO_GET_A_MODEL, Messages, Part
