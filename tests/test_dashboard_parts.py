@@ -200,3 +200,39 @@ def test_band_names_with_commas_round_trip_through_the_url(env, tmp_path):
     query = st.url_query()
     st.bands = ["R", "a,b"]
     assert st.apply_url_query({"bands": query["bands"]}) == [] and st.bands == ["a,b"]
+
+
+def test_a_large_catalog_gets_a_first_look_then_the_same_final_map(env, tmp_path, monkeypatch):
+    cat = make_catalog(n=120, seed=6)
+    plain = ExplorerState(cat, model=MODEL, embed_cache=ResultCache(), map_cache=ResultCache(),
+                          labels_path=tmp_path / "plain.labels.csv")
+    plain.refresh_models()
+    plain.run()  # no first look: 121 objects is under the default threshold
+    monkeypatch.setenv("LCEXPLORER_FIRST_LOOK_ABOVE", "50")
+    st = ExplorerState(make_catalog(n=120, seed=6), model=MODEL, embed_cache=ResultCache(), map_cache=ResultCache(),
+                       labels_path=tmp_path / "look.labels.csv")
+    st.refresh_models()
+    seen = []
+    st.pipeline.param.watch(lambda e: seen.append((e.new.stage, len(e.new.index), e.new.note()))
+                            if e.new is not None else None, ["map"])
+    st.run()
+    stages = [s for s, _, _ in seen]
+    assert stages[0] == "sample" and stages[-1] == "umap", seen
+    first = seen[0]
+    assert 20 <= first[1] < 121 and f"{first[1]} of 121 objects embedded" in first[2], first
+    # the final map is the map made without a first look: same vectors, same settings, same coordinates
+    assert np.array_equal(st.matrix, plain.matrix, equal_nan=True)
+    assert np.allclose(st.map.coords, plain.map.coords, equal_nan=True)
+
+
+def test_cancel_during_the_first_look_keeps_it_marked_unfinished(env, tmp_path, monkeypatch):
+    monkeypatch.setenv("LCEXPLORER_FIRST_LOOK_ABOVE", "50")
+    st = ExplorerState(make_catalog(n=100, seed=8), model=MODEL, embed_cache=ResultCache(), map_cache=ResultCache(),
+                       labels_path=tmp_path / "c.labels.csv")
+    st.refresh_models()
+    st.pipeline.param.watch(lambda e: st.jobs.cancel() if e.new is not None and e.new.stage == "sample" else None,
+                            ["map"])
+    st.start()
+    assert st.wait(300)
+    assert st.map.stage == "sample" and st.map.unfinished == "embedding cancelled"
+    assert "first look stays on screen" in st.status and "unfinished" in st.map.note()

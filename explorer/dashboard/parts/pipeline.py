@@ -20,6 +20,7 @@ from explorer.errors import ExplorerError
 
 from ..jobs import JobCancelled, JobRunner
 from ..spatial import NeighbourIndex
+from . import firstlook
 from .catalogs import CatalogSession
 from .common import EMBEDDINGS, MAPS, SEED, Messages, Part, ResultCache
 from .display import Display
@@ -27,6 +28,19 @@ from .labelling import Labelling
 from .models import ModelChoice
 from .vectors import (METRICS, REPRESENTATIONS, Embedding, EmbeddingSpec, MapSettings, MapView, compute_map,
                       given_embedding, given_view, with_catalog)
+
+
+def _with_eta(progress):
+    """A progress callback whose messages end with the time left, estimated from the pace so far."""
+    t0 = _time.perf_counter()
+
+    def report(fraction, message):
+        elapsed = _time.perf_counter() - t0
+        if 0.05 <= fraction < 1 and elapsed > 2:
+            message = f"{message} (about {elapsed * (1 - fraction) / fraction:.0f} s left)"
+        progress(fraction, message)
+
+    return report
 
 
 class Pipeline(Part):
@@ -280,7 +294,14 @@ class Pipeline(Part):
 
         try:
             report(0.0, f"Computing {spec.describe()} for {cat.name}...")
-            emb = self.embed(progress=lambda f, m: report(0.8 * f, f"{cat.name}: {m}"))
+            start, key = 0.0, self.embedding_key(spec, cat)
+            if firstlook.wanted(self, cat, key):
+                look = firstlook.first_look(self, cat, spec, key, lambda f, m: report(
+                    0.1 * f, f"{cat.name}, first look at a sample: {m}"))
+                start = 0.1
+                if look is not None:
+                    report(start, f"First look: {len(look.index)} of {len(cat)} objects mapped; embedding the rest...")
+            emb = self.embed(progress=_with_eta(lambda f, m: report(start + (0.8 - start) * f, f"{cat.name}: {m}")))
             if self.map_key() not in self.map_cache:
                 report(0.82, "Computing the PCA preview...")
                 self.project("pca")
@@ -302,6 +323,10 @@ class Pipeline(Part):
         if before is not None:
             self._out(embedding=before.embedding, map=before)
             return f"the previous complete map is shown ({before.embedding.describe()})."
+        if now is not None and now.stage == "sample":
+            self._out(map=replace(now, unfinished="embedding cancelled"))
+            return (f"the first look stays on screen, unfinished ({len(now.index)} of {len(cat)} objects; "
+                    "embedding cancelled).")
         if now is not None and not now.final:
             self._out(map=replace(now, unfinished="UMAP cancelled"))
             return "the PCA preview stays on screen, unfinished (UMAP cancelled)."

@@ -27,7 +27,7 @@ from .common import SEED
 REPRESENTATIONS = {"embedding": "model embedding", "features": "light_curve features",
                    "hybrid": "hybrid: embedding + features"}
 METRICS = ("euclidean", "cosine")
-STAGES = {"pca": "PCA preview", "umap": "UMAP", "given": "Map"}
+STAGES = {"sample": "First look", "pca": "PCA preview", "umap": "UMAP", "given": "Map"}
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,7 @@ class MapView:
 
     embedding: Embedding
     coords: np.ndarray  # [n_objects, 2], NaN for objects without an embedding
-    stage: str  # "pca" (preview), "umap" or "given"
+    stage: str  # "sample" (first look at a seeded sample), "pca" (preview), "umap" or "given"
     index: PointIndex
     params: dict
     settings: MapSettings | None = None
@@ -166,8 +166,8 @@ class MapView:
 
     @property
     def final(self) -> bool:
-        """True for a complete map (UMAP or given), False for the PCA preview."""
-        return self.stage != "pca"
+        """True for a complete map (UMAP or given), False for a first look or the PCA preview."""
+        return self.stage not in ("sample", "pca")
 
     def neighbours(self, row: int, k: int) -> tuple[np.ndarray, np.ndarray]:
         """``(rows, distances)`` of the k nearest objects to ``row`` in this map's own vector space."""
@@ -178,6 +178,11 @@ class MapView:
     def note(self) -> str:
         """What this map shows, in words (plain text)."""
         stage = STAGES.get(self.stage, "Map")
+        if self.stage == "sample":
+            n, total = len(self.index), len(self.catalog)
+            state = f"unfinished: {self.unfinished}" if self.unfinished else "the rest is being embedded"
+            return (f"{stage}: {n} of {total} objects embedded (a seeded sample; {state}); "
+                    f"{self.embedding.describe()}.")
         if self.stage == "pca":
             stage += f" (unfinished: {self.unfinished})" if self.unfinished else " (UMAP running...)"
         how = f"; {self.settings.describe()}" if self.settings is not None and self.stage == "umap" else ""
