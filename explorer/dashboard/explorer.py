@@ -262,6 +262,13 @@ class Explorer(pn.viewable.Viewer):
         relevant = {k: v for k, v in query.items() if k in s.URL_KEYS}
         if relevant:
             s.jobs.submit("Restoring the shared view", s.restore, relevant)
+
+            def written(event):  # the link then shows what was restored (refused values dropped)
+                if not event.new:
+                    s.jobs.param.unwatch(watcher)
+                    self.map.ui(self._write_url)
+
+            watcher = s.jobs.param.watch(written, "busy")
         elif autorun and s.catalog is not None and s.can_compute():
             s.start()
         elif s.model and s.model_infos and not s.model_available():

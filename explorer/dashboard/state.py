@@ -361,6 +361,8 @@ class ExplorerState(param.Parameterized):
             self.messages.fail("restoring the shared view", "; ".join(problems))
         if self.session.catalog is not None and self.pipeline.can_compute():
             self.pipeline.run()
+            if problems:  # still said once the map is ready: the link's refused values stay visible
+                self.messages.say(f"{self.messages.status} Not applied from the shared link: {'; '.join(problems)}")
         elif self.session.catalog is not None and self.models.model:
             self.models.check_model()  # says why the chosen model cannot be used
         return problems

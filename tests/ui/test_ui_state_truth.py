@@ -236,10 +236,44 @@ def test_a_huge_number_in_the_url_is_refused_and_the_page_builds(ui_server, dash
     dash.server = ui_server
     dash.page.goto(ui_server.url + "?n_neighbors=" + "9" * 5000 + "&min_dist=0.2")
     dash.bokeh.wait("() => window.Bokeh && Bokeh.documents.length > 0", timeout=60_000)
-    status = wait_text(dash, "lcx-status", "not a small whole number", timeout_s=120)
-    assert "n_neighbors" in status and "9" * 100 not in status  # named, not echoed whole
+    status = wait_text(dash, "lcx-status", "Not applied from the shared link", timeout_s=240)
+    assert "n_neighbors" in status and "9" * 100 not in status, status  # named, not echoed whole
     wait_for(dash, lambda: dash.bokeh.js("(L) => { const s = L.scatter('lcx-map', 1); return s ? s.n : 0; }")
              >= N_POINTS, "the map never appeared after the refused value", timeout_s=240)
     wait_for(dash, lambda: "min_dist=0.2" in dash.page.url and "9" * 50 not in dash.page.url,
              "the page's URL was not rewritten from the state")
     shot(dash.page, "truth-huge-url-number")
+
+
+@pytest.fixture(scope="module")
+def first_look_server(panel_server_factory, app_path, ui_home, ui_data_root):
+    """The small catalog served with a first look for catalogs above 100 objects (default: 1,000)."""
+    catalog = ui_data_root / "ui_small"
+    return panel_server_factory(app_path, {"LCEXPLORER_HOME": ui_home, "LCEXPLORER_CATALOG": catalog,
+                                           "LCEXPLORER_DATA_DIRS": ui_data_root,
+                                           "LCEXPLORER_FIRST_LOOK_ABOVE": 100}, catalog=catalog)
+
+
+def test_points_appear_before_the_whole_catalog_is_embedded(first_look_server, dash, shot, tmp_path):
+    dash.open(first_look_server)
+    dash.wait_map(N_POINTS)
+    page = dash.page
+    # every text the map note takes from now on (it changes faster than any polling)
+    page.evaluate("""() => { window.__noteLog = [];
+        for (const doc of Bokeh.documents) for (const m of doc.all_models)
+          if ((m.css_classes || []).includes('lcx-map-note') && m.properties && m.properties.text)
+            m.properties.text.change.connect(() => window.__noteLog.push(String(m.text).slice(0, 200))); }""")
+    rng = np.random.default_rng(9)
+    n = 160
+    t = np.tile(np.linspace(50000, 50300, 50), n)
+    frame = pd.DataFrame({"object_id": np.repeat([f"fl{i:03d}" for i in range(n)], 50), "time": t,
+                          "mag": 17 + 0.3 * np.sin(t / rng.uniform(0.3, 3, n).repeat(50)), "mag_err": 0.02})
+    path = tmp_path / "first_look.csv"
+    frame.to_csv(path, index=False)
+    page.locator(".lcx-catalog-upload input[type=file]").set_input_files(str(path))
+    wait_text(dash, "lcx-status", f"{n} of {n} objects mapped", timeout_s=240)
+    notes = page.evaluate("() => window.__noteLog")
+    shot(page, "truth-first-look")
+    first = next((i for i, t in enumerate(notes) if "First look" in t and f"of {n} objects embedded" in t), None)
+    final = next((i for i, t in enumerate(notes) if f"UMAP of {n} objects" in t), None)
+    assert first is not None and final is not None and first < final, notes
