@@ -236,3 +236,28 @@ def test_cancel_during_the_first_look_keeps_it_marked_unfinished(env, tmp_path, 
     assert st.wait(300)
     assert st.map.stage == "sample" and st.map.unfinished == "embedding cancelled"
     assert "first look stays on screen" in st.status and "unfinished" in st.map.note()
+
+
+def test_the_sky_view_shares_the_pointer_and_follows_the_catalog(env, tmp_path):
+    from explorer.catalog import load_catalog
+    from explorer.dashboard.parts.sky import SkyFollower, aitoff
+
+    cat = load_catalog(Path(__file__).resolve().parents[1] / "sample_catalogs" / "macho_like")
+    st = ExplorerState(cat, model=MODEL, embed_cache=ResultCache(), map_cache=ResultCache(),
+                       labels_path=tmp_path / "sky.labels.csv")
+    sky = ExplorerState.linked(st)
+    SkyFollower(sky)
+    view = sky.map
+    assert view.stage == "sky" and len(view.index) == len(cat) and "Aitoff" in view.note()
+    row = 42
+    ra, dec = cat.objects.loc[row, ["ra", "dec"]]
+    assert np.allclose(view.coords[row], aitoff([ra], [dec])[0])
+    assert sky.select_at(*view.coords[row]) == row and st.selected_id == cat.object_ids[row]  # one pointer
+    x, y = view.coords[:, 0], view.coords[:, 1]
+    chosen = sky.select_box(np.nanmin(x), np.nanmin(y), np.nanmedian(x), np.nanmedian(y))
+    assert chosen and st.selection_ids == chosen
+    st.filter("label == 'Mira'")
+    assert sky.points_frame()["passes"].sum() == (cat.objects["label"] == "Mira").sum()
+    assert not sky.pipeline.start() and sky.map is view  # nothing computed on the sky
+    st.open_catalog(make_catalog(n=10, seed=2))  # no RA/Dec: no sky
+    assert sky.map is None

@@ -52,7 +52,8 @@ import panel as pn
 import param
 
 from .panes import (ComparePane, ControlsPane, ExportPane, FindPane, FineTunePane, HoverPane, LabelsPane, LightCurvePane,
-                    MapPane, NeighboursPane, ObjectsPane, QualityPane, SelectionPane, SuggestionsPane, SummariesPane)
+                    MapPane, NeighboursPane, ObjectsPane, QualityPane, SelectionPane, SkyPane, SuggestionsPane,
+                    SummariesPane)
 from .state import ExplorerState
 
 log = logging.getLogger(__name__)
@@ -145,6 +146,7 @@ class Explorer(pn.viewable.Viewer):
         self.hover = HoverPane(state=state)
         self.summaries = SummariesPane(state=state)
         self.compare_pane = ComparePane(state=state)
+        self.sky = SkyPane(state=state)
         curdoc = pn.state.curdoc
         self._served = curdoc is not None and curdoc.session_context is not None
         # this session's location and notifications, kept: callbacks on the event loop may run without a curdoc
@@ -224,7 +226,7 @@ class Explorer(pn.viewable.Viewer):
         """The map and light curve side by side, the linked tabs below."""
         if not hasattr(self, "_main"):
             tabs = pn.Tabs(("Charts", self.summaries), ("Selection", self.selection_pane),
-                           ("Objects", self.objects), ("Compare", self.compare_pane),
+                           ("Objects", self.objects), ("Compare", self.compare_pane), ("Sky", self.sky),
                            ("Suggestions", self.suggestions), ("Fine-tune", self.finetune), dynamic=False,
                            sizing_mode="stretch_width")
             # the map is the product: it takes the width left over by a fixed light-curve column, and the

@@ -277,3 +277,59 @@ def test_points_appear_before_the_whole_catalog_is_embedded(first_look_server, d
     first = next((i for i, t in enumerate(notes) if "First look" in t and f"of {n} objects embedded" in t), None)
     final = next((i for i, t in enumerate(notes) if f"UMAP of {n} objects" in t), None)
     assert first is not None and final is not None and first < final, notes
+
+
+def write_sky_catalog(folder, n: int = 60):
+    """A small catalog with RA/Dec spread over the sky (two classes)."""
+    rng = np.random.default_rng(21)
+    folder.mkdir(parents=True, exist_ok=True)
+    rows, objects = [], []
+    for i in range(n):
+        oid = f"sky-{i:03d}"
+        t = np.sort(rng.uniform(50000, 50400, 60))
+        periodic = i % 2 == 0
+        mag = 16 + (0.5 * np.sin(2 * np.pi * t / rng.uniform(0.3, 0.9)) if periodic else 0) + rng.normal(0, 0.03, 60)
+        rows.append(pd.DataFrame({"object_id": oid, "time": t, "mag": mag, "mag_err": 0.03}))
+        objects.append({"object_id": oid, "label": "pulsating" if periodic else "flat",
+                        "ra": rng.uniform(0, 360), "dec": np.degrees(np.arcsin(rng.uniform(-1, 1)))})
+    pd.concat(rows).to_parquet(folder / f"{folder.name}.lightcurves.parquet", index=False)
+    pd.DataFrame(objects).to_parquet(folder / f"{folder.name}.objects.parquet", index=False)
+
+
+def test_the_sky_and_the_map_share_taps_and_selections(ui_server, ui_data_root, dash, shot):
+    write_sky_catalog(ui_data_root / "ui_sky")
+    ready(dash, ui_server)
+    page = dash.page
+    label = next(o for o in page.locator(".lcx-catalog-select select option").all_inner_texts() if o.endswith("ui_sky"))
+    page.locator(".lcx-catalog-select select").select_option(label=label)
+    wait_text(dash, "lcx-status", "60 of 60 objects mapped", timeout_s=240)
+    dash.show_tab("Sky")
+    n_sky = wait_for(dash, lambda: dash.bokeh.js(
+        "(L) => { const s = L.scatter('lcx-sky-map', 60); return s ? s.n : 0; }"), "no sky map with 60 points")
+    assert n_sky == 60
+    # a tap on the sky taps the object on the map
+    for _ in range(4):  # bounded: a click landing during a re-layout is lost
+        point = dash.bokeh.js("""(L) => { const s = L.scatter('lcx-sky-map', 60); s.plot.el.scrollIntoView({block: 'center'});
+            const d = s.source.data; const i = 7; const p = L.screenOf(s.plot, d.x[i], d.y[i]);
+            return {x: p.x, y: p.y, id: String(d.object_id[i]), on: L.onPlot(s.plot, p.x, p.y)}; }""")
+        if point["on"]:
+            page.mouse.click(point["x"], point["y"])
+            try:
+                page.locator(".lcx-tapped").get_by_text(point["id"]).first.wait_for(timeout=10_000)
+                break
+            except Exception:  # noqa: BLE001  click again
+                continue
+        page.wait_for_timeout(500)  # the tab is still laying out: bounded retry
+    assert point["id"] in pane_text(page, "lcx-tapped"), "a tap on the sky did not tap the object"
+    shot(page, "truth-sky-tap")
+    # a box on the map selects on the sky
+    dash.activate_tool("BoxSelectTool")
+    dash.drag_box()
+    text = wait_text(dash, "lcx-selected-count", "selected")
+    n_selected = int(text.split()[0])
+    on_sky = wait_for(dash, lambda: dash.bokeh.js("""(L) => { for (const p of L.plots('lcx-sky-map', true))
+        for (const r of p.model.renderers) if (r.name === 'lcx-selection-marks') return r.data_source.get_length();
+        return 0; }"""), "the selection never showed on the sky")
+    dash.show_tab("Sky")
+    shot(page, "truth-sky-selection")
+    assert on_sky == n_selected > 0

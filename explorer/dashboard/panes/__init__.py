@@ -17,9 +17,10 @@ from .neighbours import NeighboursPane
 from .objects import ObjectsPane
 from .quality import QualityPane
 from .selection import SelectionPane
+from .sky import SkyPane
 from .suggestions import SuggestionsPane
 from .summaries import SummariesPane
 
 __all__ = ["StatePane", "ComparePane", "ControlsPane", "ExportPane", "FineTunePane", "FindPane", "HoverPane",
            "LabelsPane", "LightCurvePane", "MapPane", "NeighboursPane", "ObjectsPane", "QualityPane", "SelectionPane",
-           "SuggestionsPane", "SummariesPane"]
+           "SkyPane", "SuggestionsPane", "SummariesPane"]

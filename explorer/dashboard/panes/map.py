@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import panel as pn
+import param
 
 from .. import plots
 from ..state import HOW_TO_GET_A_MODEL
@@ -16,6 +17,8 @@ MAP_HEIGHT = 640  # the map is the product: the tallest thing on the page
 class MapPane(StatePane):
     """The projection of the current embedding; taps and selections go to the state."""
 
+    css = param.String(default="lcx-map", doc="CSS class of the plot (tests and styles find the map by it).")
+
     def __init__(self, **params):
         super().__init__(**params)
         s = self.state
@@ -26,9 +29,9 @@ class MapPane(StatePane):
         # a new HoloViews pane per map, swapped into this holder: a pane created empty and given its map
         # moments later was left blank by Chromium until the window was resized
         self.holder = pn.Column(self.map_pane, sizing_mode="stretch_width", min_height=MAP_HEIGHT, margin=0,
-                                css_classes=["lcx-map"])
+                                css_classes=[self.css])
         self.legend = pn.pane.HTML("", sizing_mode="stretch_width", visible=False)
-        self.note = text_pane("lcx-map-note")
+        self.note = text_pane(f"{self.css}-note")
         self._streams = ()
         self._drawn = None  # (map, colour, labels version, log) now on screen
         self._shown: tuple | None = None  # (catalog, rows, colours) of the points on screen: what may move
@@ -138,9 +141,8 @@ class MapPane(StatePane):
             self.legend.object = plots.legend_html(values, column,
                                                    s.passes(rows) if s.filter_mask is not None else None)
 
-    @staticmethod
-    def _new_map_pane(element) -> pn.pane.HoloViews:
-        return pn.pane.HoloViews(element, css_classes=["lcx-map"], name="lcx-map", sizing_mode="stretch_width",
+    def _new_map_pane(self, element) -> pn.pane.HoloViews:
+        return pn.pane.HoloViews(element, css_classes=[self.css], name=self.css, sizing_mode="stretch_width",
                                  min_height=MAP_HEIGHT, min_width=360)
 
     def _show_placeholder(self) -> None:

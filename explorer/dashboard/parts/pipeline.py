@@ -82,6 +82,7 @@ class Pipeline(Part):
         super().__init__(**params)
         self.embed_cache = EMBEDDINGS if embed_cache is None else embed_cache
         self.map_cache = MAPS if map_cache is None else map_cache
+        self.fixed = False  # True: the map is given from outside (the sky view); nothing is computed here
         self.inference_runs = 0  # embed_catalog calls made by this pipeline
         self.last_embed_cached = False
         self.last_map_cached = False
@@ -92,6 +93,8 @@ class Pipeline(Part):
     # ------------------------------------------------------------------ catalog switch
     def revalidate(self, catalog) -> None:
         """The bands follow the new catalog (the chosen ones kept when it has them)."""
+        if self.fixed:
+            return
         bands = list(catalog.bands)
         self.param.bands.objects = bands
         self.bands = [b for b in self.bands if b in bands] or bands
@@ -106,7 +109,7 @@ class Pipeline(Part):
         return self.representation == "features" or self.models.model_available()
 
     def _combination_changed(self, *_):
-        if self.session.opening or self.session.catalog is None or not self.can_compute():
+        if self.fixed or self.session.opening or self.session.catalog is None or not self.can_compute():
             return
         settings = self.map_settings()
         if self.guided and settings.guide is None:
@@ -274,7 +277,7 @@ class Pipeline(Part):
         return view.quality
 
     def _rate_again(self):
-        if self.map is not None and not self.session.opening:
+        if self.map is not None and not self.session.opening and not self.fixed:
             self.jobs.submit("Rating the map", self.update_quality)
 
     # ------------------------------------------------------------------ the whole run
@@ -334,6 +337,8 @@ class Pipeline(Part):
 
     def start(self) -> bool:
         """Compute the map of the chosen combination in the background (queued while a job runs)."""
+        if self.fixed:
+            return False
         try:
             self.session.require()
             if self.representation != "features":

@@ -27,7 +27,7 @@ from .common import SEED
 REPRESENTATIONS = {"embedding": "model embedding", "features": "light_curve features",
                    "hybrid": "hybrid: embedding + features"}
 METRICS = ("euclidean", "cosine")
-STAGES = {"sample": "First look", "pca": "PCA preview", "umap": "UMAP", "given": "Map"}
+STAGES = {"sample": "First look", "pca": "PCA preview", "umap": "UMAP", "given": "Map", "sky": "Sky"}
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,7 @@ class MapView:
 
     embedding: Embedding
     coords: np.ndarray  # [n_objects, 2], NaN for objects without an embedding
-    stage: str  # "sample" (first look at a seeded sample), "pca" (preview), "umap" or "given"
+    stage: str  # "sample" (first look at a seeded sample), "pca" (preview), "umap", "given" or "sky"
     index: PointIndex
     params: dict
     settings: MapSettings | None = None
@@ -183,6 +183,9 @@ class MapView:
             state = f"unfinished: {self.unfinished}" if self.unfinished else "the rest is being embedded"
             return (f"{stage}: {n} of {total} objects embedded (a seeded sample; {state}); "
                     f"{self.embedding.describe()}.")
+        if self.stage == "sky":
+            return (f"Sky of {len(self.index)} of {len(self.catalog)} objects (Aitoff projection of "
+                    f"{self.params.get('ra')}/{self.params.get('dec')}, RA growing to the left).")
         if self.stage == "pca":
             stage += f" (unfinished: {self.unfinished})" if self.unfinished else " (UMAP running...)"
         how = f"; {self.settings.describe()}" if self.settings is not None and self.stage == "umap" else ""
