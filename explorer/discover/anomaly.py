@@ -1,0 +1,125 @@
+"""Find the odd ones: an anomaly score per object from ``coniferest``'s isolation forests.
+
+Without feedback the score is an ``IsolationForest``'s; with the user's feedback (1 = anomaly, 0 = not
+interesting) the forest is re-fitted as a ``PineForest`` (default: of ``n_trees + n_spare_trees`` trees it
+keeps those that score the known anomalies high and the known normal objects low) or an ``AADForest``
+(tree leaves re-weighted to rank the known anomalies above a quantile and the normal ones below).
+Scores are ``-score_samples`` (coniferest's convention is lower = more anomalous), so here higher =
+more anomalous; rank 1 is the most anomalous object. Objects without a vector get a NaN score and the
+last ranks.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from explorer.errors import ExplorerError
+
+__all__ = ["AnomalyRanker", "rank_anomalies", "feedback_vector", "METHODS"]
+
+METHODS = ("pine", "aad")
+
+
+def feedback_vector(object_ids, feedback) -> np.ndarray:
+    """Feedback aligned to ``object_ids``: float (1 anomaly, 0 not interesting, NaN none). ``feedback`` is a
+    Series ``object_id -> 0/1`` (``read_feedback``); ids not among the objects are ignored."""
+    out = np.full(len(object_ids), np.nan)
+    if feedback is None or not len(feedback):
+        return out
+    pos = pd.Index(np.asarray(object_ids).astype(str)).get_indexer(pd.Index(feedback.index.astype(str)))
+    out[pos[pos >= 0]] = np.asarray(feedback, float)[pos >= 0]
+    return out
+
+
+class AnomalyRanker:
+    """Anomaly scores (higher = more anomalous) with optional feedback.
+
+    Parameters
+    ----------
+    method : str
+        ``pine`` (PineForest, default) or ``aad`` (AADForest): how feedback re-ranks.
+    n_trees : int
+    n_subsamples : int
+        Objects per tree.
+    n_spare_trees : int
+        PineForest: extra trees grown and filtered by the feedback.
+    seed : int
+    n_jobs : int
+    """
+
+    def __init__(self, method="pine", n_trees=100, n_subsamples=256, n_spare_trees=400, seed=0, n_jobs=-1):
+        self.method = method
+        self.n_trees = n_trees
+        self.n_subsamples = n_subsamples
+        self.n_spare_trees = n_spare_trees
+        self.seed = seed
+        self.n_jobs = n_jobs
+
+    def _forest(self, with_feedback: bool, sub: int):
+        if not with_feedback:
+            from coniferest.isoforest import IsolationForest
+
+            return IsolationForest(n_trees=self.n_trees, n_subsamples=sub, n_jobs=self.n_jobs,
+                                   random_seed=self.seed)
+        if self.method == "pine":
+            from coniferest.pineforest import PineForest
+
+            return PineForest(n_trees=self.n_trees, n_subsamples=sub, n_spare_trees=self.n_spare_trees,
+                              n_jobs=self.n_jobs, random_seed=self.seed)
+        from coniferest.aadforest import AADForest
+
+        return AADForest(n_trees=self.n_trees, n_subsamples=sub, n_jobs=self.n_jobs,
+                         random_seed=self.seed)
+
+    def fit(self, X, feedback=None) -> "AnomalyRanker":
+        """Grow the forest on the usable rows of ``X``; ``feedback`` is one entry per row (1 anomaly,
+        0 not interesting, NaN/None none). Sets ``n_feedback_``."""
+        if self.method not in METHODS:
+            raise ExplorerError(f"anomaly method must be one of {', '.join(METHODS)}, not {self.method!r}")
+        X = np.asarray(X, np.float64)
+        ok = np.isfinite(X).all(axis=1)
+        if ok.sum() < 2:
+            raise ExplorerError(f"anomaly scores need at least 2 objects with a vector; {int(ok.sum())} have one")
+        fb = np.full(len(X), np.nan) if feedback is None else np.asarray(pd.to_numeric(
+            pd.Series(np.asarray(feedback, dtype=object)), errors="coerce"), float)
+        if len(fb) != len(X):
+            raise ExplorerError(f"need one feedback entry per vector: {len(fb)} for {len(X)} vectors")
+        bad = np.isfinite(fb) & ~np.isin(fb, (0.0, 1.0))
+        if bad.any():
+            raise ExplorerError(f"feedback is 1 (anomaly) or 0 (not interesting); rows {np.flatnonzero(bad)[:5].tolist()}"
+                                f" have {fb[bad][:5].tolist()}")
+        known = np.isfinite(fb) & ok
+        self.n_feedback_ = int(known.sum())
+        self.usable_ = ok
+        # a catalog smaller than the subsample size uses all its objects
+        forest = self._forest(self.n_feedback_ > 0, min(int(self.n_subsamples), int(ok.sum())))
+        if self.n_feedback_:
+            # coniferest's labels: -1 anomaly, 1 regular, 0 unknown
+            lab = np.where(known, np.where(fb == 1.0, -1, 1), 0)[ok].astype(np.int64)
+            forest.fit(X[ok], lab)
+        else:
+            forest.fit(X[ok])
+        self.forest_ = forest
+        return self
+
+    def score(self, X) -> np.ndarray:
+        """Anomaly score per row (higher = more anomalous); NaN where the row has no usable vector."""
+        if not hasattr(self, "forest_"):
+            raise ExplorerError("this AnomalyRanker is not fitted yet: call fit(X) first")
+        X = np.asarray(X, np.float64)
+        ok = np.isfinite(X).all(axis=1)
+        out = np.full(len(X), np.nan)
+        if ok.any():
+            out[ok] = -self.forest_.score_samples(X[ok])
+        return out
+
+
+def rank_anomalies(X, object_ids, feedback=None, **params) -> pd.DataFrame:
+    """``object_id, score, rank`` for every row (rank 1 = most anomalous; rows without a vector last, NaN
+    score). ``feedback``: one entry per row (see ``AnomalyRanker.fit``); ``params`` go to ``AnomalyRanker``."""
+    score = AnomalyRanker(**params).fit(X, feedback).score(X)
+    order = np.argsort(-np.where(np.isfinite(score), score, -np.inf), kind="stable")
+    rank = np.empty(len(score), np.int64)
+    rank[order] = np.arange(1, len(score) + 1)
+    return pd.DataFrame({"object_id": np.asarray(object_ids).astype(str), "score": score, "rank": rank})
