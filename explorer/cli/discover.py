@@ -126,7 +126,8 @@ def run_classify(args: argparse.Namespace) -> int:
     estimate = estimate_accuracy(data.X, labels, classifier=Classifier(seed=args.seed), seed=args.seed)
     meta = {"vectors": str(args.vectors), "representation": data.meta.get("representation"),
             "labels": str(args.labels), "column": args.column, "origins": args.origins,
-            "classifier": model.get_params(), "calibrated": bool(model.calibrated_),
+            "classifier": model.get_params(), "calibration": model.calibrated_,
+            "temperature": model.temperature_,
             "labels_per_class": model.labels_per_class_, "accuracy": estimate.accuracy,
             "accuracy_stderr": estimate.stderr, "folds": estimate.n_folds, "no_vector": data.unusable_ids}
     path = write_table(frame, args.out, meta)

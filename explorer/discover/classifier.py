@@ -1,16 +1,18 @@
 """Classify a whole catalog from a few labels: per-class probabilities for every object, and an honest
 estimate of how often the classifier is right.
 
-The estimator is a random forest (``bench_discover.py`` measured it against the alternatives on EROS-1
-and ASAS); it needs no scaling, copes with a handful of labels and with many classes. Its class
-probabilities (mean of the trees' leaf frequencies) are calibrated with a sigmoid per class
-(``CalibratedClassifierCV``) once every class has at least ``calibration_min`` labels; before that there
-are too few labels to fit a calibration map and the forest's own frequencies are used (``calibrated_``
-says which).
+The estimator is an extremely randomised forest (``extra-trees``: ``bench_discover.py`` measured it
+against a random forest and a logistic regression on EROS-1); it needs no scaling, copes with a
+handful of labels and with many classes. Its class probabilities (mean of the trees' leaf frequencies)
+are calibrated by a temperature (one exponent fitted on out-of-fold probabilities of the labels) once
+there are ``calibration_min`` (30) labels; before that the forest's own frequencies are used
+(``calibrated_`` says which). Measured on EROS-1 with random labels, the expected calibration error of
+the top class falls from 0.07 to 0.03 at 64 labels; scikit-learn's sigmoid made it worse (0.11).
 
 The accuracy estimate pools the out-of-fold predictions of a stratified, shuffled k-fold over the
-labelled objects (k = 5, fewer when the largest class has fewer labels); its uncertainty is the
-binomial standard error of that pooled accuracy. Labels chosen by an active-learning strategy are the
+labelled objects (k = 5, fewer when the largest class has fewer labels; each fold's classifier trained and
+calibrated on its training part only); its uncertainty is the binomial standard error of that pooled
+accuracy. Labels chosen by an active-learning strategy are the
 hard cases, so the estimate is then pessimistic rather than flattering.
 
 ``labels`` everywhere is one entry per row of ``X``: None, NaN or empty text = unlabelled.
@@ -31,7 +33,8 @@ from explorer.errors import ExplorerError
 __all__ = ["Classifier", "AccuracyEstimate", "estimate_accuracy", "labelled_mask", "make_estimator",
            "ESTIMATORS"]
 
-ESTIMATORS = ("random-forest", "extra-trees", "logistic")
+ESTIMATORS = ("extra-trees", "random-forest", "logistic")
+CALIBRATIONS = ("temperature", "sigmoid", "isotonic", "none")
 
 
 def labelled_mask(labels) -> np.ndarray:
@@ -40,7 +43,7 @@ def labelled_mask(labels) -> np.ndarray:
     return (values.notna() & (values.astype(str).str.strip() != "")).to_numpy()
 
 
-def make_estimator(name: str = "random-forest", *, seed: int = 0, n_estimators: int = 200, n_jobs: int = -1):
+def make_estimator(name: str = "extra-trees", *, seed: int = 0, n_estimators: int = 200, n_jobs: int = -1):
     """A fresh scikit-learn classifier by name (see ``ESTIMATORS``)."""
     if name == "random-forest":
         from sklearn.ensemble import RandomForestClassifier
@@ -128,19 +131,24 @@ class Classifier(BaseEstimator, ClassifierMixin):
     Parameters
     ----------
     estimator : str
-        ``random-forest`` (default), ``extra-trees`` or ``logistic``.
+        ``extra-trees`` (default), ``random-forest`` or ``logistic``.
     n_estimators : int
         Trees of a forest.
     calibration : str
-        ``sigmoid`` (default), ``isotonic`` or ``none``; applied once every class has ``calibration_min``
-        labels.
+        ``temperature`` (default): one exponent 1/T applied to the forest's probabilities (then normalised),
+        T chosen to maximise the likelihood of the labels' out-of-fold probabilities (a k-fold over the
+        labels); one parameter, so it holds with few labels. ``sigmoid`` / ``isotonic``: scikit-learn's
+        ``CalibratedClassifierCV`` (3 folds; needs 3 labels in every class). ``none``: the forest's own
+        frequencies.
     calibration_min : int
-        Labels per class needed to calibrate (3 folds of the calibration need 3).
+        Labels needed before any calibration: with fewer, out-of-fold estimates are too noisy to calibrate
+        on (measured: 16 labels made the calibration error worse, 64 halved it) and the forest's
+        frequencies are used.
     seed : int
     n_jobs : int
     """
 
-    def __init__(self, estimator="random-forest", n_estimators=200, calibration="sigmoid", calibration_min=3,
+    def __init__(self, estimator="extra-trees", n_estimators=200, calibration="temperature", calibration_min=30,
                  seed=0, n_jobs=-1):
         self.estimator = estimator
         self.n_estimators = n_estimators
@@ -149,25 +157,57 @@ class Classifier(BaseEstimator, ClassifierMixin):
         self.seed = seed
         self.n_jobs = n_jobs
 
+    def _base(self):
+        return make_estimator(self.estimator, seed=self.seed, n_estimators=self.n_estimators, n_jobs=self.n_jobs)
+
     def fit(self, X, labels) -> "Classifier":
-        """Train on the rows of ``X`` whose label is set; sets ``classes_``, ``calibrated_``, ``n_labels_``."""
-        if self.calibration not in ("sigmoid", "isotonic", "none"):
-            raise ExplorerError(f"calibration must be sigmoid, isotonic or none, not {self.calibration!r}")
+        """Train on the rows of ``X`` whose label is set; sets ``classes_``, ``calibrated_`` (the method
+        applied, or ``none``), ``temperature_``, ``n_labels_`` and ``labels_per_class_``."""
+        if self.calibration not in CALIBRATIONS:
+            raise ExplorerError(f"calibration must be one of {', '.join(CALIBRATIONS)}, not {self.calibration!r}")
         Xl, y = _training_set(X, labels)
-        base = make_estimator(self.estimator, seed=self.seed, n_estimators=self.n_estimators, n_jobs=self.n_jobs)
         counts = pd.Series(y).value_counts()
-        self.calibrated_ = self.calibration != "none" and int(counts.min()) >= self.calibration_min
-        if self.calibrated_:
+        self.temperature_ = 1.0
+        self.calibrated_ = "none"
+        model = self._base()
+        enough = len(y) >= self.calibration_min
+        if self.calibration in ("sigmoid", "isotonic") and enough and int(counts.min()) >= 3:
             from sklearn.calibration import CalibratedClassifierCV
 
-            model = CalibratedClassifierCV(base, method=self.calibration, cv=int(min(3, counts.min())))
-        else:
-            model = base
+            model = CalibratedClassifierCV(model, method=self.calibration, cv=int(min(3, counts.min())))
+            self.calibrated_ = self.calibration
+        elif self.calibration == "temperature" and enough:
+            self.temperature_ = self._fit_temperature(Xl, y, int(min(5, counts.max(), len(y) // 2)))
+            self.calibrated_ = "temperature"
         self.model_ = model.fit(Xl, y)
         self.classes_ = np.asarray(self.model_.classes_, dtype=object)
         self.n_labels_ = len(y)
         self.labels_per_class_ = {str(c): int(counts[c]) for c in self.classes_}
         return self
+
+    def _floor(self) -> float:
+        # half a tree's vote: a class no tree chose keeps a little probability, and its logarithm is finite
+        return 0.5 / max(int(self.n_estimators), 1)
+
+    def _fit_temperature(self, Xl, y, folds: int) -> float:
+        """T maximising the likelihood of the out-of-fold probabilities of the true labels."""
+        from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)   # classes absent from a fold are expected early on
+            oof = cross_val_predict(self._base(), Xl, y, method="predict_proba",
+                                    cv=StratifiedKFold(folds, shuffle=True, random_state=self.seed))
+        classes = np.unique(y)
+        logp = np.log(oof + self._floor())
+        truth = np.searchsorted(classes, y)
+        best, best_nll = 1.0, np.inf
+        for t in np.geomspace(0.2, 5.0, 57):
+            z = logp / t
+            z -= z.max(axis=1, keepdims=True)
+            nll = -np.mean(z[np.arange(len(y)), truth] - np.log(np.exp(z).sum(axis=1)))
+            if nll < best_nll - 1e-12:
+                best, best_nll = float(t), nll
+        return best
 
     def _check_fitted(self):
         if not hasattr(self, "model_"):
@@ -181,6 +221,9 @@ class Classifier(BaseEstimator, ClassifierMixin):
         out = np.full((len(X), len(self.classes_)), np.nan)
         if ok.any():
             proba = self.model_.predict_proba(X[ok])
+            if self.calibrated_ == "temperature":
+                z = np.log(proba + self._floor()) / self.temperature_
+                proba = np.exp(z - z.max(axis=1, keepdims=True))
             out[ok] = proba / proba.sum(axis=1, keepdims=True)
         return out
 

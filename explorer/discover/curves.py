@@ -31,12 +31,12 @@ def learning_curve(X, truth, strategy="cluster-margin", *, budgets=(8, 16, 32, 6
     """``labels, accuracy`` at each budget: accuracy of the classifier on the objects not yet labelled.
 
     ``truth``: the true class of every row of ``X`` (every row must have a usable vector). ``classifier``
-    defaults to ``Classifier(seed=seed)``.
+    defaults to ``Classifier(calibration="none", seed=seed)``, as in ``suggest_next``.
     """
     X = np.asarray(X)
     truth = np.asarray(truth, dtype=object)
     strat = make_strategy(strategy) if isinstance(strategy, str) else strategy
-    model = classifier if classifier is not None else Classifier(seed=seed)
+    model = classifier if classifier is not None else Classifier(calibration="none", seed=seed)
     labels = np.full(len(X), None, object)
     first = np.random.default_rng(seed).choice(len(X), size=min(start, len(X)), replace=False)
     labels[first] = truth[first]
