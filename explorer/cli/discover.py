@@ -51,8 +51,8 @@ def register(subparsers) -> None:
     p.add_argument("vectors", help="Parquet file from `lcexplorer embed`")
     p.add_argument("-o", "--out", required=True, help="output .parquet or .csv")
     p.add_argument("--feedback", default=None, help="CSV with object_id,anomaly (1 anomaly, 0 not interesting)")
-    p.add_argument("--method", default="pine", choices=("pine", "aad"),
-                   help="how feedback re-ranks: PineForest (default) or AADForest")
+    p.add_argument("--method", default="aad", choices=("aad", "pine"),
+                   help="how feedback re-ranks: AADForest (default) or PineForest")
     p.add_argument("--trees", type=int, default=100, help="trees of the forest (default 100)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=run_anomalies)

@@ -1,9 +1,11 @@
 """Find the odd ones: an anomaly score per object from ``coniferest``'s isolation forests.
 
 Without feedback the score is an ``IsolationForest``'s; with the user's feedback (1 = anomaly, 0 = not
-interesting) the forest is re-fitted as a ``PineForest`` (default: of ``n_trees + n_spare_trees`` trees it
-keeps those that score the known anomalies high and the known normal objects low) or an ``AADForest``
-(tree leaves re-weighted to rank the known anomalies above a quantile and the normal ones below).
+interesting) the forest is re-fitted as an ``AADForest`` (default: tree leaves re-weighted to rank the
+known anomalies above a quantile and the normal ones below) or a ``PineForest`` (of ``n_trees +
+n_spare_trees`` trees it keeps those that score the known anomalies high and the known normal objects low).
+Measured on EROS-1 (``bench_discover.py``): after answers on the top 20, AADForest puts 44 Miras among the
+next 50 unseen objects, PineForest 23, the plain ranking 23 (3.2 at random).
 Scores are ``-score_samples`` (coniferest's convention is lower = more anomalous), so here higher =
 more anomalous; rank 1 is the most anomalous object. Objects without a vector get a NaN score and the
 last ranks.
@@ -18,7 +20,7 @@ from explorer.errors import ExplorerError
 
 __all__ = ["AnomalyRanker", "rank_anomalies", "feedback_vector", "METHODS"]
 
-METHODS = ("pine", "aad")
+METHODS = ("aad", "pine")
 
 
 def feedback_vector(object_ids, feedback) -> np.ndarray:
@@ -38,7 +40,7 @@ class AnomalyRanker:
     Parameters
     ----------
     method : str
-        ``pine`` (PineForest, default) or ``aad`` (AADForest): how feedback re-ranks.
+        ``aad`` (AADForest, default) or ``pine`` (PineForest): how feedback re-ranks.
     n_trees : int
     n_subsamples : int
         Objects per tree.
@@ -48,7 +50,7 @@ class AnomalyRanker:
     n_jobs : int
     """
 
-    def __init__(self, method="pine", n_trees=100, n_subsamples=256, n_spare_trees=400, seed=0, n_jobs=-1):
+    def __init__(self, method="aad", n_trees=100, n_subsamples=256, n_spare_trees=400, seed=0, n_jobs=-1):
         self.method = method
         self.n_trees = n_trees
         self.n_subsamples = n_subsamples
