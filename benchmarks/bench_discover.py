@@ -86,6 +86,13 @@ def markdown(table: pd.DataFrame, extra: dict | None = None) -> str:
     return "\n".join(lines)
 
 
+def frame_markdown(frame: pd.DataFrame) -> str:
+    """A DataFrame as a Markdown table (without the optional ``tabulate`` package)."""
+    lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|---" * len(frame.columns) + "|"]
+    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join(lines)
+
+
 def calibration(data, truth, sizes, seeds) -> pd.DataFrame:
     """Log loss and top-label ECE on the unlabelled objects, raw forest vs temperature vs sigmoid, random labels."""
     from sklearn.metrics import log_loss
@@ -216,12 +223,12 @@ def main(argv=None) -> int:
                 "cluster-margin": e}) for e in ("extra-trees", "random-forest", "logistic")])
             print(markdown(est))
             print(f"\n### calibration, random labels ({load_avg()})", flush=True)
-            print(calibration(data, truth, (16, 64, 128), seeds).round(3).to_markdown(index=False))
+            print(frame_markdown(calibration(data, truth, (16, 64, 128), seeds).round(3)))
         print(f"\n### anomalies ({load_avg()})", flush=True)
         rec, fb = anomaly_recall(data, fine.astype(str), seeds)
-        print(rec.round(2).to_markdown(index=False))
+        print(frame_markdown(rec.round(2)))
         print("\nfeedback on the top 20, the rarest class among the next 50 unseen:")
-        print(fb.round(2).to_markdown(index=False))
+        print(frame_markdown(fb.round(2)))
     n = 20_000 if args.quick else args.objects
     print(f"\n## speed at {n} objects ({load_avg()})", flush=True)
     for k, v in speed(n, 3 if args.quick else 5).items():

@@ -12,18 +12,23 @@ Every function takes vectors, labels (one entry per row; None / NaN / empty = un
 and returns arrays or DataFrames: nothing here knows about a browser.
 """
 
-from explorer.discover.active import (DEFAULT_STRATEGY, STRATEGIES, ClusterMargin, DiverseMargin, Entropy, Margin,
-                                      RandomChoice, make_strategy, suggest_next)
-from explorer.discover.anomaly import AnomalyRanker, feedback_vector, rank_anomalies
-from explorer.discover.classifier import AccuracyEstimate, Classifier, estimate_accuracy, labelled_mask
-from explorer.discover.feedback import FEEDBACK_ORIGIN, feedback_path, read_feedback, save_feedback
-from explorer.discover.vectors import DiscoverInput, LabelTable, label_vector, load_vectors, prepare_vectors, \
-    read_label_table
+import importlib
 
-__all__ = [
-    "DEFAULT_STRATEGY", "STRATEGIES", "ClusterMargin", "DiverseMargin", "Entropy", "Margin", "RandomChoice",
-    "make_strategy", "suggest_next", "AnomalyRanker", "feedback_vector", "rank_anomalies", "AccuracyEstimate",
-    "Classifier", "estimate_accuracy", "labelled_mask", "FEEDBACK_ORIGIN", "feedback_path", "read_feedback",
-    "save_feedback", "DiscoverInput", "LabelTable", "label_vector", "load_vectors", "prepare_vectors",
-    "read_label_table",
-]
+# names -> submodule, imported on first use: the CLI lists strategies without loading scikit-learn
+_EXPORTS = {
+    "active": ("DEFAULT_STRATEGY", "STRATEGIES", "ClusterMargin", "DiverseMargin", "Entropy", "Margin",
+               "RandomChoice", "make_strategy", "suggest_next"),
+    "anomaly": ("AnomalyRanker", "feedback_vector", "rank_anomalies"),
+    "classifier": ("AccuracyEstimate", "Classifier", "estimate_accuracy"),
+    "feedback": ("FEEDBACK_ORIGIN", "feedback_path", "read_feedback", "save_feedback"),
+    "vectors": ("DiscoverInput", "LabelTable", "label_vector", "labelled_mask", "load_vectors", "prepare_vectors",
+                "read_label_table"),
+}
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+__all__ = list(_WHERE)
+
+
+def __getattr__(name):
+    if name not in _WHERE:
+        raise AttributeError(f"module 'explorer.discover' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"explorer.discover.{_WHERE[name]}"), name)

@@ -24,7 +24,7 @@ import hashlib
 
 import numpy as np
 
-from explorer.discover.classifier import Classifier, labelled_mask
+from explorer.discover.vectors import labelled_mask
 from explorer.errors import ExplorerError
 
 __all__ = ["STRATEGIES", "DEFAULT_STRATEGY", "make_strategy", "suggest_next", "RandomChoice", "Margin",
@@ -233,6 +233,8 @@ def suggest_next(X, labels, n, *, strategy=DEFAULT_STRATEGY, seed=0, classifier=
     labels = np.asarray(labels, dtype=object)
     proba = None
     if strat.needs_proba and len(set(str(v).strip() for v in labels[labelled_mask(labels)])) >= 2:
+        from explorer.discover.classifier import Classifier
+
         model = classifier if classifier is not None else Classifier(calibration="none", seed=seed)
         model.fit(X, labels)
         rows = _candidates(X, labels)

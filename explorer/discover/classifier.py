@@ -28,6 +28,7 @@ import pandas as pd
 
 from sklearn.base import BaseEstimator, ClassifierMixin
 
+from explorer.discover.vectors import labelled_mask
 from explorer.errors import ExplorerError
 
 __all__ = ["Classifier", "AccuracyEstimate", "estimate_accuracy", "labelled_mask", "make_estimator",
@@ -35,12 +36,6 @@ __all__ = ["Classifier", "AccuracyEstimate", "estimate_accuracy", "labelled_mask
 
 ESTIMATORS = ("extra-trees", "random-forest", "logistic")
 CALIBRATIONS = ("temperature", "sigmoid", "isotonic", "none")
-
-
-def labelled_mask(labels) -> np.ndarray:
-    """True where ``labels`` holds a label (not None, NaN or empty text)."""
-    values = pd.Series(np.asarray(labels, dtype=object))
-    return (values.notna() & (values.astype(str).str.strip() != "")).to_numpy()
 
 
 def make_estimator(name: str = "extra-trees", *, seed: int = 0, n_estimators: int = 200, n_jobs: int = -1):

@@ -21,7 +21,8 @@ import pandas as pd
 
 from explorer.errors import CatalogError
 
-__all__ = ["DiscoverInput", "LabelTable", "prepare_vectors", "load_vectors", "read_label_table", "label_vector"]
+__all__ = ["DiscoverInput", "LabelTable", "prepare_vectors", "load_vectors", "read_label_table", "label_vector",
+           "labelled_mask"]
 
 DEFAULT_ORIGINS = ("manual",)
 
@@ -143,3 +144,9 @@ def label_vector(object_ids, table: LabelTable) -> np.ndarray:
     y = np.full(len(ids), None, object)
     y[pos[pos >= 0]] = table.labels.to_numpy()[pos >= 0]
     return y
+
+
+def labelled_mask(labels) -> np.ndarray:
+    """True where ``labels`` holds a label (not None, NaN or empty text)."""
+    values = pd.Series(np.asarray(labels, dtype=object))
+    return (values.notna() & (values.astype(str).str.strip() != "")).to_numpy()
