@@ -86,8 +86,10 @@ def test_rows_without_vector_get_nan_and_empty_prediction(data, truth):
     X = data.X.copy()
     X[5] = np.nan
     labels = _some_labels(truth, 3)
-    labels[5] = None
-    frame = Classifier(seed=0, calibration="none").fit(X, labels).classify(X, data.object_ids)
+    labels[5] = truth[5]   # a label on an object without a vector is left out, and said
+    model = Classifier(seed=0, calibration="none").fit(X, labels)
+    assert model.unusable_labels_.tolist() == [5] and model.n_labels_ == int((labels != None).sum()) - 1  # noqa
+    frame = model.classify(X, data.object_ids)
     assert frame.loc[5, "prediction"] == "" and np.isnan(frame.loc[5, "probability"])
     assert frame.drop(index=5)["probability"].notna().all()
 

@@ -122,6 +122,9 @@ def run_classify(args: argparse.Namespace) -> int:
 
     data, labels = _inputs(args)
     model = Classifier(seed=args.seed).fit(data.X, labels)
+    if len(model.unusable_labels_):
+        print(f"lcexplorer: {len(model.unusable_labels_)} labelled object(s) have no vector and were not used: "
+              f"{', '.join(data.object_ids[model.unusable_labels_][:5])}", file=sys.stderr)
     frame = model.classify(data.X, data.object_ids)
     estimate = estimate_accuracy(data.X, labels, classifier=Classifier(seed=args.seed), seed=args.seed)
     meta = {"vectors": str(args.vectors), "representation": data.meta.get("representation"),

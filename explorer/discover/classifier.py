@@ -55,23 +55,22 @@ def make_estimator(name: str = "extra-trees", *, seed: int = 0, n_estimators: in
     raise ExplorerError(f"unknown classifier {name!r}; choose one of {', '.join(ESTIMATORS)}")
 
 
-def _training_set(X, labels) -> tuple[np.ndarray, np.ndarray]:
-    """Rows of ``X`` that are labelled, with their labels as text; errors say what is missing."""
+def _training_set(X, labels) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(labelled rows of ``X`` with a vector, their labels as text, labelled rows left out for want of a
+    vector); errors say what is missing."""
     X = np.asarray(X)
     labels = np.asarray(labels, dtype=object)
     if X.ndim != 2 or len(labels) != len(X):
         raise ExplorerError(f"need one label entry per vector: {len(labels)} labels for {len(X)} vectors")
     mask = labelled_mask(labels)
     bad = mask & ~np.isfinite(X).all(axis=1)
-    if bad.any():
-        raise ExplorerError(f"{int(bad.sum())} labelled object(s) have no usable vector (rows "
-                            f"{np.flatnonzero(bad)[:5].tolist()}); unlabel them or use another representation")
+    mask = mask & ~bad
     y = np.array([str(v).strip() for v in labels[mask]], dtype=object)
     classes = np.unique(y) if len(y) else []
     if len(classes) < 2:
         raise ExplorerError(f"a classifier needs labels of at least 2 classes; got {len(y)} label(s) of "
                             f"{len(classes)} class(es){': ' + ', '.join(map(str, classes)) if len(classes) else ''}")
-    return X[mask], y
+    return X[mask], y, np.flatnonzero(bad)
 
 
 @dataclass
@@ -102,7 +101,7 @@ def estimate_accuracy(X, labels, *, classifier=None, folds: int = 5, seed: int =
     from sklearn.base import clone
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
-    Xl, y = _training_set(X, labels)
+    Xl, y, _ = _training_set(X, labels)
     classes, counts = np.unique(y, return_counts=True)
     k = int(min(folds, counts.max(), len(y) // 2))
     if k < 2:
@@ -157,10 +156,11 @@ class Classifier(BaseEstimator, ClassifierMixin):
 
     def fit(self, X, labels) -> "Classifier":
         """Train on the rows of ``X`` whose label is set; sets ``classes_``, ``calibrated_`` (the method
-        applied, or ``none``), ``temperature_``, ``n_labels_`` and ``labels_per_class_``."""
+        applied, or ``none``), ``temperature_``, ``n_labels_``, ``labels_per_class_`` and
+        ``unusable_labels_`` (labelled rows without any vector value, left out)."""
         if self.calibration not in CALIBRATIONS:
             raise ExplorerError(f"calibration must be one of {', '.join(CALIBRATIONS)}, not {self.calibration!r}")
-        Xl, y = _training_set(X, labels)
+        Xl, y, self.unusable_labels_ = _training_set(X, labels)
         counts = pd.Series(y).value_counts()
         self.temperature_ = 1.0
         self.calibrated_ = "none"
