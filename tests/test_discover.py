@@ -284,3 +284,13 @@ def test_cli_anomalies_with_feedback(eros_vectors, data, tmp_path):
     assert done.returncode == 0, done.stderr
     after = pd.read_csv(out2, dtype={"object_id": str}).set_index("object_id")
     assert after.loc[middle, "rank"] < base.set_index("object_id").loc[middle, "rank"]
+
+
+def test_learning_curve_labels_in_batches_and_scores_the_rest(data, truth):
+    from explorer.discover.curves import learning_curve
+
+    curve = learning_curve(data.X, truth, "cluster-margin", budgets=(8, 16), seed=1)
+    assert curve["labels"].tolist() == [8, 16]
+    assert ((curve["accuracy"] > 0.25) & (curve["accuracy"] <= 1)).all()   # better than chance on 4 classes
+    again = learning_curve(data.X, truth, "cluster-margin", budgets=(8, 16), seed=1)
+    assert again.equals(curve)
