@@ -46,12 +46,17 @@ class AnomalyRanker:
         Objects per tree.
     n_spare_trees : int
         PineForest: extra trees grown and filtered by the feedback.
+    fit_sample : int or None
+        Objects the forest is fitted on (a seeded sample, plus every object with feedback; None = all);
+        every object is scored. Keeps a re-rank of a large catalog interactive.
     seed : int
     n_jobs : int
     """
 
-    def __init__(self, method="aad", n_trees=100, n_subsamples=256, n_spare_trees=400, seed=0, n_jobs=-1):
+    def __init__(self, method="aad", n_trees=100, n_subsamples=256, n_spare_trees=400, fit_sample=20000, seed=0,
+                 n_jobs=-1):
         self.method = method
+        self.fit_sample = fit_sample
         self.n_trees = n_trees
         self.n_subsamples = n_subsamples
         self.n_spare_trees = n_spare_trees
@@ -94,14 +99,20 @@ class AnomalyRanker:
         known = np.isfinite(fb) & ok
         self.n_feedback_ = int(known.sum())
         self.usable_ = ok
+        # The trees only ever see n_subsamples objects each; beyond fit_sample objects a seeded sample (plus
+        # every object with feedback) stands for the catalog while fitting, and every object is scored.
+        rows = np.flatnonzero(ok)
+        if self.fit_sample is not None and len(rows) > self.fit_sample:
+            sample = np.random.default_rng(self.seed).choice(rows, int(self.fit_sample), replace=False)
+            rows = np.union1d(sample, np.flatnonzero(known))
         # a catalog smaller than the subsample size uses all its objects
-        forest = self._forest(self.n_feedback_ > 0, min(int(self.n_subsamples), int(ok.sum())))
+        forest = self._forest(self.n_feedback_ > 0, min(int(self.n_subsamples), len(rows)))
         if self.n_feedback_:
             # coniferest's labels: -1 anomaly, 1 regular, 0 unknown
-            lab = np.where(known, np.where(fb == 1.0, -1, 1), 0)[ok].astype(np.int64)
-            forest.fit(X[ok], lab)
+            lab = np.where(known, np.where(fb == 1.0, -1, 1), 0)[rows].astype(np.int64)
+            forest.fit(X[rows], lab)
         else:
-            forest.fit(X[ok])
+            forest.fit(X[rows])
         self.forest_ = forest
         return self
 
