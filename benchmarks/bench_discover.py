@@ -12,12 +12,13 @@ retrained; accuracy is measured on every object not yet labelled; mean of seeds 
 - curves: every strategy and the random baseline at each budget, and the labels needed to reach 0.85;
 - estimators: extra-trees / random forest / logistic regression under the default strategy (EROS-1);
 - calibration: log loss and expected calibration error (top label, 10 bins) on the unlabelled objects of
-  the forest's own frequencies vs the sigmoid calibration, with random labels;
-- anomalies: the rarest classes' objects among the 50 / 100 top-ranked (IsolationForest) vs the random
-  expectation; then the user answers on the top 20 (1 = the rarest class, 0 = anything else) and the rarest
-  class is counted among the next 50 objects not yet seen: no feedback, PineForest, AADForest;
+  the forest's own frequencies vs the temperature (default) vs the sigmoid calibration, random labels;
+- anomalies (whole catalogs; fine labels, and ASAS's coarse ones): the rarest classes' objects (3 or more)
+  among the 50 / 100 top-ranked (IsolationForest) vs the random expectation; then the user answers on the
+  top 20 (1 = the rarest class, 0 = anything else) and the rarest class is counted among the next 50
+  objects not yet seen: no feedback, PineForest, AADForest;
 - speed at 100k objects (simulated 72-d vectors, 64 labels, 20 feedback answers): one "next batch" round
-  (train + probabilities of every object + choice; cluster-margin's k-means once, first round apart) and
+  (train + probabilities of a 20k pool + choice; cluster-margin's k-means once, first round apart) and
   one anomaly re-rank (forest with feedback + scores of every object); medians.
 """
 
@@ -227,11 +228,14 @@ def main(argv=None) -> int:
             print(markdown(est))
             print(f"\n### calibration, random labels ({load_avg()})", flush=True)
             print(frame_markdown(calibration(data, truth, (16, 64, 128), seeds).round(3)))
-        print(f"\n### anomalies ({load_avg()})", flush=True)
-        rec, fb = anomaly_recall(data, fine.astype(str), seeds)
-        print(frame_markdown(rec.round(2)))
-        print("\nfeedback on the top 20, the rarest class among the next 50 unseen:")
-        print(frame_markdown(fb.round(2)))
+        if exclude:   # anomalies need no class left out: the whole catalog
+            data, truth, fine = catalog_vectors(name, bands, column)
+        for kind, classes in (("label", fine), (column, truth))[:1 if column == "label" else 2]:
+            print(f"\n### anomalies, {len(fine)} objects, classes of {kind} ({load_avg()})", flush=True)
+            rec, fb = anomaly_recall(data, classes.astype(str), seeds)
+            print(frame_markdown(rec.round(2)))
+            print("\nfeedback on the top 20, the rarest class among the next 50 unseen:")
+            print(frame_markdown(fb.round(2)))
     n = 20_000 if args.quick else args.objects
     print(f"\n## speed at {n} objects ({load_avg()})", flush=True)
     for k, v in speed(n, 3 if args.quick else 5).items():

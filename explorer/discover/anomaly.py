@@ -94,8 +94,8 @@ class AnomalyRanker:
             raise ExplorerError(f"need one feedback entry per vector: {len(fb)} for {len(X)} vectors")
         bad = np.isfinite(fb) & ~np.isin(fb, (0.0, 1.0))
         if bad.any():
-            raise ExplorerError(f"feedback is 1 (anomaly) or 0 (not interesting); rows {np.flatnonzero(bad)[:5].tolist()}"
-                                f" have {fb[bad][:5].tolist()}")
+            raise ExplorerError(f"feedback is 1 (anomaly) or 0 (not interesting); rows "
+                                f"{np.flatnonzero(bad)[:5].tolist()} have {fb[bad][:5].tolist()}")
         known = np.isfinite(fb) & ok
         self.n_feedback_ = int(known.sum())
         self.usable_ = ok
