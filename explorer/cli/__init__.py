@@ -10,6 +10,7 @@ import sys
 _SUBCOMMAND_MODULES = ("explorer.cli.embed", "explorer.cli.models", "explorer.cli.simulate",
                        "explorer.cli.map", "explorer.cli.quality", "explorer.cli.cache",
                        "explorer.cli.finetune")
+_SUBCOMMAND_MODULES += ("explorer.cli.discover",)  # next, classify, anomalies
 
 
 def build_parser() -> argparse.ArgumentParser:
