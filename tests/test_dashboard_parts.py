@@ -261,3 +261,38 @@ def test_the_sky_view_shares_the_pointer_and_follows_the_catalog(env, tmp_path):
     assert not sky.pipeline.start() and sky.map is view  # nothing computed on the sky
     st.open_catalog(make_catalog(n=10, seed=2))  # no RA/Dec: no sky
     assert sky.map is None
+
+
+def test_classify_the_catalog_and_find_the_odd_ones_from_the_state(state, tmp_path):
+    rows = state.catalog.objects
+    for cls in ("short", "long", "noise"):
+        state.labelling.label_store.assign(list(rows[rows["label"] == cls]["object_id"].head(5)), cls)
+    state.labelling.changed()
+    batch = state.label_next()
+    assert len(batch) == state.n_next and not set(batch) & set(state.labels.dropna().index)
+    table = state.classify()
+    probs = table[[c for c in table.columns if c.startswith("p_")]].to_numpy()
+    ok = np.isfinite(probs).all(axis=1)
+    assert ok.sum() >= len(state.catalog) - 1 and np.allclose(probs[ok].sum(axis=1), 1.0)
+    assert state.accuracy.n_labels == 15 and len(state.curve) == 1
+    assert "prediction" in state.color_options and state.color_values("prediction")[1] == "categorical"
+    state.filter("prediction == 'short'")
+    assert 0 < state.filter_mask.sum() < len(state.catalog)
+    manual_before = state.labels.dropna().copy()
+    state.accept_at = 0.5
+    accepted = state.accept_predictions()
+    origins = state.labelling.label_store.origins
+    assert accepted and (origins.reindex(accepted) == "predicted").all()
+    assert (state.labels.reindex(manual_before.index) == manual_before).all()  # manual labels never overwritten
+    odd = state.find_anomalies()
+    assert odd["rank"].min() == 1 and "anomaly_score" in state.color_options
+    top = state.discovery.odd_gallery()["object_id"].iloc[0]
+    state.discovery.answer(top, False)
+    assert state.discovery.feedback_path().exists()
+    again = ExplorerState(state.catalog, model=MODEL, embed_cache=state.pipeline.embed_cache,
+                          map_cache=state.pipeline.map_cache, labels_path=state.labelling.labels_path)
+    again.refresh_models()
+    again.run()
+    reranked = again.find_anomalies()
+    assert again.discovery.feedback.get(top) == 0  # the answer came back with the catalog
+    assert reranked.set_index("object_id").loc[top, "rank"] > 1  # "not interesting" moves it down

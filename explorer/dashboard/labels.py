@@ -57,7 +57,7 @@ log = logging.getLogger(__name__)
 
 COLUMNS = ("object_id", "label", "updated_at", "origin")
 REQUIRED_COLUMNS = COLUMNS[:3]  # files written before ``origin`` existed have these three
-ORIGINS = ("manual", "suggested")
+ORIGINS = ("manual", "suggested", "predicted")  # predicted: accepted from the classifier (discover)
 # Temporary files of atomic_path are ".<name>.<8 random chars>.tmp" (tempfile.mkstemp); a writer
 # killed between creating one and renaming it leaves it behind. Older than this, nobody owns it.
 ORPHAN_TMP_AGE_S = 30.0

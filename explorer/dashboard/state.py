@@ -12,6 +12,7 @@ part           owns
 ``pointer``    tapped object, selection, hover, search (``parts/selection.py``)
 ``curves``     the tapped light curve's fold and period (``parts/lightcurves.py``)
 ``tuning``     fine-tuning (``parts/finetuning.py``)
+``discovery``  label these next, classify the catalog, find the odd ones (``parts/discovery.py``)
 ``messages``   status line and alerts (``parts/common.py``)
 =============  ====================================================================================
 
@@ -35,6 +36,7 @@ from .jobs import JobRunner
 from .parts.catalogs import CatalogSession, open_catalog  # noqa: F401  (re-exported)
 from .parts.common import (EMBEDDINGS, HOW_TO_GET_A_MODEL, INTERNAL_COLUMNS, MAPS, NO_LABEL,  # noqa: F401
                            SEED, SUGGESTION, USER_LABEL, Messages, ResultCache)
+from .parts.discovery import Discovery
 from .parts.display import Display
 from .parts.filtering import Filtering
 from .parts.finetuning import FineTuning
@@ -48,10 +50,10 @@ from .parts.vectors import METRICS, REPRESENTATIONS, Embedding, EmbeddingSpec, M
 
 MapResult = MapView  # the name of the map value before the parts
 
-SHARED_PARTS = ("session", "labelling", "display", "filtering", "pointer", "curves")
+SHARED_PARTS = ("session", "labelling", "display", "filtering", "pointer", "curves", "discovery")
 OWN_PARTS = ("messages", "models", "pipeline", "tuning")
 PARTS = ("session", "models", "pipeline", "display", "labelling", "filtering", "pointer", "curves", "tuning",
-         "messages")
+         "discovery", "messages")
 _REFERENCES = {"session", "models", "pipeline", "labelling", "display", "filtering", "selection", "messages",
                "jobs", "name"}
 
@@ -68,6 +70,7 @@ class ExplorerState(param.Parameterized):
     pointer = param.ClassSelector(class_=Selection, constant=True, doc="Tapped object, selection, hover, search.")
     curves = param.ClassSelector(class_=LightCurves, constant=True, doc="Fold and period of the tapped object.")
     tuning = param.ClassSelector(class_=FineTuning, constant=True, doc="Fine-tuning.")
+    discovery = param.ClassSelector(class_=Discovery, constant=True, doc="Classify the catalog, find the odd ones.")
     messages = param.ClassSelector(class_=Messages, constant=True, doc="Status line and alerts.")
     jobs = param.ClassSelector(class_=JobRunner, constant=True, doc="The runner of background work.")
 
@@ -86,19 +89,21 @@ class ExplorerState(param.Parameterized):
             filtering = Filtering(session=session, display=display, labelling=labelling, messages=messages)
             pointer = Selection(session=session, filtering=filtering, messages=messages)
             curves = LightCurves(session=session, selection=pointer, messages=messages, jobs=jobs)
+            discovery = Discovery(session=session, labelling=labelling, display=display, messages=messages, jobs=jobs)
         else:
-            session, labelling, display, filtering, pointer, curves = (getattr(shared, n) for n in SHARED_PARTS)
+            session, labelling, display, filtering, pointer, curves, discovery = (
+                getattr(shared, n) for n in SHARED_PARTS)
         models = ModelChoice(messages=messages)
         pipeline = Pipeline(embed_cache=embed_cache, map_cache=map_cache, session=session, models=models,
                             labelling=labelling, display=display, messages=messages, jobs=jobs)
         tuning = FineTuning(session=session, models=models, messages=messages, jobs=jobs)
         super().__init__(session=session, models=models, pipeline=pipeline, display=display, labelling=labelling,
-                         filtering=filtering, pointer=pointer, curves=curves, tuning=tuning, messages=messages,
-                         jobs=jobs, **params)
+                         filtering=filtering, pointer=pointer, curves=curves, tuning=tuning, discovery=discovery,
+                         messages=messages, jobs=jobs, **params)
         # the order parts follow a new catalog: the map goes first, so that no pane draws a stale view
         session.follow(pipeline)
         if shared is None:
-            for part in (labelling, display, filtering, pointer, curves):
+            for part in (labelling, display, filtering, pointer, curves, discovery):
                 session.follow(part)
             session.on_choice = lambda choice: self.jobs.submit(f"Opening catalog {choice}", self._open_and_run, choice)
             self.refresh_catalog_list()
@@ -301,6 +306,18 @@ class ExplorerState(param.Parameterized):
         """Propose labels for unlabelled objects from their labelled neighbours in the map's space."""
         view = self.pipeline.map
         return self.labelling.suggest(view.embedding if view is not None else None, self.pipeline.metric, k=k)
+
+    def label_next(self) -> list[str]:
+        """The objects to label next, chosen in the space of the map on screen (see ``Discovery``)."""
+        return self.discovery.label_next(self.pipeline.map)
+
+    def classify(self) -> pd.DataFrame:
+        """Classify every object from the manual labels, in the space of the map on screen."""
+        return self.discovery.classify(self.pipeline.map)
+
+    def find_anomalies(self) -> pd.DataFrame:
+        """Rank every object by how odd it is (with the saved feedback), in the map's space."""
+        return self.discovery.find_anomalies(self.pipeline.map)
 
     def fine_tune(self, name: str | None = None, **kwargs):
         """Fine-tune the chosen Astromer model on the open catalog's chosen bands (see ``FineTuning``)."""

@@ -39,7 +39,8 @@ class MapPane(StatePane):
         self._filters = None  # the stream that recolours the points on screen when the filters change
         self._figs: list = []  # the Bokeh figures now showing this map (ranges set when the points move)
         self._marks: list = []  # (neighbour lines, selection, tapped) sources of each figure showing this map
-        self.watch(self.refresh, ["map", "color_by", "labels_version", "model_infos", "model", "log_columns"])
+        self.watch(self.refresh, ["map", "color_by", "labels_version", "model_infos", "model", "log_columns",
+                                  "columns_version"])
         self.watch(self.refilter, ["filter_version"])
         self.watch(self.update_marks, ["selected_id", "selection_ids"])
         self.watch(self.update_lines, ["map", "k_neighbours"])
@@ -66,7 +67,9 @@ class MapPane(StatePane):
             self._show_placeholder()
             return
         log = s.color_by in s.log_columns
-        key = (id(m), s.color_by, s.labels_version if s.color_by == "user_label" else None, log)
+        derived = s.color_by in s.display.derived_columns()
+        key = (id(m), s.color_by, s.labels_version if s.color_by == "user_label" else None, log,
+               s.columns_version if derived else None)
         if key == self._drawn:
             return
         frame = s.points_frame()

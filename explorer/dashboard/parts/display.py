@@ -30,6 +30,8 @@ class Display(Part):
     quality_column = param.Selector(default=None, objects=[], allow_None=True, label="Rate the map by",
                                     doc="Label column the map quality figures are computed for.")
     k_neighbours = param.Integer(default=8, bounds=(1, 100), doc="How many nearest neighbours to show.")
+    columns_version = param.Integer(default=0, constant=True,
+                                    doc="Bumped whenever a derived column (suggestion, prediction, ...) changes.")
 
     session = param.ClassSelector(class_=CatalogSession, constant=True)
     labelling = param.ClassSelector(class_=Labelling, constant=True)
@@ -38,6 +40,7 @@ class Display(Part):
         super().__init__(**params)
         self._scores: dict = {}  # catalog hash -> {(representation, column): 2-D kNN}, to name the best
         self._first = True
+        self._derived: dict = {}  # name -> (available(), values(catalog) -> (values, kind)), from other parts
         self.labelling.param.watch(lambda *_: self.refresh_colour_options(), ["suggestions"])
 
     def revalidate(self, catalog) -> None:
@@ -52,19 +55,29 @@ class Display(Part):
             self.quality_column = default if default in rating else USER_LABEL
         self._first = False
 
+    def add_column(self, name: str, available, values) -> None:
+        """A column another part derives (``available()`` says when it exists, ``values(catalog)`` gives
+        ``(values, kind)`` per catalog row): offered as a colour and a filter once available."""
+        self._derived[name] = (available, values)
+
+    def derived_columns(self) -> list[str]:
+        """The derived columns available now (``suggestion`` first)."""
+        names = [SUGGESTION] if self.labelling.suggestions is not None else []
+        return names + [n for n, (available, _) in self._derived.items() if available()]
+
     def refresh_colour_options(self) -> None:
-        """Colour options of the open catalog, with ``suggestion`` once suggestions exist."""
-        options = color_options_of(self.session.catalog)
-        if self.labelling.suggestions is not None and self.session.catalog is not None:
-            options = options + [SUGGESTION]
+        """Colour options of the open catalog, with the derived columns that exist now."""
+        options = self.color_options
         self.param.color_by.objects = options
+        self._out(columns_version=self.columns_version + 1)
         if self.color_by not in options:
             self.color_by = options[0]
 
     @property
     def color_options(self) -> list[str]:
-        """Colour-by choices: the user labels, then every metadata column of the objects table."""
-        return color_options_of(self.session.catalog)
+        """Colour-by choices: the user labels, every metadata column, then the derived columns."""
+        cat = self.session.catalog
+        return color_options_of(cat) + (self.derived_columns() if cat is not None else [])
 
     def color_values(self, column: str | None = None, cat=None) -> tuple[np.ndarray, str]:
         """Values of a colour option for every catalog row and their kind: "categorical" or "numeric"."""
@@ -77,6 +90,8 @@ class Display(Part):
             values = np.full(len(cat), NO_LABEL, dtype=object)
             values[suggestions["row"].to_numpy()] = suggestions["suggestion"].to_numpy()
             return values, "categorical"
+        if column in self._derived and self._derived[column][0]():
+            return self._derived[column][1](cat)
         if column not in cat.objects.columns or column in INTERNAL_COLUMNS:
             raise CatalogError(f"cannot colour by {column!r}: not a metadata column of the objects table of "
                                f"{cat.name!r} (columns: {', '.join(color_options_of(cat)[1:])})")

@@ -160,7 +160,7 @@ class Filtering(Part):
     def column_values(self, column: str):
         """Values of a column per catalog row: a ``pd.Categorical`` for categorical columns (factorised
         once: filters and charts count codes, not 1M strings), a float array for numeric ones."""
-        if column not in self.display.color_options and column != "suggestion":
+        if column not in self.display.color_options:
             raise FilterError(f"no column {column!r}; columns: {', '.join(self.display.color_options)}")
         return self.column(column)[0]
 
@@ -168,7 +168,7 @@ class Filtering(Part):
         """``(values, kind)`` of a column, memoised per catalog, labels version and suggestions."""
         key = (id(self.session.catalog), column,
                self.labelling.labels_version if column == USER_LABEL else None,
-               id(self.labelling.suggestions) if column == "suggestion" else None)
+               self.display.columns_version if column in self.display.derived_columns() else None)
         if key not in self._memo:
             values, kind = self.display.color_values(column)
             if kind == "categorical":
