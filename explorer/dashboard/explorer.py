@@ -51,9 +51,9 @@ import pandas as pd
 import panel as pn
 import param
 
-from .panes import (ComparePane, ControlsPane, ExportPane, FindPane, FineTunePane, HoverPane, LabelsPane, LightCurvePane,
-                    MapPane, NeighboursPane, ObjectsPane, QualityPane, SelectionPane, SkyPane, SuggestionsPane,
-                    SummariesPane)
+from .panes import (ClassifyPane, ComparePane, ControlsPane, ExportPane, FindPane, FineTunePane, HoverPane, LabelsPane,
+                    LightCurvePane, MapPane, NeighboursPane, ObjectsPane, OddOnesPane, QualityPane, SelectionPane,
+                    SkyPane, SuggestionsPane, SummariesPane)
 from .state import ExplorerState
 
 log = logging.getLogger(__name__)
@@ -147,6 +147,8 @@ class Explorer(pn.viewable.Viewer):
         self.summaries = SummariesPane(state=state)
         self.compare_pane = ComparePane(state=state)
         self.sky = SkyPane(state=state)
+        self.classify = ClassifyPane(state=state)
+        self.odd_ones = OddOnesPane(state=state)
         curdoc = pn.state.curdoc
         self._served = curdoc is not None and curdoc.session_context is not None
         # this session's location and notifications, kept: callbacks on the event loop may run without a curdoc
@@ -227,7 +229,8 @@ class Explorer(pn.viewable.Viewer):
         if not hasattr(self, "_main"):
             tabs = pn.Tabs(("Charts", self.summaries), ("Selection", self.selection_pane),
                            ("Objects", self.objects), ("Compare", self.compare_pane), ("Sky", self.sky),
-                           ("Suggestions", self.suggestions), ("Fine-tune", self.finetune), dynamic=False,
+                           ("Suggestions", self.suggestions), ("Classify", self.classify),
+                           ("Odd ones", self.odd_ones), ("Fine-tune", self.finetune), dynamic=False,
                            sizing_mode="stretch_width")
             # the map is the product: it takes the width left over by a fixed light-curve column, and the
             # most height, so it is the largest thing on the page at 1366 px and grows with the window

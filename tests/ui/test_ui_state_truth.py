@@ -222,7 +222,8 @@ def test_the_map_is_the_largest_thing_on_the_page(ui_server, dash, shot, width, 
     dash.bokeh.wait("(L) => L.plots('lcx-lightcurve', true).length > 0", timeout=20_000)
     dash.page.locator(".lcx-neighbour-button").first.wait_for(timeout=60_000)
     areas = dash.bokeh.js("""(L) => {
-        const area = el => { const r = el.getBoundingClientRect(); return {w: r.width, h: r.height, a: r.width * r.height}; };
+        const area = el => { const r = el.getBoundingClientRect();
+                             return {w: r.width, h: r.height, a: r.width * r.height}; };
         const out = {map: area(L.plots('lcx-map', true)[0].el), curve: area(L.plots('lcx-lightcurve', true)[0].el)};
         const nb = document.querySelector('.lcx-neighbours');
         out.neighbours = nb ? area(nb) : {w: 0, h: 0, a: 0};
@@ -309,7 +310,8 @@ def test_the_sky_and_the_map_share_taps_and_selections(ui_server, ui_data_root, 
     assert n_sky == 60
     # a tap on the sky taps the object on the map
     for _ in range(4):  # bounded: a click landing during a re-layout is lost
-        point = dash.bokeh.js("""(L) => { const s = L.scatter('lcx-sky-map', 60); s.plot.el.scrollIntoView({block: 'center'});
+        point = dash.bokeh.js("""(L) => { const s = L.scatter('lcx-sky-map', 60);
+            s.plot.el.scrollIntoView({block: 'center'});
             const d = s.source.data; const i = 7; const p = L.screenOf(s.plot, d.x[i], d.y[i]);
             return {x: p.x, y: p.y, id: String(d.object_id[i]), on: L.onPlot(s.plot, p.x, p.y)}; }""")
         if point["on"]:

@@ -61,8 +61,9 @@ def _find_lightcurves(folder: Path, ctx: ReadContext | None = None) -> Path:
 
 
 def is_sidecar(path: Path) -> bool:
-    """Files the explorer keeps beside a catalog (labels, hidden temporaries): never light curves."""
-    return path.name.startswith(".") or ".labels." in path.name
+    """Files the explorer keeps beside a catalog (labels, anomaly feedback, hidden temporaries): never
+    light curves."""
+    return path.name.startswith(".") or ".labels." in path.name or path.name.endswith(".anomaly-feedback.csv")
 
 
 def _folder_csv_files(folder: Path, ctx: ReadContext, *, exclude: Path | None = None) -> list[Path]:
@@ -72,7 +73,8 @@ def _folder_csv_files(folder: Path, ctx: ReadContext, *, exclude: Path | None = 
         if not has_suffix(p, CSV_SUFFIXES):
             continue
         if is_sidecar(p):
-            if p.name != f"{folder.name}.labels.csv":  # the explorer's own labels file needs no word
+            # the explorer's own labels and feedback files need no word
+            if p.name not in (f"{folder.name}.labels.csv", f"{folder.name}.anomaly-feedback.csv"):
                 sidecars.append(p.name)
             continue
         ctx.check_path(p)  # before exists(): a refusal must not depend on whether the target exists

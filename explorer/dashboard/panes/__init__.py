@@ -6,6 +6,7 @@ Each pane only shows the state and forwards user actions to its methods; none ho
 from .base import StatePane
 from .compare import ComparePane
 from .controls import ControlsPane
+from .discover import ClassifyPane, OddOnesPane
 from .export import ExportPane
 from .finetune import FineTunePane
 from .find import FindPane
@@ -21,6 +22,6 @@ from .sky import SkyPane
 from .suggestions import SuggestionsPane
 from .summaries import SummariesPane
 
-__all__ = ["StatePane", "ComparePane", "ControlsPane", "ExportPane", "FineTunePane", "FindPane", "HoverPane",
-           "LabelsPane", "LightCurvePane", "MapPane", "NeighboursPane", "ObjectsPane", "QualityPane", "SelectionPane",
-           "SkyPane", "SuggestionsPane", "SummariesPane"]
+__all__ = ["StatePane", "ClassifyPane", "OddOnesPane", "ComparePane", "ControlsPane", "ExportPane", "FineTunePane",
+           "FindPane", "HoverPane", "LabelsPane", "LightCurvePane", "MapPane", "NeighboursPane", "ObjectsPane",
+           "QualityPane", "SelectionPane", "SkyPane", "SuggestionsPane", "SummariesPane"]

@@ -166,7 +166,8 @@ class Discovery(Part):
         n_fb = int(answers.notna().sum()) if len(answers) else 0
         self.messages.say(f"Ranked {len(rows)} objects by how odd they are"
                           + (f", re-ranked with your {n_fb} answer(s)." if n_fb else ".")
-                          + (f" {len(cat) - len(rows)} without a vector are not ranked." if len(rows) < len(cat) else ""))
+                          + (f" {len(cat) - len(rows)} without a vector are not ranked."
+                             if len(rows) < len(cat) else ""))
         return table
 
     def answer(self, object_id: str, anomaly: bool | None) -> pd.Series:
