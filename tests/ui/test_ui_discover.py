@@ -7,35 +7,14 @@ Screenshots in test-artifacts/screenshots/discover-*.png.
 
 from __future__ import annotations
 
-import time
-
 import pandas as pd
 import pytest
 
+from uitext import READ_TIMEOUT_MS, wait_text
+
 pytestmark = pytest.mark.ui
 
-READ_TIMEOUT_MS = 30_000  # reading a pane waits generously: a loaded 2-core machine stalls for seconds
 N_POINTS = 150
-
-
-def pane_text(page, css: str) -> str:
-    loc = page.locator(f".{css}")
-    if not loc.count():
-        return ""
-    return loc.first.evaluate("""e => Array.from((e.shadowRoot || e).children)
-        .filter(c => !['STYLE', 'LINK', 'SCRIPT'].includes(c.tagName))
-        .map(c => c.innerText || c.textContent || '').join(' ').trim()""", timeout=READ_TIMEOUT_MS)
-
-
-def wait_text(dash, css: str, needle: str, timeout_s: float = 180.0) -> str:
-    deadline = time.monotonic() + timeout_s
-    text = ""
-    while time.monotonic() < deadline:
-        text = pane_text(dash.page, css)
-        if needle in text:
-            return text
-        dash.page.wait_for_timeout(250)  # polling interval of this bounded loop
-    dash.fail(f".{css} never said {needle!r} (last: {text!r})")
 
 
 def ready(dash, server) -> None:

@@ -6,34 +6,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-READ_TIMEOUT_MS = 30_000  # reading a pane waits generously: a loaded 2-core machine stalls for seconds
+from uitext import wait_text
+
 
 N_POINTS = 150  # objects of the small UI catalog (conftest.SMALL_N_OBJECTS)
 pytestmark = pytest.mark.ui
-
-
-def pane_text(page, css: str) -> str:
-    """Text of a Panel pane (rendered in shadow DOM: innerText of the host does not reach it)."""
-    loc = page.locator(f".{css}")
-    if not loc.count():
-        return ""
-    return loc.first.evaluate("""e => Array.from((e.shadowRoot || e).children)
-        .filter(c => !['STYLE', 'LINK', 'SCRIPT'].includes(c.tagName))
-        .map(c => c.innerText || '').join(' ').trim()""", timeout=READ_TIMEOUT_MS)
-
-
-def wait_text(dash, css: str, needle: str, timeout_s: float = 120) -> str:
-    """Wait (bounded) until the pane ``css`` says ``needle``; returns its text."""
-    import time
-
-    deadline = time.monotonic() + timeout_s
-    text = ""
-    while time.monotonic() < deadline:
-        text = pane_text(dash.page, css)
-        if needle in text:
-            return text
-        dash.page.wait_for_timeout(250)  # polling interval of this bounded loop
-    dash.fail(f"{css} never said {needle!r} (last: {text!r})")
 
 
 def tap_object(dash, oid: str, tries: int = 4) -> None:
