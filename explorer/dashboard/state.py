@@ -52,8 +52,8 @@ MapResult = MapView  # the name of the map value before the parts
 
 # names importable from here, as before the parts (tests, notebooks, benchmarks, the offload worker)
 __all__ = ["ExplorerState", "ResultCache", "open_catalog", "umap_coords", "default_model", "model_choices",
-           "model_label", "EMBEDDINGS", "MAPS", "USER_LABEL", "NO_LABEL", "SUGGESTION", "INTERNAL_COLUMNS", "HOW_TO_GET_A_MODEL",
-           "SEED", "PERIOD_COLUMNS", "REDUCTIONS", "REPRESENTATIONS", "METRICS", "Embedding", "EmbeddingSpec",
+           "model_label", "EMBEDDINGS", "MAPS", "USER_LABEL", "NO_LABEL", "SUGGESTION", "INTERNAL_COLUMNS",
+           "HOW_TO_GET_A_MODEL", "SEED", "PERIOD_COLUMNS", "REDUCTIONS", "REPRESENTATIONS", "METRICS", "Embedding", "EmbeddingSpec",
            "MapView", "MapResult"]
 
 SHARED_PARTS = ("session", "labelling", "display", "filtering", "pointer", "curves", "discovery")
