@@ -12,8 +12,9 @@ the top class falls from 0.07 to 0.03 at 64 labels; scikit-learn's sigmoid made 
 The accuracy estimate pools the out-of-fold predictions of a stratified, shuffled k-fold over the
 labelled objects (k = 5, fewer when the largest class has fewer labels; each fold's classifier trained and
 calibrated on its training part only); its uncertainty is the binomial standard error of that pooled
-accuracy. Labels chosen by an active-learning strategy are the
-hard cases, so the estimate is then pessimistic rather than flattering.
+accuracy. Labels chosen by an active-learning strategy are the hard cases, so the estimate is then
+pessimistic (EROS-1, 64 labels chosen by cluster-margin: estimate 0.56 +- 0.06, accuracy on the other
+objects 0.86).
 
 ``labels`` everywhere is one entry per row of ``X``: None, NaN or empty text = unlabelled.
 """
