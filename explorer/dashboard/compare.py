@@ -22,6 +22,7 @@ class Twin:
     def __init__(self, main: ExplorerState, *, representation: str | None = None, model: str | None = None):
         self.main = main
         twin = ExplorerState.linked(main)
+        twin.pipeline.autostart = False  # nothing is computed before the user picks and asks
         self.state = twin
         for part, name in COPIED:
             src, dst = getattr(main, part), getattr(twin, part)
@@ -37,5 +38,6 @@ class Twin:
         twin.pipeline.representation = representation or default
 
     def start(self) -> bool:
-        """Compute the twin's map in the background."""
+        """Compute the twin's map in the background (later choices already computed show at once)."""
+        self.state.pipeline.autostart = True
         return self.state.pipeline.start()

@@ -24,6 +24,8 @@ from typing import Callable
 
 import param
 
+from explorer.errors import ExplorerError
+
 log = logging.getLogger(__name__)
 
 
@@ -85,6 +87,13 @@ class JobRunner(param.Parameterized):
                     self._on_cancel(f"{what}: cancelled; {detail}")
                 except Exception:  # the reporter itself must not kill the worker
                     log.exception("reporting the cancellation of %r failed", what)
+        except ExplorerError as exc:  # a refusal the user reads in the status: no traceback in the log
+            log.info("dashboard job %r refused: %s", what, exc)
+            if self._on_error is not None:
+                try:
+                    self._on_error(what, exc)
+                except Exception:  # the error reporter itself must not kill the worker
+                    log.exception("reporting the failure of %r failed", what)
         except BaseException as exc:  # noqa: BLE001  a failing job must leave the session usable
             log.error("dashboard job %r failed:\n%s", what, traceback.format_exc())
             if self._on_error is not None:

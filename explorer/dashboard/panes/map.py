@@ -22,7 +22,10 @@ class MapPane(StatePane):
     def __init__(self, **params):
         super().__init__(**params)
         s = self.state
-        self.color_select = with_css(pn.widgets.Select.from_param(self.p("color_by"), width=260), "lcx-color-select")
+        # the main map's widgets keep the names the tests and styles know; other maps (sky) get their own
+        prefix = "lcx" if self.css == "lcx-map" else self.css
+        self.color_select = with_css(pn.widgets.Select.from_param(self.p("color_by"), width=260),
+                                     f"{prefix}-color-select")
         self.no_model = pn.pane.Alert(HOW_TO_GET_A_MODEL, alert_type="warning", visible=False,
                                       css_classes=["lcx-no-model"], sizing_mode="stretch_width")
         self.map_pane = self._new_map_pane(None)
@@ -30,7 +33,7 @@ class MapPane(StatePane):
         # moments later was left blank by Chromium until the window was resized
         self.holder = pn.Column(self.map_pane, sizing_mode="stretch_width", min_height=MAP_HEIGHT, margin=0,
                                 css_classes=[self.css])
-        self.legend = pn.pane.HTML("", sizing_mode="stretch_width", visible=False)
+        self.legend = pn.pane.HTML("", sizing_mode="stretch_width", visible=False, css_classes=[f"{prefix}-legend-pane"])
         self.note = text_pane(f"{self.css}-note")
         self._streams = ()
         self._drawn = None  # (map, colour, labels version, log) now on screen
@@ -145,8 +148,10 @@ class MapPane(StatePane):
                                                    s.passes(rows) if s.filter_mask is not None else None)
 
     def _new_map_pane(self, element) -> pn.pane.HoloViews:
+        # linked_axes off: Panel links the x/y ranges of every HoloViews pane of a page by dimension name,
+        # and a second map (another representation, the sky) has coordinates of its own
         return pn.pane.HoloViews(element, css_classes=[self.css], name=self.css, sizing_mode="stretch_width",
-                                 min_height=MAP_HEIGHT, min_width=360)
+                                 min_height=MAP_HEIGHT, min_width=360, linked_axes=False)
 
     def _show_placeholder(self) -> None:
         s = self.state

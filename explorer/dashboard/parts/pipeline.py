@@ -83,6 +83,7 @@ class Pipeline(Part):
         self.embed_cache = EMBEDDINGS if embed_cache is None else embed_cache
         self.map_cache = MAPS if map_cache is None else map_cache
         self.fixed = False  # True: the map is given from outside (the sky view); nothing is computed here
+        self.autostart = True  # a combination already in memory is shown at once (False: only on request)
         self.inference_runs = 0  # embed_catalog calls made by this pipeline
         self.last_embed_cached = False
         self.last_map_cached = False
@@ -115,7 +116,7 @@ class Pipeline(Part):
         if self.guided and settings.guide is None:
             self.messages.say("Label-guided map: label a few objects first (your labels pull the map); "
                               "until then the map is not guided.")
-        elif self.cached_combination():
+        elif self.autostart and self.cached_combination():
             self.start()  # switching back to a combination already computed is instant: no Embed press needed
         elif self.map is not None:
             wanted = f"{self.embedding_spec().describe()} ({settings.describe()})"
