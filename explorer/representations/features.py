@@ -17,7 +17,7 @@ import numpy as np
 
 from explorer import offload
 from explorer.errors import CatalogError
-from explorer.representations.base import Params
+from explorer.representations.base import Params, check_concat_bands
 
 __all__ = ["Features", "FEATURE_VERSION", "PeriodogramGrid", "best_period", "feature_extractor", "feature_names", "extract_band_features"]
 
@@ -286,6 +286,12 @@ class Features(Params):
             raise CatalogError("features need at least one band")
         return bands
 
+    def _checked_bands(self, catalog) -> list[str]:
+        """``_bands`` within the side-by-side limit (``LCEXPLORER_MAX_CONCAT_BANDS``)."""
+        bands = self._bands(catalog)
+        check_concat_bands(bands, catalog.name, "the features (one block per band)")
+        return bands
+
     def _validate(self) -> None:
         if isinstance(self.peaks, bool) or not isinstance(self.peaks, (int, np.integer)) or not 1 <= self.peaks <= 10:
             raise ValueError(f"peaks must be an integer from 1 to 10, got {self.peaks!r}")
@@ -328,6 +334,7 @@ class Features(Params):
         from explorer.representations.base import RepresentationCache, _compute_cached
 
         self._validate()
+        self._checked_bands(catalog)  # before the cache key: it hashes the catalog
         return _compute_cached(self, catalog, progress, cache, RepresentationCache)
 
     def _compute(self, catalog, progress):
@@ -335,7 +342,7 @@ class Features(Params):
 
         from explorer.representations.base import Block, RepresentationResult
 
-        bands = self._bands(catalog)
+        bands = self._checked_bands(catalog)
         names = feature_names(peaks=int(self.peaks))
         width = len(names)
         ids = np.asarray(catalog.object_ids).astype(str)
