@@ -15,12 +15,13 @@ from explorer.representations.base import Block, RepresentationCache, Representa
 from explorer.representations.embedding import Embedding
 from explorer.representations.features import Features, PeriodogramGrid, feature_names
 from explorer.representations.hybrid import Hybrid
+from explorer.representations.periods import best_period, period_candidates, periodogram
 
 __all__ = [
     "Block", "RepresentationResult", "RepresentationCache", "representation_cache_dir",
     "Features", "Embedding", "Hybrid", "PeriodogramGrid", "feature_names",
     "FEATURES", "HYBRID_PREFIX", "make_representation", "compute_representation", "representation_choices",
-    "read_vectors",
+    "read_vectors", "best_period", "period_candidates", "periodogram",
 ]
 
 FEATURES = "features"

@@ -386,35 +386,8 @@ class Features(Params):
 
 def best_period(time, value, *, min_period: float = 0.05, max_period: float | None = None,
                 resolution: float = 5.0, max_log2: int = 20) -> float:
-    """Best Lomb-Scargle period of one light curve, on a bounded grid (the dashboard's period search).
+    """Best Lomb-Scargle period of one light curve: :func:`explorer.representations.periods.best_period`."""
+    from explorer.representations.periods import best_period as search
 
-    The grid is the catalog grid of :class:`PeriodogramGrid` for this one curve (periods from
-    ``min_period`` to ``max_period``, default half the span), at most ``2**max_log2 + 1`` frequencies:
-    a 101-point curve spanning 20,000 days costs 0.2 s and tens of MB, not 12 s and 2 GB (measured). Repeated
-    epochs are averaged. CatalogError when no period can be searched (too few epochs, constant values).
-    """
-    import light_curve.light_curve_ext as lc
-
-    t = np.asarray(time, np.float64)
-    m = np.asarray(value, np.float64)
-    ok = np.isfinite(t) & np.isfinite(m)
-    t, m = t[ok], m[ok]
-    order = np.argsort(t, kind="stable")
-    t, inverse = np.unique(t[order], return_inverse=True)
-    m = np.bincount(inverse, m[order]) / np.bincount(inverse)
-    if len(t) < MIN_OBSERVATIONS:
-        raise CatalogError(f"{len(t)} distinct epochs: a period search needs at least {MIN_OBSERVATIONS}")
-    if not np.ptp(m) > 0 or not np.isfinite(np.ptp(m)):
-        raise CatalogError("the light curve is constant: it has no period")
-    span = float(t[-1] - t[0])
-    max_period = float(max_period) if max_period else span / 2
-    if not max_period > min_period:
-        raise CatalogError(f"the light curve spans {span:.3g} days: too short for periods above {min_period} d")
-    grid = PeriodogramGrid.for_observations(t, np.array([0, len(t)]), resolution=resolution, min_period=min_period,
-                                            max_log2=max_log2)
-    freq, power = lc.Periodogram(peaks=1, freqs=grid.freqs, fast=True).freq_power(t, m - m.mean())
-    usable = (freq >= 2 * np.pi / max_period) & np.isfinite(power)
-    if not usable.any():
-        raise CatalogError("no usable frequency in the period search grid")
-    best = np.flatnonzero(usable)[int(np.argmax(power[usable]))]
-    return float(2 * np.pi / freq[best])
+    return search(time, value, min_period=min_period, max_period=max_period, resolution=resolution,
+                  max_log2=max_log2)
