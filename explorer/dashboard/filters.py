@@ -163,7 +163,8 @@ class _Parser:
         while i < len(text):
             m = _TOKEN.match(text, i)
             if m is None:
-                self.fail("a quote is not closed" if text[i] in "'\"`" else f"unexpected {text[i]!r} at character {i + 1}")
+                quote = text[i] in "'\"`"
+                self.fail("a quote is not closed" if quote else f"unexpected {text[i]!r} at character {i + 1}")
             kind = m.lastgroup
             raw = m.group()
             i = m.end()

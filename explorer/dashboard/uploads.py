@@ -43,7 +43,8 @@ log = logging.getLogger(__name__)
 UPLOAD_CHUNK_BYTES = 1_000_000
 TEMP_PREFIX = "lcx-upload-"
 # tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=<.parquet or .csv>) names: 8 random characters between
-_TEMP_NAME = re.compile(rf"^{re.escape(TEMP_PREFIX)}[a-z0-9_]{{8}}(?:{'|'.join(re.escape(s) for s in UPLOAD_SUFFIXES)})$")
+_SUFFIXES = "|".join(re.escape(s) for s in UPLOAD_SUFFIXES)
+_TEMP_NAME = re.compile(rf"^{re.escape(TEMP_PREFIX)}[a-z0-9_]{{8}}(?:{_SUFFIXES})$")
 # An upload temp file untouched this long has no live writer: chunks arrive within seconds of each
 # other, and a complete upload is read (then removed) by its session's job within minutes.
 STALE_UPLOAD_S = 3600.0
