@@ -94,6 +94,17 @@ class _Budget:
         assert self.peak < PEAK_BYTES, f"peak {self.peak / 1e6:.0f} MB (bound {PEAK_BYTES / 1e6:.0f} MB)"
 
 
+def _state(path, folder, monkeypatch, representation="embedding") -> ExplorerState:
+    """A dashboard state on ``path`` (served limits, default band limit), MACHO Astromer chosen."""
+    monkeypatch.delenv(MAX_CONCAT_BANDS_ENV, raising=False)
+    monkeypatch.setenv("LCEXPLORER_DATA_DIRS", str(folder))
+    st = ExplorerState(str(path), embed_cache=ResultCache(), map_cache=ResultCache())
+    st.refresh_models()
+    st.model = MODEL
+    st.representation = representation
+    return st
+
+
 # ------------------------------------------------------------------------- PCA in the smaller side
 def test_gram_pca_equals_covariance_pca():
     rng = np.random.default_rng(3)
@@ -148,13 +159,8 @@ def test_forty_bands_map_with_features_and_astromer_when_allowed(home, files, um
 
 
 def test_forty_bands_refused_at_once_by_default_in_the_dashboard_state(home, files, monkeypatch):
-    monkeypatch.delenv(MAX_CONCAT_BANDS_ENV, raising=False)
-    monkeypatch.setenv("LCEXPLORER_DATA_DIRS", str(files["folder"]))
     for representation in ("embedding", "features", "hybrid"):
-        st = ExplorerState(str(files["40"]), embed_cache=ResultCache(), map_cache=ResultCache())
-        st.refresh_models()
-        st.model = MODEL
-        st.representation = representation
+        st = _state(files["40"], files["folder"], monkeypatch, representation)
         with _Budget() as budget, pytest.raises(CatalogError) as err:
             st.run()
         budget.check()
@@ -164,11 +170,7 @@ def test_forty_bands_refused_at_once_by_default_in_the_dashboard_state(home, fil
 
 
 def test_sixteen_bands_map_in_the_dashboard_state(home, files, umap_compiled, monkeypatch):
-    monkeypatch.delenv(MAX_CONCAT_BANDS_ENV, raising=False)
-    monkeypatch.setenv("LCEXPLORER_DATA_DIRS", str(files["folder"]))
-    st = ExplorerState(str(files["16"]), embed_cache=ResultCache(), map_cache=ResultCache())
-    st.refresh_models()
-    st.model = MODEL
+    st = _state(files["16"], files["folder"], monkeypatch)
     with _Budget() as budget:
         m = st.run()
     budget.check()
@@ -178,12 +180,7 @@ def test_sixteen_bands_map_in_the_dashboard_state(home, files, umap_compiled, mo
 
 @pytest.mark.parametrize("representation", ["embedding", "features"])
 def test_one_band_per_row_is_refused_with_the_limit(home, files, monkeypatch, representation):
-    monkeypatch.delenv(MAX_CONCAT_BANDS_ENV, raising=False)
-    monkeypatch.setenv("LCEXPLORER_DATA_DIRS", str(files["folder"]))
-    st = ExplorerState(str(files["per_row"]), embed_cache=ResultCache(), map_cache=ResultCache())
-    st.refresh_models()
-    st.model = MODEL
-    st.representation = representation
+    st = _state(files["per_row"], files["folder"], monkeypatch, representation)
     with _Budget() as budget, pytest.raises(CatalogError, match=r"3000 bands side by side .*'band00000'"):
         st.run()
     budget.check()
