@@ -192,3 +192,18 @@ def test_bad_limit_setting_is_named(monkeypatch, files):
         Features().compute(load_catalog(files["16"]), cache=False)
     monkeypatch.setenv(MAX_CONCAT_BANDS_ENV, "0")  # no limit
     Features(bands=["b00", "b01"]).compute(load_catalog(files["16"]), cache=False)
+
+
+def test_an_embeddings_file_with_one_band_per_row_is_refused(tmp_path, monkeypatch):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from explorer.representations import read_vectors
+
+    monkeypatch.delenv(MAX_CONCAT_BANDS_ENV, raising=False)
+    n = 100
+    table = pa.table({"object_id": [f"o{i % 3}" for i in range(n)], "band": [f"b{i}" for i in range(n)],
+                      "embedding": pa.FixedSizeListArray.from_arrays(pa.array(np.ones(n * 4, np.float32)), 4)})
+    pq.write_table(table, tmp_path / "vectors.parquet")
+    with pytest.raises(CatalogError, match=r"embeddings file .*vectors.parquet .* 100 bands side by side .*'b0'"):
+        read_vectors(tmp_path / "vectors.parquet")

@@ -45,8 +45,8 @@ def max_concat_bands() -> int | None:
     return None if value <= 0 else value
 
 
-def check_concat_bands(bands, catalog_name: str, what: str, *, alternative: str = "") -> None:
-    """CatalogError naming the bands and the limit when more than ``max_concat_bands()`` go side by side.
+def check_concat_bands(bands, what: str, *, alternative: str = "") -> None:
+    """CatalogError naming ``what``, the bands and the limit when more than ``max_concat_bands()`` go side by side.
 
     Checked before any per-band work, so the refusal takes no time whatever the number of bands.
     """
@@ -58,7 +58,7 @@ def check_concat_bands(bands, catalog_name: str, what: str, *, alternative: str 
         return
     shown = ", ".join(repr(b) for b in bands[:8]) + (f", ... ({len(bands) - 8} more)" if len(bands) > 8 else "")
     raise CatalogError(
-        f"{what} of catalog {catalog_name!r} would put {len(bands)} bands side by side ({shown}); at most "
+        f"{what} would put {len(bands)} bands side by side ({shown}); at most "
         f"{limit} are allowed ({MAX_CONCAT_BANDS_ENV}={limit}, set by the operator; 0: no limit): choose at "
         f"most {limit} bands{alternative}")
 

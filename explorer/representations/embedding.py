@@ -108,7 +108,8 @@ class Embedding(Params):
                 data = catalog.band_subset(chosen)
         elif self.concat_bands:
             engine_bands = bands if bands is not None else [str(b) for b in catalog.bands]
-            check_concat_bands(engine_bands, catalog.name, f"embedding with {model.name} (one block per band)",
+            check_concat_bands(engine_bands, f"embedding catalog {catalog.name!r} with {model.name} "
+                               "(one block per band)",
                                alternative=", or turn bands side by side off (one light curve of all bands)")
         elif bands is not None and len(bands) < len(catalog.bands):
             data = catalog.band_subset(bands)

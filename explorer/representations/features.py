@@ -289,7 +289,7 @@ class Features(Params):
     def _checked_bands(self, catalog) -> list[str]:
         """``_bands`` within the side-by-side limit (``LCEXPLORER_MAX_CONCAT_BANDS``)."""
         bands = self._bands(catalog)
-        check_concat_bands(bands, catalog.name, "the features (one block per band)")
+        check_concat_bands(bands, f"the features of catalog {catalog.name!r} (one block per band)")
         return bands
 
     def _validate(self) -> None:
