@@ -10,8 +10,8 @@ are therefore computed in the smaller of the two sides:
   (exact, the same components; those beyond the rows' rank are zero rows);
 - both larger: a seeded randomized SVD (``sklearn.utils.extmath.randomized_svd``), O(n d k).
 
-Measured (``benchmarks/bench_projection.py --wide``, 2 cores, load 7-15): 12 x 4,096 took 122 s by
-the covariance and takes 2 ms; 5,000 x 4,096 took 79 s and takes 7 s.
+Measured (``benchmarks/bench_projection.py --wide``, two runs, 2 cores, load 7-15): 12 x 4,096 took
+79-122 s by the covariance and takes 2-9 ms; 5,000 x 4,096 took 68-79 s and takes 7-10 s.
 
 Memory is the centred float64 copy of the input plus at most ``EXACT_MAX_SIDE``\\ :sup:`2` values; nothing
 is sized from the shape alone. Signs are fixed so that the largest-magnitude loading of each component is
