@@ -6,6 +6,12 @@
     python benchmarks/bench_projection.py --choices 100000 # each speed choice at 100k, one at a time
     python benchmarks/bench_projection.py --choices 100000 --only "sample 35k" --cold-options '{"sample": 35000}'
     python benchmarks/bench_projection.py --real-sampling  # EROS-1: map quality fitted whole vs on a sample
+    python benchmarks/bench_projection.py --wide           # PCA of few objects x many bands: old vs bounded
+
+``--wide``: the PCA before UMAP (and of the preview) on matrices shaped like a many-band catalog embedded
+side by side (12 objects x bands x 256), and one tall-and-wide matrix: the covariance eigen-decomposition
+every shape used before (skipped where it takes minutes) against the bounded PCA of ``projection/pca.py``
+(Gram or randomized SVD), medians of ``--repeats``, with the traced peak memory of one run.
 
 ``--choices N``: the map of N synthetic objects with each choice of issue 11 measured on its own (warm,
 one process): PCA to 50 dimensions or not, exact (brute-force BLAS) or approximate (NN-descent)
@@ -197,6 +203,46 @@ def _fresh(spec: str, args, options=None) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
+def wide(repeats: int) -> list:
+    """Old covariance PCA vs the bounded PCA on wide shapes; prints and returns one row per shape."""
+    import tracemalloc
+
+    from explorer.projection.pca import _by_covariance, _fit_pca
+
+    def old(x, k):
+        xc = x.astype(np.float64) - x.astype(np.float64).mean(axis=0)
+        return _by_covariance(xc, k)
+
+    def measure(fn, x, n):
+        times = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            fn(x, 50)
+            times.append(time.perf_counter() - t0)
+        tracemalloc.start()
+        fn(x, 50)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return statistics.median(times), peak / 1e6
+
+    rows = []
+    rng = np.random.default_rng(0)
+    # (objects, dimensions, old method measured?): the covariance of 10,240 columns takes minutes and 840 MB
+    for n, d, with_old in ((12, 4 * 256, True), (12, 16 * 256, True), (12, 40 * 256, False),
+                           (5000, 16 * 256, True)):
+        x = rng.normal(size=(n, d)).astype(np.float32)
+        row = {"n": n, "dim": d}
+        row["bounded_s"], row["bounded_peak_mb"] = measure(_fit_pca, x, repeats)
+        if with_old:
+            row["covariance_s"], row["covariance_peak_mb"] = measure(old, x, 1)
+        rows.append(row)
+        cov = (f"covariance {row['covariance_s']:.2f} s / {row['covariance_peak_mb']:.0f} MB"
+               if with_old else "covariance not run")
+        print(f"{n:>5} x {d:<6} bounded {row['bounded_s']:.3f} s / {row['bounded_peak_mb']:.0f} MB; {cov}",
+              flush=True)
+    return rows
+
+
 def main(argv=None) -> int:
     """Entry point; prints a table of medians."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -221,11 +267,17 @@ def main(argv=None) -> int:
                     help='with --choices: Projection options of the cold fits (default {}: the shipped defaults)')
     ap.add_argument("--real-sampling", type=float, nargs="*", default=None, metavar="FRACTION",
                     help="EROS-1 map quality fitted whole vs on these fractions (default 1 0.5 0.35 0.25)")
+    ap.add_argument("--wide", action="store_true", help="PCA of few objects x many bands: old vs bounded")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--child-options", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
         _child(args)
+        return 0
+    if args.wide:
+        rows = wide(args.repeats)
+        if args.json:
+            args.json.write_text(json.dumps(rows, indent=2))
         return 0
     if args.real_sampling is not None:
         rows = real_sampling(args.real_sampling or [1.0, 0.5, 0.35, 0.25])

@@ -23,7 +23,7 @@ from explorer.dashboard.export import (
 )
 
 REQUIRED = {"created_utc", "catalog", "catalog_sha256", "model", "model_sha256", "output", "reduction",
-            "bands", "seed", "umap", "packages"}
+            "bands", "embedding_seed", "umap", "packages"}
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +61,7 @@ def test_provenance_reads_projection_object(catalog):
     prov = build_provenance(catalog, projection=proj, model="m", seed=3)
     assert prov["umap"] == {"n_neighbors": 30, "min_dist": 0.05, "metric": "cosine", "random_state": 7,
                             "pca": "auto", "pca_components": 50}
-    assert prov["seed"] == 3 and prov["model"] == "m" and prov["output"] is None
+    assert prov["embedding_seed"] == 3 and prov["model"] == "m" and prov["output"] is None
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
@@ -108,7 +108,7 @@ def test_csv_header_is_readable_by_pandas(catalog, provenance):
     # read_export keeps '#' inside values
     frame, prov = read_export(data)
     assert list(frame["object_id"]) == ["star#0", "star#2"] and list(frame["label"]) == ["RR Lyrae", "Cepheid"]
-    assert prov["umap"]["metric"] == "euclidean" and prov["seed"] == 0
+    assert prov["umap"]["metric"] == "euclidean" and prov["embedding_seed"] == 0
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])

@@ -1,8 +1,9 @@
 """Export labels, selections, embeddings and map coordinates as CSV or Parquet, with provenance.
 
 Every export carries a provenance record (see :func:`build_provenance`): model name and sha256,
-output, reduction, bands, UMAP parameters, seed, package versions, catalog name and content hash,
-and the UTC time of the export.
+output, reduction, bands, ``embedding_seed`` (the seed of the embedding's window reduction; None for
+the features alone), the UMAP parameters (with UMAP's own ``random_state``), package versions, catalog
+name and content hash, and the UTC time of the export.
 
 * **Parquet**: the provenance is JSON in the schema metadata under the key ``lcexplorer``
   (``json.loads(pq.read_schema(f).metadata[b"lcexplorer"])``).  Embeddings are a fixed-size list
@@ -125,13 +126,18 @@ def build_provenance(
     catalog_name: str | None = None,
     catalog_hash: str | None = None,
     extra: Mapping | None = None,
+    representation: str | None = None,
 ) -> dict:
     """Provenance record of an export.
 
-    ``catalog`` gives the catalog name and content hash, ``embedding_meta`` (``EmbeddingResult.meta``)
-    the model name, sha256, output, reduction, bands and seed, ``projection`` (a ``Projection`` or a
-    dict) the UMAP parameters; explicit keyword arguments win over both.  All keys are always present
-    (``None`` when unknown) so that readers can rely on them.
+    ``catalog`` gives the catalog name and content hash, ``embedding_meta`` (``EmbeddingResult.meta``
+    or a representation's meta) the model name, sha256, output, reduction, bands and seed, ``projection``
+    (a ``Projection`` or a dict) the UMAP parameters; explicit keyword arguments win over both.  All keys
+    are always present (``None`` when unknown) so that readers can rely on them.
+
+    Two seeds, named for what they seed: ``embedding_seed`` (``seed``: the embedding's random-subsample
+    reduction; None when the vectors are the features alone, which use no seed: ``representation``
+    or ``embedding_meta["representation"]`` is ``"features"``) and ``umap.random_state`` (the map's layout).
     """
     meta = dict(embedding_meta or {})
 
@@ -157,7 +163,7 @@ def build_provenance(
         "output": pick(output, "output"),
         "reduction": pick(reduction, "reduction"),
         "bands": pick(bands, "bands"),
-        "seed": pick(seed, "seed"),
+        "embedding_seed": None if "features" in (representation, meta.get("representation")) else pick(seed, "seed"),
         "umap": _umap_params(projection),
         "packages": package_versions(),
     }
@@ -257,8 +263,15 @@ def _ids_frame(object_ids, n: int | None = None, what: str = "rows") -> pd.DataF
     return pd.DataFrame({"object_id": ids})
 
 
-def export_labels(labels: pd.Series | pd.DataFrame, provenance: Mapping, fmt: str = "csv") -> tuple[bytes, str]:
-    """Labelled objects (a Series indexed by object_id, or a DataFrame with object_id/label); unlabelled rows dropped."""
+def export_labels(labels, provenance: Mapping, fmt: str = "csv") -> tuple[bytes, str]:
+    """Labelled objects; unlabelled rows dropped.
+
+    ``labels``: a ``LabelStore`` (or anything with its ``records()``: object_id, label, updated_at and
+    ``origin``, manual or suggested, all kept), a DataFrame with object_id and label (other columns kept),
+    or a Series of labels indexed by object_id (then without origin).
+    """
+    if hasattr(labels, "records") and callable(labels.records):
+        labels = labels.records()
     if isinstance(labels, pd.Series):
         frame = pd.DataFrame({"object_id": labels.index.astype(str), "label": labels.astype("string").to_numpy()})
     elif isinstance(labels, pd.DataFrame) and {"object_id", "label"} <= set(labels.columns):
@@ -271,9 +284,14 @@ def export_labels(labels: pd.Series | pd.DataFrame, provenance: Mapping, fmt: st
 
 
 def export_selection(selection: pd.DataFrame, provenance: Mapping, fmt: str = "csv") -> tuple[bytes, str]:
-    """The selected objects' table (object_id first, then whatever columns the dashboard shows)."""
+    """The selected objects' table (object_id first, then whatever columns the dashboard shows).
+
+    An empty selection is an ExportError (not a file with a header and no rows)."""
     if not isinstance(selection, pd.DataFrame) or "object_id" not in selection.columns:
         raise ExportError("the selection must be a DataFrame with an object_id column")
+    if not len(selection):
+        raise ExportError("nothing is selected: select objects on the map or in the table, then export the "
+                          "selection")
     cols = ["object_id", *[c for c in selection.columns if c != "object_id"]]
     return export_table(selection[cols], provenance, fmt, "selection")
 

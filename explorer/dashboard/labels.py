@@ -11,8 +11,10 @@ The label vocabulary (``label_set``) lives in a small JSON sidecar ``<name>.labe
 
 Every change is saved at once with an atomic write (temporary file in the same folder, fsync,
 ``os.replace``), so a crash leaves either the previous file or the new one, never half of one.
-Temporary files a killed writer left behind (our own name pattern, older than a few seconds) are
-removed when the labels are opened.
+Temporary files a killed writer left behind (our own name pattern) are removed when the labels are
+opened: every writer holds the file's lock while its temporary file exists, so under that lock any of
+them is an orphan (without ``fcntl``: those older than ``ORPHAN_TMP_AGE_S``). Ids of any length
+round-trip (the csv module's field limit is raised to the file's size).
 
 Who may write (``LCEXPLORER_LABELS``, for a served app; see :func:`labels_mode`): ``shared`` (default:
 every session writes the one file beside the catalog), ``read-only`` (labels are shown, nothing is
@@ -36,6 +38,7 @@ import os
 import re
 import stat
 import tempfile
+import threading
 import time
 import warnings
 from datetime import datetime, timezone
@@ -59,7 +62,8 @@ COLUMNS = ("object_id", "label", "updated_at", "origin")
 REQUIRED_COLUMNS = COLUMNS[:3]  # files written before ``origin`` existed have these three
 ORIGINS = ("manual", "suggested", "predicted")  # predicted: accepted from the classifier (discover)
 # Temporary files of atomic_path are ".<name>.<8 random chars>.tmp" (tempfile.mkstemp); a writer
-# killed between creating one and renaming it leaves it behind. Older than this, nobody owns it.
+# killed between creating one and renaming it leaves it behind. Without fcntl (no lock to tell a live
+# writer), older than this, nobody owns it.
 ORPHAN_TMP_AGE_S = 30.0
 DEFAULT_LABELS = (
     "RR Lyrae",
@@ -182,7 +186,7 @@ class LabelStore:
         self._stamp = None
         self._series: pd.Series | None = None  # .labels cache, dropped whenever _records changes
         # a read-only session writes nothing, not even the clean-up of other writers' temporaries
-        self.removed_temp_files = remove_orphan_temp_files(self.path) if self.writable else []
+        self.removed_temp_files = self._remove_orphans() if self.writable else []
         self._load()
 
     # ------------------------------------------------------------------ who may write
@@ -366,6 +370,15 @@ class LabelStore:
             finally:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
+    def _remove_orphans(self) -> list[Path]:
+        """Temporary files of killed writers, removed. Every writer of these files holds the lock while its
+        temporary file exists, so under the lock any of ours is an orphan, however young (a writer killed
+        a second ago included); without ``fcntl`` only files older than ``ORPHAN_TMP_AGE_S`` are."""
+        if fcntl is None:
+            return remove_orphan_temp_files(self.path)
+        with self._locked():
+            return remove_orphan_temp_files(self.path, older_than_s=0.0)
+
     def _save(self, changes: dict[str, tuple[str, str, str]]) -> None:
         """Re-read the file, merge per object by ``updated_at``, write atomically (bad rows kept aside first)."""
         self._require_writable()
@@ -531,6 +544,7 @@ def _parse_labels_bytes(data: bytes) -> tuple[dict[str, tuple[str, str, str]], l
     crash) never costs the others. Files with three columns (before ``origin``) read as manual.
     """
     text = data.decode("utf-8", errors="surrogateescape")
+    _allow_fields_of(len(text))
     # one split for the raw lines and the csv reader, so that line numbers and raw text agree
     lines = io.StringIO(text, newline="").readlines()
     records: dict[str, tuple[str, str, str]] = {}
@@ -589,6 +603,18 @@ def _parse_labels_bytes(data: bytes) -> tuple[dict[str, tuple[str, str, str]], l
 
 
 _SURROGATE = re.compile("[\udc80-\udcff]")
+_FIELD_LIMIT_LOCK = threading.Lock()
+
+
+def _allow_fields_of(n_chars: int) -> None:
+    """Let the csv module read fields as long as the file itself (any id the catalog accepts round-trips).
+
+    ``csv.field_size_limit`` is process-wide (default 131,072 characters): it is only ever raised here,
+    under a lock, so no reader in another thread sees it lowered under its feet.
+    """
+    with _FIELD_LIMIT_LOCK:
+        if csv.field_size_limit() < n_chars + 1:
+            csv.field_size_limit(n_chars + 1)
 
 
 def _row_problem(row: list[str], header: list[str], pos: dict, raw: str) -> tuple[str | None, str | None]:

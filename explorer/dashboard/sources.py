@@ -45,17 +45,69 @@ def _is_catalog(path: Path) -> bool:
     return False
 
 
-def list_catalogs() -> dict[str, str]:
-    """Catalogs found directly inside the allowed roots, as {label: absolute path}, sample catalogs first."""
+def _is_dangling(path: Path) -> bool:
+    """A link whose target does not exist (or cannot be reached)."""
+    try:
+        return path.is_symlink() and not path.exists()
+    except OSError:
+        return True
+
+
+def list_catalogs(notes: list | None = None) -> dict[str, str]:
+    """Catalogs found directly inside the allowed roots, as {label: absolute path}, sample catalogs first.
+
+    Entries that cannot be used are skipped; when ``notes`` is a list, a sentence per skipped entry is
+    appended to it, naming the entry by its root's name (``data/x.csv``), never by the server's path.
+    """
     found: dict[str, str] = {}
     for root in allowed_roots():
-        for child in sorted(root.iterdir()):
-            if child.name.startswith(".") or not _is_catalog(child):
+        try:
+            children = sorted(root.iterdir())
+        except OSError as exc:
+            if notes is not None:
+                notes.append(f"folder {root.name}/ cannot be listed ({exc.strerror or type(exc).__name__}); skipped")
+            continue
+        for child in children:
+            if child.name.startswith("."):
+                continue
+            if _is_dangling(child):
+                if notes is not None and child.suffix.lower() in UPLOAD_SUFFIXES:
+                    notes.append(f"{root.name}/{child.name} is a link to nothing; skipped")
+                continue
+            try:
+                usable = _is_catalog(child)
+            except OSError as exc:  # unreadable folder, vanished file: skip it, say so
+                if notes is not None:
+                    notes.append(f"{root.name}/{child.name} cannot be read ({exc.strerror or type(exc).__name__}); "
+                                 "skipped")
+                continue
+            if not usable:
                 continue
             shown = child.name[: -len(LC_SUFFIX)] if child.name.endswith(LC_SUFFIX) else child.name
             label = f"{root.name}/{shown}"
             found.setdefault(label, str(child))
     return found
+
+
+def catalog_stamp(path: Path):
+    """What tells a catalog on disk changed: a file's mtime, or a folder's (name, mtime) pairs.
+
+    Label files and sidecars do not count (saving labels is not a change of the catalog); entries that
+    cannot be read (a link to nothing, a file removed meanwhile) count as ``(name, None)`` rather than
+    raising: the catalog reader skips them and says so in its report.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        return path.stat().st_mtime_ns
+    stamp = []
+    for p in path.iterdir():
+        if is_sidecar(p):
+            continue
+        try:
+            stamp.append((p.name, p.stat().st_mtime_ns))
+        except OSError:
+            stamp.append((p.name, None))
+    return tuple(sorted(stamp, key=lambda e: (e[0], e[1] is None, e[1] or 0)))
 
 
 def default_catalog() -> str | None:

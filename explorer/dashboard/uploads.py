@@ -10,14 +10,20 @@ skipped the check may still send the rest: each chunk is dropped unwritten), an 
 file on disk, and no websocket message is larger than a chunk (Bokeh's 20 MB default limit is enough).
 
 Temp files are removed when the upload is opened (by its consumer, ``CatalogDropper.release``), refused,
-replaced by a new upload, and when the session ends (also in the middle of an upload).
+replaced by a new upload, and when the session ends (also in the middle of an upload). Those a crashed or
+killed server left behind are swept when a process makes its first upload widget (once per temp folder):
+only regular files of this user named as ours, directly in the temp folder, untouched for
+``STALE_UPLOAD_S`` (an upload in progress in another server rewrites its file with every chunk).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
+import stat
 import tempfile
+import time
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +42,54 @@ log = logging.getLogger(__name__)
 # nothing next to a session's memory, large enough that a 200 MB file is 200 messages.
 UPLOAD_CHUNK_BYTES = 1_000_000
 TEMP_PREFIX = "lcx-upload-"
+# tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=<.parquet or .csv>) names: 8 random characters between
+_SUFFIXES = "|".join(re.escape(s) for s in UPLOAD_SUFFIXES)
+_TEMP_NAME = re.compile(rf"^{re.escape(TEMP_PREFIX)}[a-z0-9_]{{8}}(?:{_SUFFIXES})$")
+# An upload temp file untouched this long has no live writer: chunks arrive within seconds of each
+# other, and a complete upload is read (then removed) by its session's job within minutes.
+STALE_UPLOAD_S = 3600.0
+_SWEPT: set[str] = set()
+_SWEPT_LOCK = threading.Lock()
+
+
+def sweep_stale_uploads(folder=None, *, older_than_s: float = STALE_UPLOAD_S) -> list[Path]:
+    """Remove upload temp files that a crashed server left in ``folder`` (default: the temp folder).
+
+    Only regular files directly in ``folder``, named as this module names them, owned by this user and
+    not modified for ``older_than_s`` seconds. Returns the files removed.
+    """
+    folder = Path(folder if folder is not None else tempfile.gettempdir())
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    now = time.time()
+    for entry in entries:
+        if not _TEMP_NAME.match(entry.name):
+            continue
+        try:
+            st = entry.stat(follow_symlinks=False)
+            mine = not hasattr(os, "getuid") or st.st_uid == os.getuid()
+            if not stat.S_ISREG(st.st_mode) or not mine or now - st.st_mtime < older_than_s:
+                continue
+            os.unlink(entry.path)
+        except OSError:  # gone already, or not ours to remove
+            continue
+        removed.append(Path(entry.path))
+    if removed:
+        log.info("removed %d upload temp file(s) left by an earlier server in %s", len(removed), folder)
+    return removed
+
+
+def _sweep_once() -> None:
+    """``sweep_stale_uploads`` of the temp folder, the first time this process makes an upload widget there."""
+    folder = tempfile.gettempdir()
+    with _SWEPT_LOCK:
+        if folder in _SWEPT:
+            return
+        _SWEPT.add(folder)
+    sweep_stale_uploads(folder)
 
 
 def upload_limit() -> int | None:
@@ -107,6 +161,7 @@ class CatalogDropper(pn.widgets.FileDropper):
         if self.max_bytes:
             params.setdefault("max_file_size", str(int(self.max_bytes)))  # FilePond reads plain digits as bytes
         super().__init__(**params)
+        _sweep_once()  # what a crashed server left: at this process's first upload widget
         self._lock = threading.RLock()  # chunk events (maybe on several threads), release and cleanup
         self._stream: _Stream | None = None
         self._dropping: tuple | None = None  # (name, total) of a refused upload: its other chunks are dropped

@@ -11,16 +11,23 @@ weighted after standardisation (``explorer.projection.prepare_matrix``).
 
 from __future__ import annotations
 
-from explorer.representations.base import Block, RepresentationCache, RepresentationResult, representation_cache_dir
+from explorer.representations.base import (
+    Block,
+    RepresentationCache,
+    RepresentationResult,
+    check_concat_bands,
+    representation_cache_dir,
+)
 from explorer.representations.embedding import Embedding
 from explorer.representations.features import Features, PeriodogramGrid, feature_names
 from explorer.representations.hybrid import Hybrid
+from explorer.representations.periods import best_period, period_candidates, periodogram
 
 __all__ = [
     "Block", "RepresentationResult", "RepresentationCache", "representation_cache_dir",
     "Features", "Embedding", "Hybrid", "PeriodogramGrid", "feature_names",
     "FEATURES", "HYBRID_PREFIX", "make_representation", "compute_representation", "representation_choices",
-    "read_vectors",
+    "read_vectors", "best_period", "period_candidates", "periodogram",
 ]
 
 FEATURES = "features"
@@ -93,6 +100,8 @@ def read_vectors(path):
                                                     for k in keys}})
         block_key = frame[keys].agg(":".join, axis=1)
         block_names = list(dict.fromkeys(block_key))
+        # the matrix is objects x blocks x d: a file with one band per row must not size it
+        check_concat_bands(block_names, f"embeddings file {path} (one block per band/strategy)")
         obj_ids = np.asarray(list(dict.fromkeys(ids)), str)
         d = vectors.shape[1]
         matrix = np.full((len(obj_ids), len(block_names) * d), np.nan, np.float32)

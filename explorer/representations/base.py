@@ -17,9 +17,50 @@ import pandas as pd
 
 from explorer.atomic import atomic_path
 
-__all__ = ["Block", "RepresentationResult", "RepresentationCache", "representation_cache_dir"]
+__all__ = ["Block", "RepresentationResult", "RepresentationCache", "representation_cache_dir", "max_concat_bands",
+           "check_concat_bands", "MAX_CONCAT_BANDS_ENV", "DEFAULT_MAX_CONCAT_BANDS"]
 
 FORMAT_VERSION = 1
+# Bands side by side (features per band, single-band embeddings per band) widen the vector by a block
+# per band: 16 bands of a 256-wide embedding are 4,096 columns per object. A catalog with one band per
+# row would otherwise ask for thousands of blocks (measured: a 1.8 TiB allocation). Operators change it
+# with the environment variable (0: no limit).
+MAX_CONCAT_BANDS_ENV = "LCEXPLORER_MAX_CONCAT_BANDS"
+DEFAULT_MAX_CONCAT_BANDS = 16
+
+
+def max_concat_bands() -> int | None:
+    """The most bands put side by side: ``$LCEXPLORER_MAX_CONCAT_BANDS`` (default 16; 0: no limit)."""
+    import os
+
+    from explorer.errors import CatalogError
+
+    raw = os.environ.get(MAX_CONCAT_BANDS_ENV, "").strip()
+    if not raw:
+        return DEFAULT_MAX_CONCAT_BANDS
+    try:
+        value = int(raw)
+    except ValueError:
+        raise CatalogError(f"environment variable {MAX_CONCAT_BANDS_ENV}={raw!r} is not a whole number") from None
+    return None if value <= 0 else value
+
+
+def check_concat_bands(bands, what: str, *, alternative: str = "") -> None:
+    """CatalogError naming ``what``, the bands and the limit when more than ``max_concat_bands()`` go side by side.
+
+    Checked before any per-band work, so the refusal takes no time whatever the number of bands.
+    """
+    from explorer.errors import CatalogError
+
+    limit = max_concat_bands()
+    bands = [str(b) for b in bands]
+    if limit is None or len(bands) <= limit:
+        return
+    shown = ", ".join(repr(b) for b in bands[:8]) + (f", ... ({len(bands) - 8} more)" if len(bands) > 8 else "")
+    raise CatalogError(
+        f"{what} would put {len(bands)} bands side by side ({shown}); at most "
+        f"{limit} are allowed ({MAX_CONCAT_BANDS_ENV}={limit}, set by the operator; 0: no limit): choose at "
+        f"most {limit} bands{alternative}")
 
 
 @dataclass(frozen=True)

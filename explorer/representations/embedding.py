@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from explorer.errors import ModelError
-from explorer.representations.base import Block, Params, RepresentationResult
+from explorer.representations.base import Block, Params, RepresentationResult, check_concat_bands
 
 __all__ = ["Embedding", "MULTIBAND_KINDS"]
 
@@ -108,6 +108,9 @@ class Embedding(Params):
                 data = catalog.band_subset(chosen)
         elif self.concat_bands:
             engine_bands = bands if bands is not None else [str(b) for b in catalog.bands]
+            check_concat_bands(engine_bands, f"embedding catalog {catalog.name!r} with {model.name} "
+                               "(one block per band)",
+                               alternative=", or turn bands side by side off (one light curve of all bands)")
         elif bands is not None and len(bands) < len(catalog.bands):
             data = catalog.band_subset(bands)
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from explorer import offload
 from explorer.errors import CatalogError
-from explorer.representations.base import Params
+from explorer.representations.base import Params, check_concat_bands
 
 __all__ = ["Features", "FEATURE_VERSION", "PeriodogramGrid", "best_period", "feature_extractor", "feature_names", "extract_band_features"]
 
@@ -286,6 +286,12 @@ class Features(Params):
             raise CatalogError("features need at least one band")
         return bands
 
+    def _checked_bands(self, catalog) -> list[str]:
+        """``_bands`` within the side-by-side limit (``LCEXPLORER_MAX_CONCAT_BANDS``)."""
+        bands = self._bands(catalog)
+        check_concat_bands(bands, f"the features of catalog {catalog.name!r} (one block per band)")
+        return bands
+
     def _validate(self) -> None:
         if isinstance(self.peaks, bool) or not isinstance(self.peaks, (int, np.integer)) or not 1 <= self.peaks <= 10:
             raise ValueError(f"peaks must be an integer from 1 to 10, got {self.peaks!r}")
@@ -328,6 +334,7 @@ class Features(Params):
         from explorer.representations.base import RepresentationCache, _compute_cached
 
         self._validate()
+        self._checked_bands(catalog)  # before the cache key: it hashes the catalog
         return _compute_cached(self, catalog, progress, cache, RepresentationCache)
 
     def _compute(self, catalog, progress):
@@ -335,7 +342,7 @@ class Features(Params):
 
         from explorer.representations.base import Block, RepresentationResult
 
-        bands = self._bands(catalog)
+        bands = self._checked_bands(catalog)
         names = feature_names(peaks=int(self.peaks))
         width = len(names)
         ids = np.asarray(catalog.object_ids).astype(str)
@@ -379,35 +386,8 @@ class Features(Params):
 
 def best_period(time, value, *, min_period: float = 0.05, max_period: float | None = None,
                 resolution: float = 5.0, max_log2: int = 20) -> float:
-    """Best Lomb-Scargle period of one light curve, on a bounded grid (the dashboard's period search).
+    """Best Lomb-Scargle period of one light curve: :func:`explorer.representations.periods.best_period`."""
+    from explorer.representations.periods import best_period as search
 
-    The grid is the catalog grid of :class:`PeriodogramGrid` for this one curve (periods from
-    ``min_period`` to ``max_period``, default half the span), at most ``2**max_log2 + 1`` frequencies:
-    a 101-point curve spanning 20,000 days costs 0.2 s and tens of MB, not 12 s and 2 GB (measured). Repeated
-    epochs are averaged. CatalogError when no period can be searched (too few epochs, constant values).
-    """
-    import light_curve.light_curve_ext as lc
-
-    t = np.asarray(time, np.float64)
-    m = np.asarray(value, np.float64)
-    ok = np.isfinite(t) & np.isfinite(m)
-    t, m = t[ok], m[ok]
-    order = np.argsort(t, kind="stable")
-    t, inverse = np.unique(t[order], return_inverse=True)
-    m = np.bincount(inverse, m[order]) / np.bincount(inverse)
-    if len(t) < MIN_OBSERVATIONS:
-        raise CatalogError(f"{len(t)} distinct epochs: a period search needs at least {MIN_OBSERVATIONS}")
-    if not np.ptp(m) > 0 or not np.isfinite(np.ptp(m)):
-        raise CatalogError("the light curve is constant: it has no period")
-    span = float(t[-1] - t[0])
-    max_period = float(max_period) if max_period else span / 2
-    if not max_period > min_period:
-        raise CatalogError(f"the light curve spans {span:.3g} days: too short for periods above {min_period} d")
-    grid = PeriodogramGrid.for_observations(t, np.array([0, len(t)]), resolution=resolution, min_period=min_period,
-                                            max_log2=max_log2)
-    freq, power = lc.Periodogram(peaks=1, freqs=grid.freqs, fast=True).freq_power(t, m - m.mean())
-    usable = (freq >= 2 * np.pi / max_period) & np.isfinite(power)
-    if not usable.any():
-        raise CatalogError("no usable frequency in the period search grid")
-    best = np.flatnonzero(usable)[int(np.argmax(power[usable]))]
-    return float(2 * np.pi / freq[best])
+    return search(time, value, min_period=min_period, max_period=max_period, resolution=resolution,
+                  max_log2=max_log2)

@@ -1,14 +1,9 @@
-"""2-D maps of embedding matrices: an instant PCA preview and a cached, reproducible UMAP projection.
+"""``Projection``: the UMAP map of a matrix, estimator-like, reproducible from a seed and cached.
 
-``Projection`` is estimator-like (``fit`` / ``fit_transform`` / ``transform`` / ``embedding_``).
-Columns are standardised (z-score, each block of a representation then weighted) before PCA/UMAP by
-default; ``prepare_matrix`` is that step on its own, shared with the neighbours and quality figures so
-every view measures the same space. Rows without any finite value (objects that were not embedded)
-get NaN coordinates instead of an error; standardised rows missing only some values (an object lacking
-one band's block) are placed on the values they have (the rest set to the column mean).
-A label column can guide the map (supervised UMAP, unlabelled objects = -1).
-Results are cached by the content of the matrix and every parameter that changes the map, in memory
-(per process) and on disk (``<store root>/projections/`` unless ``cache_dir`` says otherwise).
+Columns are standardised (``explorer.projection.prepare``), reduced with PCA above ``pca_components``
+dimensions (``explorer.projection.pca``: cost bounded whatever the shape), mapped with UMAP (optionally
+label-guided), cached by content and parameters (``explorer.projection.cache``); objects added later
+and objects outside a fitting sample are placed with ``explorer.projection.placement``.
 """
 
 from __future__ import annotations
@@ -17,20 +12,18 @@ import hashlib
 import json
 import logging
 import os
-import threading
 import time
 import warnings
-from collections import OrderedDict
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from explorer.atomic import atomic_path
+from explorer.projection.cache import _MEMORY, _Fitted, _read_disk, _write_disk, projection_cache_dir
+from explorer.projection.pca import _fit_pca, pca_preview
+from explorer.projection.placement import _neighbour_index, _place
+from explorer.projection.prepare import _as_matrix, _check_weights, _finite_rows, _Preparation, encode_labels
 
-__all__ = [
-    "Projection", "prepare_matrix", "encode_labels", "pca_preview", "warm_up", "projection_cache_dir", "clear_memory_cache", "MEMORY_CACHE_SIZE",
-]
+__all__ = ["Projection", "warm_up", "DEFAULT_SAMPLE", "EXACT_NEIGHBOURS_MAX", "METRICS", "INITS", "NEIGHBOURS"]
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +31,6 @@ log = logging.getLogger(__name__)
 _CACHE_FORMAT = 1
 METRICS = ("euclidean", "cosine")
 INITS = ("pca", "spectral", "random")
-MEMORY_CACHE_SIZE = 8
 # Up to this many objects the neighbour graph is computed exactly (brute force, BLAS) and handed to
 # UMAP: a few seconds at 50k, and it spares a fresh process the ~30 s numba compilation of UMAP's
 # NN-descent (measured: cold 4500-point fit 44 s -> 11 s). UMAP itself is exact below 4096 points.
@@ -53,265 +45,6 @@ NEIGHBOURS = ("auto", "exact", "approximate")
 # trustworthiness@10 0.979 either way on the synthetic 100k; on EROS-1 half the catalog was the best
 # sampled fraction (0.900 vs 0.935 whole; 35 %: 0.874). See benchmarks/README.md, "Maps at scale".
 DEFAULT_SAMPLE = 50_000
-
-
-def projection_cache_dir() -> Path:
-    """Default on-disk cache folder: ``store_root()/projections`` (``$LCEXPLORER_HOME`` or the user cache)."""
-    from explorer.store import store_root
-
-    return store_root() / "projections"
-
-
-# ----------------------------------------------------------------------------------------------
-# input handling and PCA
-
-
-def _as_matrix(X, name: str = "X") -> np.ndarray:
-    """Float32 C-contiguous 2-D copy-if-needed of ``X``; ValueError naming ``name`` when not 2-D numeric."""
-    try:
-        arr = np.asarray(X, dtype=np.float32)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be a numeric 2-D array (objects x dimensions): {exc}") from None
-    if arr.ndim != 2:
-        raise ValueError(f"{name} must be 2-D (objects x dimensions), got shape {arr.shape}")
-    if arr.shape[1] == 0:
-        raise ValueError(f"{name} has no columns (shape {arr.shape})")
-    return np.ascontiguousarray(arr)
-
-
-def _finite_rows(arr: np.ndarray) -> np.ndarray:
-    """Rows usable for a map: every value finite (a NaN anywhere means the object was not embedded)."""
-    return np.isfinite(arr).all(axis=1)
-
-
-@dataclass(frozen=True)
-class _Scaler:
-    """Per-column z-score (over the finite values of the fitted rows) followed by column weights."""
-
-    mean: np.ndarray  # float64 [d]
-    scale: np.ndarray  # float64 [d]: std / weight (constant and empty columns: 1 / weight)
-
-    @classmethod
-    def fit(cls, arr: np.ndarray, weights: np.ndarray | None) -> "_Scaler":
-        x = arr.astype(np.float64)
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: handled below
-            mean = np.nanmean(x, axis=0)
-            std = np.nanstd(x, axis=0)
-        mean = np.where(np.isfinite(mean), mean, 0.0)
-        std = np.where(np.isfinite(std) & (std > 0), std, 1.0)
-        w = np.ones(arr.shape[1]) if weights is None else weights
-        return cls(mean=mean, scale=std / w)
-
-    def apply(self, arr: np.ndarray) -> np.ndarray:
-        """Standardised, weighted float32; missing values become 0 (the column mean)."""
-        with np.errstate(all="ignore"):
-            out = (arr.astype(np.float64) - self.mean) / self.scale
-        out[~np.isfinite(out)] = 0.0
-        return out.astype(np.float32)
-
-
-def _check_weights(column_weights, n_dims: int) -> np.ndarray | None:
-    if column_weights is None:
-        return None
-    w = np.asarray(column_weights, dtype=np.float64).ravel()
-    if w.shape != (n_dims,) or not np.isfinite(w).all() or (w <= 0).any():
-        raise ValueError(f"column_weights must be {n_dims} positive finite numbers (one per column), got shape {w.shape}")
-    return w
-
-
-def prepare_matrix(X, *, standardize: bool = True, column_weights=None) -> tuple[np.ndarray, np.ndarray]:
-    """The space maps, neighbours and quality figures are computed in: ``(prepared float32, usable rows)``.
-
-    With ``standardize`` each column is z-scored over the usable rows and multiplied by its weight
-    (``RepresentationResult.column_weights()``: 1, or 1/sqrt(width) per part of a hybrid); a row is
-    usable when it has at least one finite value, its missing values taking the column mean. Without,
-    only fully finite rows are usable and values are weighted as they are. Unusable rows are NaN.
-    """
-    arr = _as_matrix(X)
-    return _Preparation.fit(arr, bool(standardize), _check_weights(column_weights, arr.shape[1])).apply(arr)
-
-
-@dataclass(frozen=True)
-class _Preparation:
-    """A fitted ``prepare_matrix``: which rows are usable, and how their values are scaled and weighted."""
-
-    standardize: bool
-    scaler: _Scaler | None  # None without standardisation, or when no row was usable
-    weights: np.ndarray | None
-
-    @staticmethod
-    def usable(arr: np.ndarray, standardize: bool) -> np.ndarray:
-        """Standardised: rows with any finite value (the rest is imputed); else fully finite rows."""
-        return np.isfinite(arr).any(axis=1) if standardize else _finite_rows(arr)
-
-    @classmethod
-    def fit(cls, arr: np.ndarray, standardize: bool, weights: np.ndarray | None) -> "_Preparation":
-        ok = cls.usable(arr, standardize)
-        scaler = _Scaler.fit(arr[ok], weights) if standardize and ok.any() else None
-        return cls(standardize=standardize, scaler=scaler, weights=weights)
-
-    def apply(self, arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(prepared float32, usable rows)``; unusable rows are NaN."""
-        ok = self.usable(arr, self.standardize)
-        out = np.full(arr.shape, np.nan, np.float32)
-        if self.standardize:
-            if self.scaler is not None and ok.any():
-                out[ok] = self.scaler.apply(arr[ok])
-        else:
-            out[ok] = arr[ok] if self.weights is None else (arr[ok] * self.weights).astype(np.float32)
-        return out, ok
-
-
-def encode_labels(y, n: int) -> np.ndarray:
-    """int64 codes of a label column for supervised UMAP: -1 where unlabelled (None, NaN, empty text)."""
-    import pandas as pd
-
-    if y is None:
-        return np.full(n, -1, np.int64)
-    values = pd.Series(list(y) if not isinstance(y, (pd.Series, np.ndarray)) else y).reset_index(drop=True)
-    if len(values) != n:
-        raise ValueError(f"y has {len(values)} labels but X has {n} rows")
-    text = values.astype("string")
-    unlabelled = values.isna().to_numpy() | (text.str.strip().fillna("") == "").to_numpy()
-    codes = np.full(n, -1, np.int64)
-    if (~unlabelled).any():
-        uniq = np.unique(text[~unlabelled].to_numpy(dtype=str))
-        codes[~unlabelled] = np.searchsorted(uniq, text[~unlabelled].to_numpy(dtype=str))
-    return codes
-
-
-@dataclass(frozen=True)
-class _PCAState:
-    """A fitted linear reduction ``(X - mean) @ components.T`` (float64 for stable reuse)."""
-
-    mean: np.ndarray  # [d]
-    components: np.ndarray  # [k, d]
-
-    def apply(self, arr: np.ndarray) -> np.ndarray:
-        return ((arr.astype(np.float64) - self.mean) @ self.components.T).astype(np.float32)
-
-
-def _fit_pca(arr: np.ndarray, n_components: int) -> _PCAState:
-    """Exact, deterministic PCA via the eigen-decomposition of the covariance (fast when n >> d).
-
-    Signs are fixed so that the largest-magnitude loading of each component is positive, which makes the
-    result independent of the LAPACK build.
-    """
-    x = arr.astype(np.float64)
-    mean = x.mean(axis=0)
-    xc = x - mean
-    cov = xc.T @ xc / max(len(x) - 1, 1)
-    evals, evecs = np.linalg.eigh(cov)
-    order = np.argsort(evals)[::-1][:n_components]
-    comps = evecs[:, order].T
-    idx = np.argmax(np.abs(comps), axis=1)
-    signs = np.sign(comps[np.arange(len(comps)), idx])
-    signs[signs == 0] = 1.0
-    return _PCAState(mean=mean, components=comps * signs[:, None])
-
-
-def pca_preview(X) -> np.ndarray:
-    """Instant 2-D placeholder map (first two principal components) shown while UMAP runs.
-
-    Returns float32 ``[n, 2]``; rows that are not finite get NaN. Inputs with a single dimension or a
-    single usable row are padded with zeros rather than refused, so a preview can always be drawn.
-    """
-    arr = _as_matrix(X)
-    out = np.full((len(arr), 2), np.nan, dtype=np.float32)
-    ok = _finite_rows(arr)
-    if not ok.any():
-        return out
-    good = arr[ok]
-    k = min(2, good.shape[1])
-    coords = _fit_pca(good, k).apply(good)
-    if k < 2:
-        coords = np.hstack([coords, np.zeros((len(coords), 2 - k), dtype=np.float32)])
-    out[ok] = coords
-    return out
-
-
-# ----------------------------------------------------------------------------------------------
-# cache
-
-
-@dataclass(frozen=True)
-class _Fitted:
-    """What a fit produces and the cache keeps: the map of the usable rows and the PCA used before UMAP."""
-
-    coords: np.ndarray  # float32 [n_valid, 2]
-    pca: _PCAState | None
-
-
-class _MemoryCache:
-    """A small thread-safe LRU of fitted maps shared by every ``Projection`` in the process."""
-
-    def __init__(self, size: int):
-        self.size = size
-        self._items: OrderedDict[str, _Fitted] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> _Fitted | None:
-        with self._lock:
-            item = self._items.get(key)
-            if item is not None:
-                self._items.move_to_end(key)
-            return item
-
-    def put(self, key: str, item: _Fitted) -> None:
-        with self._lock:
-            self._items[key] = item
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-
-_MEMORY = _MemoryCache(MEMORY_CACHE_SIZE)
-
-
-def clear_memory_cache() -> None:
-    """Forget every map kept in memory (the disk cache is untouched)."""
-    _MEMORY.clear()
-
-
-def _read_disk(path: Path) -> _Fitted | None:
-    """Load a cached map; a missing or unreadable file is a miss (it is rewritten by the next fit)."""
-    if not path.is_file():
-        return None
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            coords = np.array(data["coords"], dtype=np.float32)
-            pca = None
-            if "pca_components" in data.files:
-                pca = _PCAState(mean=np.array(data["pca_mean"]), components=np.array(data["pca_components"]))
-    except Exception as exc:  # corrupt or truncated file from elsewhere: recompute, don't fail
-        log.warning("ignoring unreadable projection cache file %s: %s", path, exc)
-        return None
-    from explorer.diskcache import touch
-
-    touch(path)  # recently used: the size cap evicts least recently used files first
-    return _Fitted(coords=coords, pca=pca)
-
-
-def _write_disk(path: Path, fitted: _Fitted) -> None:
-    """Write atomically (temporary file in the same folder, then rename) so readers never see half a file."""
-    arrays = {"coords": fitted.coords}
-    if fitted.pca is not None:
-        arrays["pca_mean"] = fitted.pca.mean
-        arrays["pca_components"] = fitted.pca.components
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        np.savez(fh, **arrays)
-    from explorer.diskcache import after_write
-
-    after_write()
-
-
-# ----------------------------------------------------------------------------------------------
-# the estimator
 
 
 class Projection:
@@ -712,69 +445,3 @@ def warm_up(metric: str = "euclidean") -> float:
     X = rng.normal(size=(4500, 8)).astype(np.float32)
     Projection(metric=metric, n_epochs=5, cache=False).fit(X)
     return time.perf_counter() - t0
-
-
-def _neighbour_index(train: np.ndarray, n_neighbors: int, metric: str):
-    """The neighbour search over fitted points used to place new objects."""
-    from sklearn.neighbors import NearestNeighbors
-
-    k = min(n_neighbors, len(train))
-    return NearestNeighbors(n_neighbors=k, metric=metric,
-                            algorithm="brute" if metric == "cosine" else "auto").fit(train)
-
-
-def _place(new: np.ndarray, train: np.ndarray, coords: np.ndarray, n_neighbors: int, metric: str, *,
-           index=None, chunk: int = 20_000) -> np.ndarray:
-    """Positions of ``new`` (reduced space) at the fuzzy mean of their nearest fitted points, in chunks."""
-    index = index if index is not None else _neighbour_index(train, n_neighbors, metric)
-    k = min(n_neighbors, len(train))
-    out = np.empty((len(new), 2), np.float32)
-    for a in range(0, len(new), chunk):
-        dists, idx = index.kneighbors(new[a:a + chunk], n_neighbors=k)
-        out[a:a + chunk] = _fuzzy_average(dists.astype(np.float32), idx, coords, k)
-    return out
-
-
-def _smooth_sigmas(dists: np.ndarray, k: int, n_iter: int = 64, tol: float = 1e-5) -> np.ndarray:
-    """UMAP's kernel widths (``smooth_knn_dist`` with local_connectivity 0), vectorised in NumPy, per row.
-
-    Same binary search as umap-learn (the first neighbour left out of the sum, target log2(k)); the
-    floor is 1e-3 of the row's own mean distance where umap uses the batch's mean, so a row's
-    placement never depends on which rows are placed with it (a partition, a chunk). NumPy rather
-    than umap's numba function: no compilation in a fresh worker process.
-    """
-    d = dists[:, 1:].astype(np.float64)
-    target = np.log2(k)
-    n = len(d)
-    lo, hi, mid = np.zeros(n), np.full(n, np.inf), np.ones(n)
-    active = np.arange(n)
-    with np.errstate(over="ignore", invalid="ignore"):
-        for _ in range(n_iter):
-            if not len(active):
-                break
-            m = mid[active]
-            psum = np.where(d[active] > 0, np.exp(-d[active] / m[:, None]), 1.0).sum(axis=1)
-            done = np.abs(psum - target) < tol
-            high = psum > target
-            upd = active[~done & high]
-            hi[upd] = mid[upd]
-            mid[upd] = (lo[upd] + hi[upd]) / 2.0
-            upd = active[~done & ~high]
-            lo[upd] = mid[upd]
-            mid[upd] = np.where(np.isinf(hi[upd]), mid[upd] * 2.0, (lo[upd] + hi[upd]) / 2.0)
-            active = active[~done]
-    return np.maximum(mid, 1e-3 * dists.astype(np.float64).mean(axis=1))
-
-
-def _fuzzy_average(dists: np.ndarray, idx: np.ndarray, coords: np.ndarray, k: int) -> np.ndarray:
-    """Weighted mean of neighbour coordinates with UMAP's membership strengths exp(-d / sigma).
-
-    local_connectivity 0 as in UMAP's transform: the nearest neighbour is not forced to weight 1.
-    """
-    sigmas = _smooth_sigmas(dists, k)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        weights = np.where(sigmas[:, None] > 0, np.exp(-dists / sigmas[:, None]), 1.0).astype(np.float64)
-    totals = weights.sum(axis=1, keepdims=True)
-    # Underflow to all-zero weights (a point far from everything): fall back to the plain mean.
-    weights = np.where(totals > 0, weights / np.where(totals > 0, totals, 1.0), 1.0 / k)
-    return np.einsum("nk,nkd->nd", weights, coords[idx].astype(np.float64)).astype(np.float32)
