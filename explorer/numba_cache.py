@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib.abc
 import importlib.util
+import json
 import logging
 import os
 import sys
@@ -26,9 +27,10 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-__all__ = ["cache_dir", "configure", "enable_caching", "fill", "main", "UMAP_MODULES"]
+__all__ = ["cache_dir", "configure", "enable_caching", "fill", "is_filled", "main", "UMAP_MODULES", "STAMP"]
 
 # umap-learn's modules with module-level numba functions (none of them declares cache=True)
+STAMP = "filled.json"  # written by fill(): for which installation and CPU the folder was filled
 UMAP_MODULES = ("umap.utils", "umap.distances", "umap.sparse", "umap.layouts", "umap.spectral", "umap.umap_")
 
 
@@ -130,6 +132,29 @@ def configure() -> str | None:
     return str(folder) if folder is not None else None
 
 
+def _stamp() -> dict:
+    """What the cached code depends on: versions, umap-learn's source files, the interpreter and the CPU."""
+    from importlib.metadata import version
+
+    import llvmlite.binding as llvm
+
+    spec = importlib.util.find_spec("umap")
+    folder = Path(spec.origin).parent
+    return {"versions": {p: version(p) for p in ("numba", "umap-learn", "pynndescent")},
+            "sources": {f.name: [f.stat().st_mtime_ns, f.stat().st_size] for f in sorted(folder.glob("*.py"))},
+            "python": sys.version, "executable": sys.executable, "cpu": llvm.get_host_cpu_name(),
+            "features": llvm.get_host_cpu_features().flatten()}
+
+
+def is_filled() -> bool:
+    """True when :func:`fill` ran into this folder for this installation and CPU (its stamp file matches)."""
+    folder = cache_dir()
+    try:
+        return folder is not None and json.loads((folder / STAMP).read_text()) == _stamp()
+    except (OSError, ValueError):
+        return False
+
+
 def fill(metrics=("euclidean", "cosine")) -> dict[str, float]:
     """Compile the numba code of our maps into the cache (seconds when it is filled already); timings (s).
 
@@ -156,18 +181,28 @@ def fill(metrics=("euclidean", "cosine")) -> dict[str, float]:
             Projection(metric=metric, n_epochs=5, cache=False).fit(X)
         timings[f"{metric}_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - t0
+    folder = cache_dir()
+    if folder is not None:
+        from explorer.atomic import atomic_path
+
+        with atomic_path(folder / STAMP) as tmp:
+            Path(tmp).write_text(json.dumps(_stamp()))
     return timings
 
 
 def main(argv=None) -> int:
-    """Fill the numba cache (install step); ``--where`` only prints the cache folder."""
+    """Fill the numba cache (install step; at once when filled already); ``--where``: print its folder."""
     import argparse
 
     ap = argparse.ArgumentParser(prog="python -m explorer.numba_cache", description=main.__doc__)
     ap.add_argument("--where", action="store_true", help="print the cache folder and exit")
+    ap.add_argument("--force", action="store_true", help="run the fits even when the folder is filled already")
     args = ap.parse_args(argv)
     if args.where:
         print(cache_dir() or "")
+        return 0
+    if not args.force and is_filled():
+        print(f"numba cache {cache_dir()}: filled already for this installation and CPU")
         return 0
     timings = fill()
     print(f"numba cache {os.environ.get('NUMBA_CACHE_DIR')}: "

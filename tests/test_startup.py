@@ -115,3 +115,23 @@ def test_install_steps_fill_the_cache(script):
     """Both set-up commands of the README fill the numba cache before the app or the tests start."""
     text = (ROOT / "scripts" / script).read_text()
     assert "python3 -m explorer.numba_cache" in text
+
+
+def test_install_step_returns_at_once_when_filled(tmp_path, monkeypatch):
+    """A folder filled for this installation and CPU is not filled again; another stamp means fill again."""
+    folder = tmp_path / "numba"
+    folder.mkdir()
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(folder))
+    assert not numba_cache.is_filled()
+    (folder / numba_cache.STAMP).write_text(json.dumps(numba_cache._stamp()))
+    assert numba_cache.is_filled()
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(folder), PYTHONPATH=str(ROOT))
+    out = subprocess.run([sys.executable, "-m", "explorer.numba_cache"], env=env, cwd=ROOT, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0 and "filled already" in out.stdout
+    stamp = numba_cache._stamp()
+    stamp["versions"]["umap-learn"] = "0.0.0"
+    (folder / numba_cache.STAMP).write_text(json.dumps(stamp))
+    assert not numba_cache.is_filled()
+    (folder / numba_cache.STAMP).write_text("{not json")
+    assert not numba_cache.is_filled()
