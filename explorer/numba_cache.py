@@ -102,6 +102,9 @@ class _CachingFinder(importlib.abc.MetaPathFinder):
                 loader.exec_module(module)
                 enable_caching(module)
 
+            def __getattr__(self, name):  # get_source, get_data, ...: tracebacks and resources as before
+                return getattr(loader, name)
+
         spec.loader = Loader()
         return spec
 
