@@ -10,9 +10,9 @@
    ``umap``, fits a map of N synthetic 256-d objects (``Projection()``, the app's settings) and then
    fits it again in the same process (the warm fit). Reported: import, first fit, warm fit and the
    ratio (import + first fit) / warm fit (target <= 1.2), in wall time and in the child's CPU time
-   (user + system, all its threads: what other processes' load does not change). The same child with umap-learn's functions
-   left uncached (``--no-umap-cache`` in the child: the behaviour before, pynndescent cached only)
-   runs beside it for comparison.
+   (user + system, all its threads: what other processes' load does not change). The same child with
+   umap-learn's functions left uncached (``--no-umap-cache`` in the child: the behaviour before,
+   pynndescent cached only) runs beside it for comparison.
 3. ``--empty``: the same child on an empty numba cache (what every fresh process paid without the
    install step), once per size.
 """

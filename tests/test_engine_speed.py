@@ -41,7 +41,8 @@ def test_spinning_changes_no_number(tmp_path, monkeypatch):
     feed = {"input": rng.normal(size=(16, 200, 1)).astype(np.float32),
             "times": np.sort(rng.uniform(0, 500, (16, 200, 1)), axis=1).astype(np.float32),
             "mask_in": (rng.uniform(size=(16, 200, 1)) > 0.3).astype(np.float32)}
-    outs = [get_session(path, resolve_options(threads=2, spinning=s)).run(["mean", "sequence"], feed) for s in (False, True)]
+    outs = [get_session(path, resolve_options(threads=2, spinning=s)).run(["mean", "sequence"], feed)
+            for s in (False, True)]
     for a, b in zip(*outs):
         np.testing.assert_array_equal(a, b)
     monkeypatch.delenv(SPINNING_ENV, raising=False)

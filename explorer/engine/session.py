@@ -17,7 +17,8 @@ import numpy as np
 from explorer.engine.interfaces import INTERFACES, ModelInterface, check_interface, detect_kind
 from explorer.errors import ModelError
 
-__all__ = ["SessionOptions", "resolve_options", "default_spinning", "SPINNING_ENV", "get_session", "clear_sessions", "file_sha256", "OnnxModel"]
+__all__ = ["SessionOptions", "resolve_options", "default_spinning", "SPINNING_ENV", "get_session", "clear_sessions",
+           "file_sha256", "OnnxModel"]
 
 _PROVIDER_ALIASES = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider", "gpu": "CUDAExecutionProvider"}
 
