@@ -3,6 +3,7 @@
     python benchmarks/bench_engine.py [--model PATH_OR_NAME] [--threads 2] [--repeats 5] [--quick]
     python benchmarks/bench_engine.py --families [KIND ...] [--objects 200] [--repeats 3] [--small]
     python benchmarks/bench_engine.py --pipeline-compare [--batch-sizes 64 256] [--repeats 5]
+    python benchmarks/bench_engine.py --ceiling [--batch-sizes 16 32 64 128] [--repeats 7] [--profile]
 
 Measures windows per second on ../shared/data/eros1_lmc (R band, non-overlapping windows) for
   (e) explorer.engine.embed_catalog (end to end: windowing, preprocessing, batches, reduction),
@@ -27,6 +28,13 @@ and so exaggerate the ratio.
 ``--pipeline-compare``: end to end with pipelined batches forced on and off (``pipeline=True/False``,
 runs interleaved so a change of load hits both) against the raw session, per batch size: the figures
 behind the default of ``explorer.engine.runner.use_pipeline``.
+
+``--ceiling``: the raw session against the GEMM ceiling of the same model (``engine_ceiling.py``: plain
+float32 GEMMs of the model's own shapes, same threads), per batch size, in wall time and in CPU time
+(user + system of this process: what other processes' load changes least); ceiling and model passes
+alternate, so a change of load hits both. The session runs as ``load_model`` makes it (the engine's
+settings) and with ORT's thread spinning on and off. ``--profile`` adds onnxruntime's per-op profile
+(time per op type against its share of the FLOPs).
 """
 
 from __future__ import annotations
@@ -205,6 +213,87 @@ def compare_pipeline(embedder, cat, windows, batch_sizes, repeats: int) -> int:
     return 0
 
 
+def compare_ceiling(model, embedder, cat, windows, batch_sizes, repeats: int, profile: bool,
+                    windows_per_pass: int = 256) -> int:
+    """Raw session windows/s against the GEMM ceiling of the same shapes (wall and CPU time), interleaved."""
+    import time
+
+    import onnxruntime as ort
+
+    from benchlib import load_avg
+    from engine_ceiling import GemmCeiling, profile_ops
+    from explorer.engine.session import get_session
+
+    path, opts = str(model.path), model.options
+    variants = {}
+    for spin in (False, True):
+        so = replace_spinning(opts, spin)
+        label = f"spinning {'on' if spin else 'off'}" + (" (engine)" if so == opts else "")
+        variants[label] = get_session(path, so)
+    print(f"GEMM ceiling vs raw session, {opts.intra_threads} threads, medians of {repeats} interleaved passes "
+          f"(~{windows_per_pass} windows each), {load_avg()}; engine options: {opts}")
+    for bs in batch_sizes:
+        feeds = _raw_feeds(embedder, cat, windows, bs)[:max(1, windows_per_pass // bs)]
+        n = sum(len(f["input"]) for f in feeds)
+        ceiling = GemmCeiling(path, bs, opts.intra_threads, replace_spinning(opts, True).to_ort())
+        wall = {k: [] for k in variants}
+        cpu = {k: [] for k in variants}
+        ceil_wall, ceil_cpu = [], []
+        for sess in variants.values():
+            sess.run(["mean"], feeds[0])
+        for _ in range(repeats):
+            for name, sess in variants.items():
+                passes = [ceiling.run() for _f in feeds]
+                ceil_wall.append(sum(p[0] for p in passes) / n)
+                ceil_cpu.append(sum(p[1] for p in passes) / n)
+                c0, t0 = time.process_time(), time.perf_counter()
+                for f in feeds:
+                    sess.run(["mean"], f)
+                c1, t1 = time.process_time(), time.perf_counter()
+                wall[name].append((t1 - t0) / n)
+                cpu[name].append((c1 - c0) / n)
+        cw, cc = statistics.median(ceil_wall), statistics.median(ceil_cpu)
+        gflop = ceiling.flops / bs / 1e9
+        print(f"  batch {bs:4d}: ceiling {1 / cw:7.1f} windows/s wall ({gflop / cw:6.1f} GFLOP/s), "
+              f"{1 / cc:7.1f} per CPU-second; {gflop * 1e3:.0f} MFLOP per window; {load_avg()}")
+        for name in variants:
+            w, c = statistics.median(wall[name]), statistics.median(cpu[name])
+            print(f"      {name:13s} {1 / w:7.1f} windows/s wall = {100 * cw / w:5.1f} % of the ceiling; "
+                  f"{1 / c:7.1f} per CPU-second = {100 * cc / c:5.1f} %", flush=True)
+        rates = ceiling.rates()
+        print("      ceiling GEMMs: " + ", ".join(f"{lab} {r:.0f}" for lab, r in rates) + " GFLOP/s")
+        # the stricter reference: every FLOP at the rate of the model's best-running product (its QKV)
+        peak = max(r for _, r in rates) * 1e9 / ceiling.flops * bs
+        for name in variants:
+            print(f"      {name:13s} = {100 / statistics.median(wall[name]) / peak:5.1f} % of {peak:.1f} windows/s "
+                  f"(all FLOPs at the best product's rate)")
+    if profile:
+        bs = batch_sizes[-1]
+        feeds = _raw_feeds(embedder, cat, windows, bs)[:max(1, windows_per_pass // bs)]
+        per_op = profile_ops(path, feeds, "mean", opts.to_ort())
+        total = sum(per_op.values())
+        n = sum(len(f["input"]) for f in feeds) * 3
+        ceiling = GemmCeiling(path, bs, opts.intra_threads, opts.to_ort())
+        gemm_ops = ("Attention", "Gemm", "FusedGemm", "MatMul", "FusedMatMul")
+        print(f"per-op profile, batch {bs} ({n} windows, onnxruntime's profiler, {load_avg()}):")
+        print(f"  {'op type':20s} {'us/window':>10s} {'share':>7s}")
+        for op, us in sorted(per_op.items(), key=lambda kv: -kv[1]):
+            print(f"  {op:20s} {us / n:10.1f} {100 * us / total:6.1f} %")
+        in_gemm = sum(v for k, v in per_op.items() if k in gemm_ops)
+        print(f"  ops holding the GEMMs ({', '.join(gemm_ops)}): {100 * in_gemm / total:.1f} % of the time; "
+              f"every other op: {100 - 100 * in_gemm / total:.1f} %")
+    return 0
+
+
+def replace_spinning(options, spinning: bool):
+    """The engine's session options with ORT's thread spinning set (when the engine has that field)."""
+    import dataclasses
+
+    if "spinning" in {f.name for f in dataclasses.fields(options)}:
+        return dataclasses.replace(options, spinning=spinning)
+    return options
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=None, help="store name, Hub alias or .onnx path")
@@ -217,7 +306,10 @@ def main(argv=None) -> int:
                     help="ours vs light_curve.embed per family (all families when no KIND is given)")
     ap.add_argument("--pipeline-compare", action="store_true",
                     help="end to end with pipelined batches on and off against the raw session")
-    ap.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 256], help="with --pipeline-compare")
+    ap.add_argument("--batch-sizes", type=int, nargs="+", default=None,
+                    help="with --pipeline-compare (default 64 256) or --ceiling (default 16 32 64 128)")
+    ap.add_argument("--ceiling", action="store_true", help="raw session vs the GEMM ceiling of the same shapes")
+    ap.add_argument("--profile", action="store_true", help="with --ceiling: onnxruntime's per-op profile")
     ap.add_argument("--small", action="store_true",
                     help="with --families: the earlier quick stand-ins (two blocks) instead of the published sizes")
     args = ap.parse_args(argv)
@@ -265,7 +357,10 @@ def main(argv=None) -> int:
     windows = build_windows(embedder.segments(cat)[0], embedder.reduction, embedder.seq_len)
     n_win = len(windows.row)
     if args.pipeline_compare:
-        return compare_pipeline(embedder, cat, windows, args.batch_sizes, args.repeats)
+        return compare_pipeline(embedder, cat, windows, args.batch_sizes or [64, 256], args.repeats)
+    if args.ceiling:
+        return compare_ceiling(model, embedder, cat, windows, args.batch_sizes or [16, 32, 64, 128], args.repeats,
+                               args.profile)
 
     # batch size sweep, end to end
     sweep = (16, 64) if args.quick else (16, 32, 64, 128)

@@ -39,6 +39,9 @@ def _serve(conn, nice: int) -> None:
         os.nice(nice)
     except OSError:  # not allowed here: the worker still keeps the GIL away from the server
         pass
+    from explorer import numba_cache
+
+    numba_cache.configure()  # a spawned process: UMAP's numba code loads from the server's cache folder
     while True:
         try:
             task = conn.recv()

@@ -9,7 +9,6 @@ instead of starting a second one; later server starts find it on disk.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 
@@ -23,22 +22,15 @@ TIMINGS: dict[str, float] = {}
 
 
 def configure_numba_cache() -> str | None:
-    """Point ``NUMBA_CACHE_DIR`` at ``<store>/numba`` (unless set) so cached compiled code survives restarts.
+    """Use the store's numba cache (``explorer.numba_cache.configure``); call before numba is imported.
 
-    Must run before numba is imported to take effect; returns the folder (None when it cannot be made).
+    The install step (``python -m explorer.numba_cache`` in ``scripts/start-app``) filled that folder,
+    so neither the server nor its worker compiles UMAP's code again. Returns the folder (None when it
+    cannot be made).
     """
-    if os.environ.get("NUMBA_CACHE_DIR"):
-        return os.environ["NUMBA_CACHE_DIR"]
-    try:
-        from explorer.store import store_root
+    from explorer import numba_cache
 
-        folder = store_root() / "numba"
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:  # a read-only store: numba keeps its default (next to the sources)
-        log.warning("no numba cache folder: %s", exc)
-        return None
-    os.environ["NUMBA_CACHE_DIR"] = str(folder)
-    return str(folder)
+    return numba_cache.configure()
 
 
 def warm(precompute: bool = True) -> dict[str, float]:

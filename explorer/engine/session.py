@@ -17,7 +17,8 @@ import numpy as np
 from explorer.engine.interfaces import INTERFACES, ModelInterface, check_interface, detect_kind
 from explorer.errors import ModelError
 
-__all__ = ["SessionOptions", "resolve_options", "get_session", "clear_sessions", "file_sha256", "OnnxModel"]
+__all__ = ["SessionOptions", "resolve_options", "default_spinning", "SPINNING_ENV", "get_session", "clear_sessions",
+           "file_sha256", "OnnxModel"]
 
 _PROVIDER_ALIASES = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider", "gpu": "CUDAExecutionProvider"}
 
@@ -32,6 +33,10 @@ class SessionOptions:
     # CUDA only: TF32 matrix products (onnxruntime's CUDA default) change embeddings by ~1e-2, so the
     # default here is exact float32 (use_tf32=0); fast_math=True opts in
     fast_math: bool = False
+    # onnxruntime's intra-op threads spin (busy-wait) for work between ops unless told not to; off here
+    # by default (resolve_options): measured with benchmarks/bench_engine.py --ceiling, see
+    # benchmarks/README.md. Exact either way (the same kernels run), so not part of the model identity.
+    spinning: bool = False
 
     @property
     def uses_cuda(self) -> bool:
@@ -60,15 +65,31 @@ class SessionOptions:
         so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         so.log_severity_level = 3
+        so.add_session_config_entry("session.intra_op.allow_spinning", "1" if self.spinning else "0")
         return so
 
 
-def resolve_options(threads=None, inter_threads=None, providers=None, fast_math=False) -> SessionOptions:
+SPINNING_ENV = "LCEXPLORER_ORT_SPINNING"
+
+
+def default_spinning() -> bool:
+    """``$LCEXPLORER_ORT_SPINNING`` ("1" / "0"; default "0": intra-op threads sleep between ops)."""
+    value = os.environ.get(SPINNING_ENV, "0").strip()
+    if value not in ("0", "1"):
+        raise ModelError(f"{SPINNING_ENV} must be 0 or 1, got {value!r}")
+    return value == "1"
+
+
+def resolve_options(threads=None, inter_threads=None, providers=None, fast_math=False,
+                    spinning=None) -> SessionOptions:
     """Validate and fill defaults: intra threads = os.cpu_count(), inter = 1, CPU provider.
 
     ``providers`` may name "cpu", "cuda" or onnxruntime provider names; CUDA asked for but not
     available raises ModelError (CPU is appended as fallback when CUDA is available).
     ``fast_math=True`` lets CUDA use TF32 (refused without CUDA: it would silently change nothing).
+    ``spinning``: onnxruntime's intra-op thread spinning; None: :func:`default_spinning`. Spinning
+    threads keep their cores busy between ops: on a shared machine (the served app's event loop and
+    worker, other processes) that CPU is taken from others, for no gain at the engine's batch sizes.
     """
     import onnxruntime as ort
 
@@ -99,7 +120,10 @@ def resolve_options(threads=None, inter_threads=None, providers=None, fast_math=
         raise ModelError(f"fast_math must be True or False, got {fast_math!r}")
     if fast_math and "CUDAExecutionProvider" not in names:
         raise ModelError("fast_math=True only changes CUDA sessions (TF32); add providers='cuda'")
-    return SessionOptions(int(intra), int(inter), tuple(names), fast_math)
+    spinning = default_spinning() if spinning is None else spinning
+    if not isinstance(spinning, bool):
+        raise ModelError(f"spinning must be True or False, got {spinning!r}")
+    return SessionOptions(int(intra), int(inter), tuple(names), fast_math, spinning)
 
 
 _SESSIONS: dict = {}
