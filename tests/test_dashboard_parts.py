@@ -284,6 +284,11 @@ def test_classify_the_catalog_and_find_the_odd_ones_from_the_state(state, tmp_pa
     origins = state.labelling.label_store.origins
     assert accepted and (origins.reindex(accepted) == "predicted").all()
     assert (state.labels.reindex(manual_before.index) == manual_before).all()  # manual labels never overwritten
+    from explorer.dashboard.export import read_export
+
+    frame, prov = read_export(state.export("predictions", "csv")[0])
+    assert len(frame) == len(state.catalog) and set(frame.columns) >= {"object_id", "prediction", "probability"}
+    assert prov["predictions"]["labels_used"]["n"] == 15 and prov["predictions"]["strategy"] == state.strategy
     odd = state.find_anomalies()
     assert odd["rank"].min() == 1 and "anomaly_score" in state.color_options
     top = state.discovery.odd_gallery()["object_id"].iloc[0]
@@ -296,3 +301,25 @@ def test_classify_the_catalog_and_find_the_odd_ones_from_the_state(state, tmp_pa
     reranked = again.find_anomalies()
     assert again.discovery.feedback.get(top) == 0  # the answer came back with the catalog
     assert reranked.set_index("object_id").loc[top, "rank"] > 1  # "not interesting" moves it down
+
+
+def test_period_candidates_offer_twice_the_peak_of_an_eclipsing_binary(env, tmp_path):
+    from explorer.catalog import load_catalog
+
+    cat = load_catalog(Path(__file__).resolve().parents[1] / "sample_catalogs" / "macho_like")
+    st = ExplorerState(cat, model=MODEL, embed_cache=ResultCache(), map_cache=ResultCache(),
+                       labels_path=tmp_path / "eb.labels.csv")
+    st.selected_id = "macho_like_01500"  # an eclipsing binary: catalog period 2.144 d
+    catalog_period = st.catalog_period("macho_like_01500")
+    assert st.period == catalog_period and st.period_source == "catalog"
+    st.search_period()
+    assert st.period_source == "Lomb-Scargle" and st.candidates is not None and st.candidate is not None
+    options = st.curves.param.candidate.objects
+    near = [label for label, p in options.items() if abs(p - catalog_period) / catalog_period < 0.01]
+    assert near, options  # the strongest peak is a fraction of it; a multiple offered is the catalog's
+    st.candidate = options[near[0]]
+    assert abs(st.period - catalog_period) / catalog_period < 0.01 and st.period_source == "Lomb-Scargle"
+    st.selected_id = "macho_like_00000"
+    assert st.candidates is None and st.candidate is None and st.period_source == "catalog"
+    st.selected_id = "macho_like_01500"  # back: the chosen candidate is still the period in use
+    assert abs(st.period - catalog_period) / catalog_period < 0.01 and st.candidate == options[near[0]]

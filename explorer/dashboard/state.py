@@ -347,7 +347,7 @@ class ExplorerState(param.Parameterized):
             model=(spec.model if spec else m.model) or None, output=spec.output if spec else m.output,
             reduction=spec.reduction if spec else m.reduction,
             bands=list(spec.bands) if spec and spec.bands else self.pipeline.bands_arg(),
-            seed=meta.get("seed", SEED))
+            seed=meta.get("seed", SEED), representation=spec.representation if spec else None)
 
     def export(self, what: str, fmt: str = "csv") -> tuple[bytes, str]:
         """``(bytes, filename)`` of an export: ``labels``, ``selection``, ``embeddings`` or ``coordinates``."""
@@ -355,9 +355,13 @@ class ExplorerState(param.Parameterized):
 
         prov = self.provenance()
         if what == "labels":
-            return ex.export_labels(self.labelling.labels, prov, fmt)
+            return ex.export_labels(self.labelling.label_store, prov, fmt)  # with each label's origin
         if what == "selection":
             return ex.export_selection(self.selection, prov, fmt)
+        if what in ("predictions", "anomalies"):
+            made = self.discovery.provenance(what)  # says what to do first when there is nothing yet
+            table = self.discovery.predictions if what == "predictions" else self.discovery.anomalies
+            return ex.export_table(table, {**prov, what: made}, fmt, kind=what)
         view, cat = self.pipeline.map, self.session.catalog
         if view is None or view.catalog is not cat:
             raise ExplorerError("nothing to export yet: the map is not computed")
@@ -367,7 +371,8 @@ class ExplorerState(param.Parameterized):
             return ex.export_embeddings(ids, view.embedding.matrix[rows], prov, fmt, xy=view.coords[rows])
         if what == "coordinates":
             return ex.export_coordinates(ids, view.coords[rows], prov, fmt, labels=self.labelling.labels)
-        raise ExplorerError(f"unknown export {what!r} (labels, selection, embeddings, coordinates)")
+        raise ExplorerError(f"unknown export {what!r} (labels, selection, embeddings, coordinates, predictions, "
+                            "anomalies)")
 
     def url_query(self) -> dict[str, str]:
         """The view as URL query values (all strings); see ``parts/urlstate.py``."""

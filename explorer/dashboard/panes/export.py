@@ -1,4 +1,5 @@
-"""Export buttons: labels, selection, embeddings and coordinates as CSV or Parquet, with provenance."""
+"""Export buttons: labels, selection, embeddings, coordinates, predictions and anomaly ranks as CSV or Parquet,
+with provenance."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import param
 
 from .base import StatePane
 
-EXPORTS = ("labels", "selection", "embeddings", "coordinates")
+EXPORTS = ("labels", "selection", "embeddings", "coordinates", "predictions", "anomalies")
 
 
 class ExportPane(StatePane):

@@ -25,6 +25,8 @@ class LightCurvePane(StatePane):
         self.fold = with_css(pn.widgets.Checkbox.from_param(self.p("fold")), "lcx-fold")
         self.period_input = with_css(OptionalFloatInput.from_param(self.p("period"), step=0.01, width=130,
                                                                       placeholder="period (days)"), "lcx-period")
+        self.candidates = with_css(pn.widgets.Select.from_param(self.p("candidate"), width=220, visible=False),
+                                   "lcx-period-candidates")
         self.period_search = pn.widgets.Button(label="Lomb-Scargle period", width=160, align="end",
                                                css_classes=["lcx-period-search"])
         # in the session's job runner, off the event loop: a long, densely gridded search must not stall
@@ -37,7 +39,11 @@ class LightCurvePane(StatePane):
         # the embedding matters too: after a URL restore the object comes first, its rings with the embedding
         self.watch(self.refresh, ["selected_id", "fold", "period", "map", "catalog"])
         self.watch(self.refresh_header, ["labels_version"])
+        self.watch(self._show_candidates, ["candidates"])
         self.refresh()
+
+    def _show_candidates(self) -> None:
+        self.candidates.visible = self.state.candidates is not None
 
     def refresh(self) -> None:
         """Redraw header and figure for the tapped object."""
@@ -96,5 +102,5 @@ class LightCurvePane(StatePane):
         # the class on a wrapper too: Panel applies a Bokeh pane's classes only once its figure is replaced,
         # and this pane keeps one figure for good
         plot = pn.Column(self.lc_pane, css_classes=["lcx-lightcurve"], sizing_mode="stretch_width", margin=0)
-        return pn.Column(self.tapped, pn.Row(self.fold, self.period_input, self.period_search), plot,
+        return pn.Column(self.tapped, pn.Row(self.fold, self.period_input, self.period_search), self.candidates, plot,
                          sizing_mode="stretch_width", min_width=380)

@@ -16,7 +16,6 @@ import pandas as pd
 import param
 
 from explorer.catalog import Catalog
-from explorer.catalog.loaders import is_sidecar
 from explorer.errors import CatalogError
 
 from .common import CATALOGS, INTERNAL_COLUMNS, USER_LABEL, Messages, Part
@@ -34,13 +33,12 @@ def open_catalog(source, **kwargs):
         return load_catalog(source, **kwargs)
     from ..sources import resolve_catalog_path
 
+    from ..sources import catalog_stamp
+
     path = resolve_catalog_path(source)
-    # saving labels beside the catalog must not count as a change of the catalog (a reload and re-hash)
-    if path.is_dir():  # not the folder's own mtime: it changes whenever a labels file is replaced
-        stamp = tuple(sorted((p.name, _mtime(p)) for p in path.iterdir() if not is_sidecar(p)))
-    else:
-        stamp = path.stat().st_mtime_ns
-    key = (str(path), stamp, json.dumps(kwargs, sort_keys=True, default=str))
+    # saving labels beside the catalog is not a change of the catalog (no reload, no re-hash); a link to
+    # nothing inside a folder is named by the reader, never raised here
+    key = (str(path), catalog_stamp(path), json.dumps(kwargs, sort_keys=True, default=str))
     cat = CATALOGS.get(key)
     if cat is None:
         from explorer.catalog import CatalogLimits
@@ -51,13 +49,6 @@ def open_catalog(source, **kwargs):
         cat = load_catalog(path, limits=CatalogLimits.served(), allowed_roots=allowed_roots(), **kwargs)
         CATALOGS.put(key, cat)
     return cat
-
-
-def _mtime(p: Path) -> int:
-    try:
-        return p.stat().st_mtime_ns
-    except OSError:  # a dangling link: the loader says what it skipped
-        return -1
 
 
 def label_columns_of(cat: Catalog | None) -> list[str]:
@@ -123,7 +114,10 @@ class CatalogSession(Part):
         """List the catalogs of the allowed folders as ``catalog_choice`` options (the open one kept)."""
         from ..sources import list_catalogs
 
-        found = dict(list_catalogs())
+        notes: list[str] = []
+        found = dict(list_catalogs(notes))
+        if notes:  # entries of the allowed folders that cannot be opened: said, by the root's name only
+            self.messages.say("Catalog list: " + "; ".join(notes[:5]) + (" ..." if len(notes) > 5 else "") + ".")
         for name, src in self._sources.items():
             if not isinstance(src, str) or name == self.catalog_label:
                 found.setdefault(name, src)

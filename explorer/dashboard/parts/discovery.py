@@ -117,11 +117,28 @@ class Discovery(Part):
         curve = [c for c in self.curve if c[0] != estimate.n_labels] + [
             (estimate.n_labels, estimate.accuracy, estimate.stderr)]
         self._out(predictions=table, accuracy=estimate, curve=sorted(curve))
+        self._made = {"classifier": {k: v for k, v in model.get_params().items() if not callable(v)},
+                      "labels_used": {"origin": "manual", "n": estimate.n_labels, "per_class": estimate.per_class},
+                      "accuracy": {"estimate": estimate.accuracy, "stderr": estimate.stderr,
+                                   "folds": estimate.n_folds},
+                      "strategy": self.strategy, "seed": 0}
         self.display.refresh_colour_options()
         confident = int((table["probability"] >= self.accept_at).sum())
         self.messages.say(f"Classified {int((table['prediction'] != '').sum())} objects: {estimate.summary()}; "
                           f"{confident} at probability >= {self.accept_at:.2f}.")
         return table
+
+    def provenance(self, what: str) -> dict:
+        """How the predictions (``what="predictions"``) or the anomaly ranking was made, for exports."""
+        if what == "predictions":
+            if self.predictions is None:
+                raise ExplorerError("no predictions yet: classify the catalog first (Classify tab)")
+            return dict(getattr(self, "_made", {}))
+        if self.anomalies is None:
+            raise ExplorerError("no anomaly ranking yet: find the odd ones first (Odd ones tab)")
+        answers = self.feedback if self.feedback is not None else []
+        return {"anomaly_ranker": {"method": "aad" if len(answers) else "isolation forest", "seed": 0},
+                "feedback": {"file": self.feedback_path().name, "answers": int(len(answers))}}
 
     def accept_predictions(self) -> list[str]:
         """Save predictions at or above ``accept_at`` as labels with origin ``predicted``; a manual or

@@ -32,25 +32,32 @@ class LightCurves(Part):
                           label="Period (d)", doc="Period (days) the tapped light curve is folded with.")
     period_source = param.Selector(default="", objects=list(SOURCES), constant=True,
                                    doc="Where the period in use comes from ('' when there is none).")
+    candidate = param.Selector(default=None, objects=[], allow_None=True, label="Period candidates",
+                               doc="The periodogram's best peaks and their multiples (x2: eclipsing binaries); "
+                                   "the one chosen is folded with.")
+    candidates = param.DataFrame(default=None, allow_None=True, constant=True,
+                                 doc="Lomb-Scargle candidates of the tapped object (period, power, peak, label).")
 
     session = param.ClassSelector(class_=CatalogSession, constant=True)
     selection = param.ClassSelector(class_=Selection, constant=True)
     messages = param.ClassSelector(class_=Messages, constant=True)
     jobs = param.ClassSelector(class_=JobRunner, constant=True)
 
-    catalog_bound = ("period", "period_source")
+    catalog_bound = ("period", "period_source", "candidates")
 
     def __init__(self, **params):
         super().__init__(**params)
         self._typed: dict[str, float] = {}  # periods typed by the user, per object id
-        self._searched: dict[str, float] = {}  # Lomb-Scargle periods, per object id
+        self._searched: dict[str, float] = {}  # Lomb-Scargle periods (the candidate chosen), per object id
+        self._tables: dict[str, object] = {}  # Lomb-Scargle candidates, per object id
         self._showing = False  # the part itself writes the period field
         self.param.watch(self._on_period, ["period"])
+        self.param.watch(self._on_candidate, ["candidate"])
         self.selection.param.watch(lambda *_: self.show_period(), ["selected_id"])
 
     def revalidate(self, catalog) -> None:
         """Periods belong to the objects of one catalog."""
-        self._typed, self._searched = {}, {}
+        self._typed, self._searched, self._tables = {}, {}, {}
         self.show_period()
 
     # ------------------------------------------------------------------ the period in use
@@ -89,12 +96,18 @@ class LightCurves(Part):
                 value, source = self.period_in_use(oid)
             except KeyError:
                 pass
+        table = self._tables.get(oid)
+        options = {f"{lab}: {p:.6g} d": float(p) for lab, p in zip(table["label"], table["period"])} \
+            if table is not None else {}
         self._showing = True
         try:
+            self.param.candidate.objects = options
+            chosen = next((k for k, p in options.items() if value is not None and abs(p - value) <= 1e-9 * p), None)
+            self.candidate = options[chosen] if chosen is not None else None
             self.period = value
         finally:
             self._showing = False
-        self._out(period_source=source)
+        self._out(period_source=source, candidates=table)
 
     def _on_period(self, *_):
         # a typed period belongs to the object it was typed for, never to the next one tapped
@@ -110,6 +123,15 @@ class LightCurves(Part):
             self._typed.pop(oid, None)
         self.show_period()
 
+    def _on_candidate(self, *_):
+        # a candidate chosen (2 x the strongest peak for an eclipsing binary): the period in use
+        oid = self.selection.selected_id
+        if self._showing or not oid or self.candidate is None:
+            return
+        self._searched[oid] = float(self.candidate)
+        self._typed.pop(oid, None)
+        self.show_period()
+
     def period_text(self) -> str:
         """Where the period in use comes from, in words."""
         if self.period is None:
@@ -120,8 +142,9 @@ class LightCurves(Part):
     # ------------------------------------------------------------------ search
     def lomb_scargle_period(self, key=None, *, min_period: float = 0.05, max_period: float | None = None) -> float:
         """Best Lomb-Scargle period of the object's best-sampled band (memoised), on a bounded grid
-        (tens of MB whatever the time span); the dashboard runs it in the session's job runner."""
-        from explorer.representations.features import best_period
+        (tens of MB whatever the time span), with the next peaks and their multiples as candidates; the
+        dashboard runs it in the session's job runner."""
+        from explorer.representations.periods import period_candidates
 
         key = self.selection.selected_id if key is None else key
         if key in (None, ""):
@@ -138,12 +161,13 @@ class LightCurves(Part):
         part = lc[lc["band"] == band]
         try:
             # in a worker process when the app runs one: FFT planning and the periodogram hold the GIL
-            best = offload.call(best_period, part["time"].to_numpy(), part["value"].to_numpy(),
-                                min_period=min_period, max_period=max_period, check=self.jobs.check)
+            table = offload.call(period_candidates, part["time"].to_numpy(), part["value"].to_numpy(),
+                                 min_period=min_period, max_period=max_period, check=self.jobs.check)
         except CatalogError as exc:
             raise CatalogError(f"object {oid!r}, band {band}: {exc}") from None
-        self._searched[oid] = float(best)
-        return float(best)
+        self._tables[oid] = table
+        self._searched[oid] = float(table["period"].iloc[0])
+        return self._searched[oid]
 
     def search_period(self) -> float:
         """Lomb-Scargle period of the tapped object, put in use (folded)."""
