@@ -59,8 +59,8 @@ def first_look(pipeline, cat, spec, key: tuple, progress) -> MapView | None:
         return None
     emb = Embedding(cat, spec, ("first-look",) + key, matrix, None, NeighbourIndex(prepared, metric=pipeline.metric),
                     weights=weights, representation=None)
-    settings = pipeline.map_settings("umap")
-    settings = MapSettings(min(settings.n_neighbors, int(valid.sum()) - 1), settings.min_dist, settings.metric)
+    # the PCA of the sample: instant, and no UMAP compile in a fresh process stands between the user and it
+    settings = MapSettings(pipeline.n_neighbors, pipeline.min_dist, pipeline.metric, method="pca")
     view = replace(compute_map(emb, settings, pipeline.jobs.check), stage="sample")
     if cat is pipeline.session.catalog:
         pipeline._out(map=view)

@@ -181,7 +181,7 @@ class MapView:
         if self.stage == "sample":
             n, total = len(self.index), len(self.catalog)
             state = f"unfinished: {self.unfinished}" if self.unfinished else "the rest is being embedded"
-            return (f"{stage}: {n} of {total} objects embedded (a seeded sample; {state}); "
+            return (f"{stage}: {n} of {total} objects embedded (a seeded sample, PCA; {state}); "
                     f"{self.embedding.describe()}.")
         if self.stage == "sky":
             return (f"Sky of {len(self.index)} of {len(self.catalog)} objects (Aitoff projection of "
