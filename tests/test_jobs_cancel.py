@@ -59,7 +59,7 @@ def test_cancelled_is_not_swallowed_by_library_error_handling():
 
 def test_cancel_a_map_computation_leaves_the_state_usable(lcx_home):
     """A real features + UMAP map of a simulated catalog, cancelled after its first chunk of features:
-    no map, a status saying so, and the next Embed computes the map."""
+    no complete map, a status saying so, and the next Embed computes the map."""
     from explorer.dashboard.state import ExplorerState
     from explorer.simulate import simulate_macho_like
 
@@ -72,7 +72,9 @@ def test_cancel_a_map_computation_leaves_the_state_usable(lcx_home):
     assert first_chunk.wait(120), "the features never reported progress"
     assert state.jobs.cancel()
     assert state.wait(60), "the map computation did not stop after cancel()"
-    assert state.map is None and state.embedding is None
+    # nothing complete: no map, or the first look of a seeded sample marked unfinished (1200 objects > 1000)
+    assert state.embedding is None
+    assert state.map is None or (state.map.stage == "sample" and state.map.unfinished == "embedding cancelled")
     assert "cancelled" in state.status and "Error" not in state.status, state.status
     assert state.start()
     assert state.wait(600)

@@ -33,5 +33,6 @@ def test_example_notebook_displays_the_explorer(tmp_path, lcx_home, monkeypatch)
     mimetypes = {m for out in display for m in out.get("data", {})}
     # a Panel viewable renders as a Bokeh/HoloViews bundle in Jupyter, not as a plain repr
     assert "application/vnd.holoviews_exec.v0+json" in mimetypes, mimetypes
+    assert "data" in nb.cells[4].outputs[0], nb.cells[4].outputs
     selection = nb.cells[4].outputs[0]["data"]["text/plain"]
     assert "object_id" in selection and "macho_like_" in selection

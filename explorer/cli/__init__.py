@@ -34,6 +34,9 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    from explorer.numba_cache import configure
+
+    configure()  # maps from the command line load UMAP's compiled code from the install step's cache
     try:
         return int(args.func(args) or 0)
     except ExplorerError as exc:

@@ -53,7 +53,8 @@ MapResult = MapView  # the name of the map value before the parts
 # names importable from here, as before the parts (tests, notebooks, benchmarks, the offload worker)
 __all__ = ["ExplorerState", "ResultCache", "open_catalog", "umap_coords", "default_model", "model_choices",
            "model_label", "EMBEDDINGS", "MAPS", "USER_LABEL", "NO_LABEL", "SUGGESTION", "INTERNAL_COLUMNS",
-           "HOW_TO_GET_A_MODEL", "SEED", "PERIOD_COLUMNS", "REDUCTIONS", "REPRESENTATIONS", "METRICS", "Embedding", "EmbeddingSpec",
+           "HOW_TO_GET_A_MODEL", "SEED", "PERIOD_COLUMNS", "REDUCTIONS", "REPRESENTATIONS", "METRICS", "Embedding",
+           "EmbeddingSpec",
            "MapView", "MapResult"]
 
 SHARED_PARTS = ("session", "labelling", "display", "filtering", "pointer", "curves", "discovery")
@@ -389,8 +390,10 @@ class ExplorerState(param.Parameterized):
             self.messages.fail("restoring the shared view", "; ".join(problems))
         if self.session.catalog is not None and self.pipeline.can_compute():
             self.pipeline.run()
-            if problems:  # still said once the map is ready: the link's refused values stay visible
-                self.messages.say(f"{self.messages.status} Not applied from the shared link: {'; '.join(problems)}")
+            if problems:  # still said once the map is ready, by key only (the values are in the notification)
+                keys = list(dict.fromkeys(p.split(" ", 1)[0].rstrip(":") for p in problems))
+                self.messages.say(f"{self.messages.status} Not applied from the shared link: {', '.join(keys)} "
+                                  "(see the notification).")
         elif self.session.catalog is not None and self.models.model:
             self.models.check_model()  # says why the chosen model cannot be used
         return problems

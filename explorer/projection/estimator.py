@@ -233,9 +233,6 @@ class Projection:
         return np.sort(rng.choice(n_usable, int(self.sample), replace=False))
 
     def _cache_key(self, arr: np.ndarray, ok: np.ndarray, codes: np.ndarray | None) -> str:
-        from explorer.numba_cache import configure
-
-        configure()  # umap's compiled code from the store's numba cache, before umap is imported
         import umap
 
         h = hashlib.sha256()
@@ -274,9 +271,6 @@ class Projection:
     # -- fitting -------------------------------------------------------------------------------
 
     def _run_umap(self, reduced: np.ndarray, codes: np.ndarray | None = None) -> np.ndarray:
-        from explorer.numba_cache import configure
-
-        configure()  # umap's compiled code from the store's numba cache, before umap is imported
         import umap
 
         n = len(reduced)

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from explorer.errors import CatalogError
-from explorer.representations.features import MIN_OBSERVATIONS, PeriodogramGrid
+from explorer.representations.grid import MIN_OBSERVATIONS, PeriodogramGrid
 
 __all__ = ["period_candidates", "best_period", "periodogram", "MAX_SPAN_CYCLES"]
 

@@ -31,6 +31,7 @@ def test_map_is_not_covered_by_other_panes(ui_server, dash, shot):
     """The map's plotting frame is fully visible (the light-curve pane must not be drawn over it)."""
     dash.open(ui_server)
     dash.wait_map(N_POINTS)
+    dash.scroll_map_into_view()  # the map is taller than what is left of the window under the filter bar
     covered = dash.bokeh.js("""(L) => {
         const p = L.scatter('lcx-map', 1).plot, b = L.frameBox(p), bad = [];
         for (let i = 1; i < 10; i++) for (let j = 1; j < 10; j++) {

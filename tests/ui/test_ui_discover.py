@@ -78,4 +78,8 @@ def test_find_the_odd_ones_saves_answers_a_reload_keeps(ui_server, ui_data_root,
     dash.page.locator(".lcx-find-odd button").first.click()
     answered = dash.page.locator(".lcx-odd-card", has_text=oid).first
     answered.wait_for(timeout=120_000)
-    assert "your answer: anomaly" in answered.inner_text(timeout=READ_TIMEOUT_MS)
+    # the card's text sits in shadow roots: read it deeply
+    text = answered.evaluate("""e => { const out = []; const walk = n => { out.push(n.textContent || '');
+        for (const c of n.querySelectorAll('*')) if (c.shadowRoot) walk(c.shadowRoot); };
+        walk(e); return out.join(' '); }""", timeout=READ_TIMEOUT_MS)
+    assert "your answer: anomaly" in text, text[:500]

@@ -113,7 +113,9 @@ class StatePane(pn.viewable.Viewer):
 
     def ui(self, fn, *args, **kwargs) -> None:
         """Run ``fn`` now when on the event loop (or not served), else on the session's next tick."""
-        call = partial(_timed, type(self).__name__, fn, *args, **kwargs)
+        # timed when served: a long update there stalls every tab of the server (a notebook has one)
+        call = partial(_timed, type(self).__name__, fn, *args, **kwargs) if self._doc is not None \
+            else partial(fn, *args, **kwargs)
         if self._doc is None or threading.current_thread() is threading.main_thread():
             call()
         elif not self._closed:
