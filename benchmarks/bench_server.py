@@ -564,8 +564,9 @@ def bench_open(browser, env: dict, data_root: Path, upload: Path | None) -> dict
     return results
 
 
-def write_open_upload(folder: Path, n_objects: int = 1500) -> Path:
-    """A CSV of ``n_objects`` simulated MACHO-like light curves to upload (long format)."""
+def write_open_upload(folder: Path, n_objects: int = 500) -> Path:
+    """A CSV of ``n_objects`` simulated MACHO-like light curves to upload (long format; 500: about 8 MB, under
+    the benchmark's upload limit)."""
     import pandas as pd
 
     from explorer.simulate import simulate_macho_like

@@ -123,7 +123,10 @@ class SummariesPane(StatePane):
         self.charts: dict[str, ColumnChart] = {}
         self._layout_key = None
         self.watch(self.rebuild, ["summary_columns", "log_columns", "catalog"])
-        self.watch(self.fill, ["filter_mask", "filters", "selection_ids", "labels_version", "suggestions"])
+        self.watch(self.fill, ["filter_mask", "filters", "selection_ids", "columns_version"])
+        # a new label changes only the charts of your labels (a filter on them comes as a new filter_mask):
+        # refilling every chart per label given held the event loop 250-850 ms at 3,000 objects
+        self.watch(self.fill_labels, ["labels_version"])
         self.rebuild()
 
     def rebuild(self) -> None:
@@ -146,12 +149,19 @@ class SummariesPane(StatePane):
             self._layout_key = key
         self.fill()
 
-    def fill(self) -> None:
-        """Refill every chart in place (a filter or selection changed)."""
+    def fill_labels(self) -> None:
+        """Refill the chart of your labels only (a label was given)."""
+        if "user_label" in self.charts:
+            self.fill(only=("user_label",))
+
+    def fill(self, only=None) -> None:
+        """Refill every chart (or those of the columns ``only``) in place (a filter or selection changed)."""
         if not self.charts:
             return
         highlight = self.state.highlighted()  # once for all charts: a large selection is a large lookup
         for chart in self.charts.values():
+            if only is not None and chart.column not in only:
+                continue
             try:
                 chart.fill(highlight)
             except Exception as exc:  # noqa: BLE001  one bad column never blanks the other charts
