@@ -21,8 +21,7 @@ class Twin:
 
     def __init__(self, main: ExplorerState, *, representation: str | None = None, model: str | None = None):
         self.main = main
-        twin = ExplorerState.linked(main)
-        twin.pipeline.autostart = False  # nothing is computed before the user picks and asks
+        twin = ExplorerState.linked(main, autostart=False)  # nothing is computed before the user picks and asks
         self.state = twin
         for part, name in COPIED:
             src, dst = getattr(main, part), getattr(twin, part)

@@ -123,9 +123,15 @@ class ExplorerState(param.Parameterized):
             models.model = str(model)
 
     @classmethod
-    def linked(cls, main: "ExplorerState") -> "ExplorerState":
-        """A second state over the same catalog, labels, display, filters, pointer and light curves."""
+    def linked(cls, main: "ExplorerState", *, autostart: bool = True, fixed: bool = False) -> "ExplorerState":
+        """A second state over the same catalog, labels, display, filters, pointer and light curves.
+
+        ``autostart=False``: nothing is computed until asked (the Compare tab); ``fixed=True``: its map is
+        given from outside and never computed (the sky). Both are set before its models are listed, which
+        may otherwise start a map already in memory.
+        """
         twin = cls(embed_cache=main.pipeline.embed_cache, map_cache=main.pipeline.map_cache, shared=main)
+        twin.pipeline.autostart, twin.pipeline.fixed = autostart, fixed
         twin.models.refresh_models(main.models.model_infos)
         return twin
 

@@ -23,11 +23,11 @@ class LightCurvePane(StatePane):
         s = self.state
         self.tapped = text_pane("lcx-tapped", HINT)
         self.fold = with_css(pn.widgets.Checkbox.from_param(self.p("fold")), "lcx-fold")
-        self.period_input = with_css(OptionalFloatInput.from_param(self.p("period"), step=0.01, width=130,
+        self.period_input = with_css(OptionalFloatInput.from_param(self.p("period"), step=0.01, width=110,
                                                                       placeholder="period (days)"), "lcx-period")
         self.candidates = with_css(pn.widgets.Select.from_param(self.p("candidate"), width=220, visible=False),
                                    "lcx-period-candidates")
-        self.period_search = pn.widgets.Button(label="Lomb-Scargle period", width=160, align="end",
+        self.period_search = pn.widgets.Button(label="Lomb-Scargle period", width=150, align="end",
                                                css_classes=["lcx-period-search"])
         # in the session's job runner, off the event loop: a long, densely gridded search must not stall
         # other sessions (measured: 4-5 s round trips for a bystander while it ran on the loop under load)

@@ -17,7 +17,7 @@ class SkyPane(StatePane):
         from ..parts.sky import SkyFollower
         from ..state import ExplorerState
 
-        self.sky = ExplorerState.linked(self.state)
+        self.sky = ExplorerState.linked(self.state, fixed=True)
         SkyFollower(self.sky)
         self.map = MapPane(state=self.sky, css="lcx-sky-map")
         self.none = text_pane("lcx-sky-none", "This catalog has no RA/Dec columns (ra/dec, RAJ2000/DEJ2000...): "
