@@ -4,27 +4,14 @@ preview, two linked maps.  Screenshots in test-artifacts/screenshots/explore-*.p
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
-READ_TIMEOUT_MS = 30_000  # reading a pane waits generously: a loaded 2-core machine stalls for seconds
+from uitext import READ_TIMEOUT_MS, wait_for
 
 pytestmark = pytest.mark.ui
 
 N_POINTS = 150
 
-
-def wait_for(dash, check, what: str, timeout_s: float = 60.0):
-    """Poll ``check()`` (bounded) until truthy; fail naming ``what``."""
-    deadline = time.monotonic() + timeout_s
-    value = None
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        dash.page.wait_for_timeout(250)  # polling interval of this bounded loop
-    dash.fail(f"{what} (last value {value!r})")
 
 
 def text_of(dash, css: str) -> str:
