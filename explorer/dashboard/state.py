@@ -48,14 +48,12 @@ from .parts.selection import Selection
 from .parts import urlstate
 from .parts.vectors import METRICS, REPRESENTATIONS, Embedding, EmbeddingSpec, MapView, umap_coords  # noqa: F401
 
-MapResult = MapView  # the name of the map value before the parts
-
 # names importable from here, as before the parts (tests, notebooks, benchmarks, the offload worker)
 __all__ = ["ExplorerState", "ResultCache", "open_catalog", "umap_coords", "default_model", "model_choices",
            "model_label", "EMBEDDINGS", "MAPS", "USER_LABEL", "NO_LABEL", "SUGGESTION", "INTERNAL_COLUMNS",
            "HOW_TO_GET_A_MODEL", "SEED", "PERIOD_COLUMNS", "REDUCTIONS", "REPRESENTATIONS", "METRICS", "Embedding",
            "EmbeddingSpec",
-           "MapView", "MapResult"]
+           "MapView"]
 
 SHARED_PARTS = ("session", "labelling", "display", "filtering", "pointer", "curves", "discovery")
 OWN_PARTS = ("messages", "models", "pipeline", "tuning")
@@ -207,10 +205,6 @@ class ExplorerState(param.Parameterized):
     def wait(self, timeout: float | None = None) -> bool:
         """Block until background work is done; False on timeout."""
         return self.jobs.wait(timeout)
-
-    def _report(self, fraction: float, message: str) -> None:
-        self.jobs.report(fraction, message)
-        self.messages.say(message)
 
     # ------------------------------------------------------------------ the map on screen
     def embed(self, progress=None):

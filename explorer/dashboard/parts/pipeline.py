@@ -233,8 +233,7 @@ class Pipeline(Part):
         # keyed by the embedding actually projected, not by what the widgets show now
         key = emb.key + settings.key()
         view, in_memory = self.map_cache.get_or_compute(key, lambda: compute_map(emb, settings, self.jobs.check))
-        view = with_catalog(view, emb.catalog)
-        if view.embedding is not emb:
+        if view.embedding is not emb:  # cached for another object of the same content: shown with this one
             view = replace(view, embedding=emb)
         self.last_map_cached = bool(in_memory or view.cached)
         if view.stage == "umap":

@@ -261,11 +261,9 @@ def given_embedding(cat: Catalog, matrix: np.ndarray, metric: str) -> Embedding:
     return Embedding(cat, None, key, matrix, None, NeighbourIndex(prepared, metric=metric))
 
 
-def with_catalog(value, cat: Catalog):
-    """A cached Embedding / MapView made for another Catalog object of the same content, re-pointed at ``cat``."""
-    if isinstance(value, MapView):
-        return value if value.catalog is cat else replace(value, embedding=with_catalog(value.embedding, cat))
-    return value if value.catalog is cat else replace(value, catalog=cat)
+def with_catalog(emb: Embedding, cat: Catalog) -> Embedding:
+    """A cached Embedding made for another Catalog object of the same content, re-pointed at ``cat``."""
+    return emb if emb.catalog is cat else replace(emb, catalog=cat)
 
 
 __all__ = ["REPRESENTATIONS", "METRICS", "SEED", "EmbeddingSpec", "MapSettings", "Embedding", "MapView",
