@@ -32,6 +32,7 @@ import time
 _T_PROCESS = time.perf_counter()  # before the heavy imports: a start includes them
 
 import argparse  # noqa: E402
+import contextlib  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import shutil  # noqa: E402
@@ -305,11 +306,12 @@ def _goto_when_up(page, url: str, proc, timeout_s: float = 120) -> None:
             time.sleep(0.2)
 
 
-def bench_first_map(home: Path, timeout_s: float = 600) -> dict:
-    """Seconds from ``panel serve app.py`` to a populated UMAP map of the default catalog in Chromium."""
+@contextlib.contextmanager
+def _served_page(env: dict):
+    """``panel serve app.py`` with ``env`` (LCEXPLORER_CATALOG / NUMBA_CACHE_DIR of this process dropped)
+    and a Chromium page on it once it answers; yields ``(page, t0)`` (t0: when the server was started)."""
     from playwright.sync_api import sync_playwright
 
-    env = {"LCEXPLORER_HOME": str(home)}
     for var in ("LCEXPLORER_CATALOG", "NUMBA_CACHE_DIR"):
         os.environ.pop(var, None)
     proc, url, t0 = _serve(ROOT / "app.py", env)
@@ -318,18 +320,63 @@ def bench_first_map(home: Path, timeout_s: float = 600) -> dict:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--headless=new", "--no-sandbox"])
             page = browser.new_page(viewport={"width": 1366, "height": 768})
             _goto_when_up(page, url, proc)
-            t_page = time.perf_counter() - t0
-            page.wait_for_function(f"() => / of \\d+ objects/.test(({TEXT_JS})('lcx-map-note'))",
-                                   timeout=timeout_s * 1000, polling=250)
-            t_first = time.perf_counter() - t0  # the PCA preview, or the UMAP map when cached
-            page.wait_for_function(f"() => ({TEXT_JS})('lcx-map-note').includes('UMAP of')",
-                                   timeout=timeout_s * 1000, polling=250)
-            n = page.evaluate(MAP_JS)
-            t_map = time.perf_counter() - t0
+            yield page, t0
             browser.close()
     finally:
         _stop(proc)
+
+
+def bench_first_map(home: Path, timeout_s: float = 600) -> dict:
+    """Seconds from ``panel serve app.py`` to a populated UMAP map of the default catalog in Chromium."""
+    with _served_page({"LCEXPLORER_HOME": str(home)}) as (page, t0):
+        t_page = time.perf_counter() - t0
+        page.wait_for_function(f"() => / of \\d+ objects/.test(({TEXT_JS})('lcx-map-note'))",
+                               timeout=timeout_s * 1000, polling=250)
+        t_first = time.perf_counter() - t0  # the first look, the PCA preview, or the UMAP map when cached
+        page.wait_for_function(f"() => ({TEXT_JS})('lcx-map-note').includes('UMAP of')",
+                               timeout=timeout_s * 1000, polling=250)
+        n = page.evaluate(MAP_JS)
+        t_map = time.perf_counter() - t0
     return {"page_s": t_page, "first_map_s": t_first, "first_umap_map_s": t_map, "points": n}
+
+
+FILL_JS = """() => { window.__fill = []; const t0 = performance.now(); let last = '';
+  setInterval(() => {
+    let note = '', n = 0;
+    for (const doc of (window.Bokeh ? Bokeh.documents : [])) for (const m of doc.all_models) {
+      if ((m.css_classes || []).includes('lcx-map-note') && typeof m.text === 'string') note = m.text;
+      if (m.data !== undefined && typeof m.get_length === 'function' && m.data.object_id) n = Math.max(n, m.get_length());
+    }
+    const key = note + '|' + n;
+    if (key !== last) { last = key; window.__fill.push([(performance.now() - t0) / 1000, n, note.slice(0, 160)]); }
+  }, 100); }"""
+
+
+def bench_large_first_look(home: Path, n_objects: int, watch_s: float) -> dict:
+    """A served ``n_objects`` simulated catalog: seconds from the page load to the first points, and how the
+    map fills (points on screen over time) for ``watch_s`` seconds or until the UMAP map."""
+    from explorer.simulate import simulate_macho_like, write_catalog as write_sim
+
+    folder = home.parent / "large-data" / f"sim{n_objects}"
+    t = time.perf_counter()
+    write_sim(simulate_macho_like(n_objects, n_fields=max(30, n_objects // 100)), folder)
+    made_s = time.perf_counter() - t
+    env = {"LCEXPLORER_HOME": str(home), "LCEXPLORER_CATALOG": str(folder),
+           "LCEXPLORER_DATA_DIRS": str(folder.parent)}
+    with _served_page(env) as (page, t0):
+        page.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0", timeout=120_000)
+        page.evaluate(FILL_JS)
+        t_page = time.perf_counter() - t0
+        deadline = time.monotonic() + watch_s
+        while time.monotonic() < deadline:
+            fill = page.evaluate("() => window.__fill")
+            if fill and "UMAP of" in fill[-1][2]:
+                break
+            time.sleep(1.0)
+        fill = page.evaluate("() => window.__fill")
+    shown = [(t, n) for t, n, _ in fill if n > 0]
+    return {"objects": n_objects, "catalog_made_s": made_s, "page_s": t_page,
+            "first_points_s": shown[0][0] if shown else None, "fill": shown, "final": fill[-1][2] if fill else ""}
 
 
 TAP_APP = """
@@ -415,6 +462,11 @@ def main(argv=None) -> int:
     parser.add_argument("--skip-starts", action="store_true", help="only the tap benchmark")
     parser.add_argument("--served", action="store_true",
                         help="also the served app in Chromium: first map from a cold/cached start, browser taps")
+    parser.add_argument("--served-only", action="store_true",
+                        help="only the served app's first map (cold / cached start), no library starts or taps")
+    parser.add_argument("--large", type=int, default=0, metavar="N",
+                        help="only the served app on a simulated N-object catalog: first points, how the map fills")
+    parser.add_argument("--watch", type=float, default=300.0, help="seconds --large watches the map fill (300)")
     parser.add_argument("--explore", action="store_true",
                         help="only hover-preview and cross-filter latency at 10k, 100k and 1M objects")
     parser.add_argument("--_start", help=argparse.SUPPRESS)
@@ -432,13 +484,28 @@ def main(argv=None) -> int:
             print(f"  {n:>9,} objects: hover preview {res['hover_ms']:.0f} ms (target 200), "
                   f"cross-filter {res['cross_filter_ms']:.0f} ms (target 500)", flush=True)
         return 0
+    if args.large:
+        print(f"bench_dashboard --large {args.large}: python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
+              f"load {os.getloadavg()[0]:.1f}")
+        with tempfile.TemporaryDirectory(prefix="lcx-bench-large-") as tmp:
+            home = Path(tmp) / "home"
+            home.mkdir()
+            print(f"model: {install_model(home, args.standin)}")
+            res = bench_large_first_look(home, args.large, args.watch)
+        print(f"  catalog of {res['objects']:,} simulated objects written in {res['catalog_made_s']:.0f} s; page at "
+              f"{res['page_s']:.1f} s after panel serve; first points {res['first_points_s']} s after the page "
+              f"loaded (target 10 s)")
+        for t, n in res["fill"]:
+            print(f"    {t:7.1f} s: {n:,} points on the map")
+        print(f"  last note: {res['final']}; load {os.getloadavg()[0]:.1f}")
+        return 0
     n_objects = args.objects or (1_000 if args.quick else 10_000)
     n_tap = args.tap_points or (100_000 if args.quick else 1_000_000)
     print(f"bench_dashboard: python {sys.version.split()[0]}, {os.cpu_count()} CPUs"
           f"{' (quick)' if args.quick else ''}")
     with tempfile.TemporaryDirectory(prefix="lcx-bench-dash-") as tmp:
         tmp = Path(tmp)
-        if not args.skip_starts:
+        if not args.skip_starts and not args.served_only:
             home = tmp / "home"
             home.mkdir()
             what = install_model(home, args.standin)
@@ -452,13 +519,14 @@ def main(argv=None) -> int:
                       f"PCA map + figure {res['first_map_s']:.2f}); UMAP +{res['umap_s']:.2f} s "
                       f"-> final map at {res['umap_map_ready_s']:.2f} s; {res['n_points']} points")
             shutil.rmtree(home, ignore_errors=True)
-        res = bench_taps(n_tap, args.taps)
-        verdict = "OK" if res["median_ms"] < TAP_TARGET_MS else "OVER TARGET"
-        print(f"tap -> light-curve plot on {res['n_points']:,} points: median {res['median_ms']:.1f} ms, "
-              f"p90 {res['p90_ms']:.1f} ms, max {res['max_ms']:.1f} ms over {res['n_taps']} taps "
-              f"(median {res['median_obs']:.0f} obs; target < {TAP_TARGET_MS:.0f} ms: {verdict}); "
-              f"setup: catalog {res['build_catalog_s']:.1f} s, map index {res['projection_index_s']:.1f} s")
-        if args.served:
+        if not args.served_only:
+            res = bench_taps(n_tap, args.taps)
+            verdict = "OK" if res["median_ms"] < TAP_TARGET_MS else "OVER TARGET"
+            print(f"tap -> light-curve plot on {res['n_points']:,} points: median {res['median_ms']:.1f} ms, "
+                  f"p90 {res['p90_ms']:.1f} ms, max {res['max_ms']:.1f} ms over {res['n_taps']} taps "
+                  f"(median {res['median_obs']:.0f} obs; target < {TAP_TARGET_MS:.0f} ms: {verdict}); "
+                  f"setup: catalog {res['build_catalog_s']:.1f} s, map index {res['projection_index_s']:.1f} s")
+        if args.served or args.served_only:
             home = tmp / "served-home"
             home.mkdir()
             print(f"served app, default catalog; model: {install_model(home, args.standin)}")
@@ -470,7 +538,7 @@ def main(argv=None) -> int:
                       f"(target {'30' if label == 'cold' else '5'} s); "
                       f"after the page loaded: first points {res['first_map_s'] - res['page_s']:.1f} s (target 5 s), "
                       f"full map {res['first_umap_map_s'] - res['page_s']:.1f} s (target 20 s)")
-            for n in ([100_000] if args.quick else [100_000, 1_000_000]):
+            for n in ([] if args.served_only else [100_000] if args.quick else [100_000, 1_000_000]):
                 res = bench_browser_taps(n)
                 print(f"  browser tap -> light curve at {n:,} points: median {res['median_ms']:.0f} ms, "
                       f"max {res['max_ms']:.0f} ms over {res['taps']} taps (target 300 ms)")

@@ -63,7 +63,7 @@ def test_cancel_a_map_computation_leaves_the_state_usable(lcx_home):
     from explorer.dashboard.state import ExplorerState
     from explorer.simulate import simulate_macho_like
 
-    cat = simulate_macho_like(1200, seed=5).to_catalog()
+    cat = simulate_macho_like(600, seed=5).to_catalog()  # three chunks of features: cancelled after the first
     state = ExplorerState(cat, embed_cache=None, map_cache=None)
     state.representation = "features"
     first_chunk = threading.Event()
@@ -72,7 +72,7 @@ def test_cancel_a_map_computation_leaves_the_state_usable(lcx_home):
     assert first_chunk.wait(120), "the features never reported progress"
     assert state.jobs.cancel()
     assert state.wait(60), "the map computation did not stop after cancel()"
-    # nothing complete: no map, or the first look of a seeded sample marked unfinished (1200 objects > 1000)
+    # nothing complete: no map, or (a catalog above LCEXPLORER_FIRST_LOOK_ABOVE) the first look marked unfinished
     assert state.embedding is None
     assert state.map is None or (state.map.stage == "sample" and state.map.unfinished == "embedding cancelled")
     assert "cancelled" in state.status and "Error" not in state.status, state.status

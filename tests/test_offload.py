@@ -116,7 +116,8 @@ def test_a_cancelled_map_in_the_worker_leaves_the_state_usable(pool):
     from explorer.dashboard.state import ExplorerState
     from explorer.simulate import simulate_macho_like
 
-    cat = simulate_macho_like(1500, seed=2).to_catalog()
+    # 600 objects: the worker's start (spawn, imports) alone outlasts the cancel; 1,500 only added features time
+    cat = simulate_macho_like(600, seed=2).to_catalog()
     state = ExplorerState(cat, embed_cache=None, map_cache=None)
     state.representation = "features"
     umap_started = threading.Event()

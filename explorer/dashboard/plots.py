@@ -69,23 +69,87 @@ FILTERED_COLOUR = "#d9d9d9"  # points filtered out: seen, greyed, not hidden
 FILTERED = "(filtered out)"
 
 
-class MovablePoints:
-    """The map's point table, whose coordinates can be replaced in place by a new projection of the same
-    objects (the PCA preview -> UMAP): the figure drawn in the browser stays, only its data changes.
+class MapPoints:
+    """The map's points and their colours, which a new projection or more objects can replace in place.
 
-    A new figure per projection had to be laid out again by the browser, and under load Chromium
-    sometimes left it unpainted (axes and legend drawn, no points, drags selecting nothing).
+    A new figure per map had to be built by HoloViews and laid out again by the browser (0.4-1 s of the
+    server's event loop at 3,000 points under load, and Chromium sometimes left it unpainted).  ``update``
+    gives the points on screen new coordinates and new objects: on a WebGL map it writes the Bokeh
+    source directly (HoloViews' own update of the same data took ~300 ms at 3,000 points), on a raster
+    it re-aggregates.  It refuses (returns False: build a new figure) when the colour scale on screen
+    cannot show the new objects: another set of categories, or numbers outside its limits.
     """
 
-    def __init__(self, base: pd.DataFrame):
+    def __init__(self, frame: pd.DataFrame, kind: str, *, log: bool = False, passes=None):
         hv = _bokeh_backend()
-        self.base = base
+        self.categorical = kind == "categorical"
+        self.passes = passes
+        self.cmap, self.clim = None, None
+        if self.categorical:
+            _, self.cmap = category_colours(frame["color"])
+            self.cmap[FILTERED] = FILTERED_COLOUR
+            self.cats = list(self.cmap)
+        else:
+            self.clim = colour_limits(frame["color"], log=log)
+        self.log = log
+        self.large = len(frame) > DATASHADE_ABOVE  # a raster: re-aggregated on the server, no source to write
+        self.sources: list = []  # the Bokeh source of each figure drawing this WebGL map
         self.stream = hv.streams.Stream.define("Moved", version=0)()
+        self._set(frame)
 
-    def move(self, x, y) -> None:
-        """New coordinates for the same rows; the points (and a raster) are redrawn from them."""
-        self.base = self.base.assign(x=np.asarray(x, np.float64), y=np.asarray(y, np.float64))
-        self.stream.event(version=self.stream.version + 1)
+    def _encode(self, frame: pd.DataFrame):
+        """Colour codes (categorical) or values of ``frame`` on this scale; None when it cannot show them."""
+        if self.categorical:
+            named, cmap = category_colours(frame["color"])
+            if {**cmap, FILTERED: FILTERED_COLOUR} != self.cmap:
+                return None
+            return pd.Categorical(named, categories=self.cats).codes
+        values = frame["color"].to_numpy(dtype=np.float64)
+        v = values[np.isfinite(values) & (values > 0)] if self.log else values[np.isfinite(values)]
+        if len(v) and (v.min() < self.clim[0] or v.max() > self.clim[1]):
+            return None
+        return values
+
+    def _set(self, frame: pd.DataFrame, encoded=None) -> None:
+        self.encoded = self._encode(frame) if encoded is None else encoded
+        self.base = frame.drop(columns=[c for c in ("color", "passes") if c in frame]).reset_index(drop=True)
+
+    def mask(self):
+        """Bool per point, False where it fails the filters (None: every point passes)."""
+        keep = self.passes(self.base["row"].to_numpy()) if self.passes is not None else None
+        return None if keep is None or np.all(keep) else np.asarray(keep, dtype=bool)
+
+    def coloured(self, keep=None):
+        """The colour column of the points, the filtered-out ones as the grey category (NaN if numeric)."""
+        if self.categorical:
+            c = self.encoded.copy()
+            if keep is not None:
+                c[~keep] = len(self.cats) - 1
+            return pd.Categorical.from_codes(c, categories=self.cats)
+        v = self.encoded.copy()
+        if keep is not None:
+            v[~keep] = np.nan  # drawn in the colour mapper's grey NaN colour (points) / left to the grey layer
+        return v
+
+    def update(self, frame: pd.DataFrame) -> bool:
+        """Show ``frame``'s points (new coordinates, more or other objects) in the figure on screen;
+        False when its colour scale cannot (then nothing changed)."""
+        encoded = self._encode(frame)
+        if encoded is None:
+            return False
+        self._set(frame, encoded)
+        if self.sources:
+            base, colours = self.base, self.coloured(self.mask())
+            data = {"x": base["x"].to_numpy(np.float64), "y": base["y"].to_numpy(np.float64),
+                    "object_id": base["object_id"].astype(str).tolist(),
+                    "user_label": base["user_label"].astype(str).tolist(),
+                    "color": colours.astype(str).tolist() if self.categorical else colours,
+                    "row": base["row"].to_numpy()}
+            for source in self.sources:
+                source.data = dict(data)
+        else:
+            self.stream.event(version=self.stream.version + 1)
+        return True
 
 
 def colour_limits(values, *, log: bool = False) -> tuple[float, float]:
@@ -116,12 +180,12 @@ def map_element(frame: pd.DataFrame, kind: str, color_label: str, *, width: int 
     """The projection scatter: WebGL points (hover, tap, box, lasso) or a datashader raster when large.
 
     ``frame`` comes from ``ExplorerState.points_frame`` (x, y, row, object_id, user_label, color).
-    ``passes()`` (optional) gives a bool per frame row, False for points that fail the filters: they are
-    drawn grey ("(filtered out)"), not hidden.  The points are a DynamicMap on ``streams``: when a filter
+    ``passes(rows)`` (optional) gives a bool per catalog row, False for points that fail the filters: they
+    are drawn grey ("(filtered out)"), not hidden.  The points are a DynamicMap on ``streams``: when a filter
     changes only the points are recoloured and re-aggregated, the plot is not rebuilt (at 1M points a
     rebuild took seconds).  ``log`` colours a numeric column on a log scale.
     Returns ``(element, source, points)``: what to display, the element the selection streams attach to,
-    and the :class:`MovablePoints` whose ``move`` gives the same objects new coordinates in place.
+    and the :class:`MapPoints` whose ``update`` shows new coordinates and new objects in place.
     """
     hv = _bokeh_backend()
 
@@ -132,41 +196,15 @@ def map_element(frame: pd.DataFrame, kind: str, color_label: str, *, width: int 
     if responsive:  # fills the pane's width (the page decides), keeps its height
         common.pop("width")
         common.update(responsive=True, min_width=320)
-    frame = frame.drop(columns=[c for c in ("passes",) if c in frame]).reset_index(drop=True)
     categorical = kind == "categorical"
-    if categorical:
-        named, cmap = category_colours(frame["color"])
-        cmap[FILTERED] = FILTERED_COLOUR
-        cats = list(cmap)
-        codes = pd.Categorical(named, categories=cats).codes
-        values = None
-    else:
-        values = frame["color"].to_numpy(dtype=np.float64)
+    table = MapPoints(frame, kind, log=log, passes=passes)
+    cmap, clim = table.cmap, table.clim
     cnorm = "log" if log and not categorical else "linear"
-    # the colour scale of all objects, fixed: filtering does not shift the colours, and a filter that
-    # greys every point (all NaN) leaves a valid scale (HoloViews failed on a log scale without one)
-    clim = None if categorical else colour_limits(values, log=cnorm == "log")
     vdims = ["object_id", "user_label", hv.Dimension("color", label=color_label), "row"]
-    points_table = MovablePoints(frame.drop(columns=["color"]))
-    streams = [*streams, points_table.stream]
-
-    def coloured(keep):
-        if categorical:
-            c = codes.copy()
-            if keep is not None:
-                c[~keep] = len(cats) - 1
-            return pd.Categorical.from_codes(c, categories=cats)
-        v = values.copy()
-        if keep is not None:
-            v[~keep] = np.nan  # drawn in the colour mapper's grey NaN colour (points) / left to the grey layer
-        return v
-
-    def mask():
-        keep = passes() if passes is not None else None
-        return None if keep is None or keep.all() else np.asarray(keep, dtype=bool)
+    streams = [*streams, table.stream]
 
     def points(**_):
-        return hv.Points(points_table.base.assign(color=coloured(mask())), kdims=["x", "y"], vdims=vdims)
+        return hv.Points(table.base.assign(color=table.coloured(table.mask())), kdims=["x", "y"], vdims=vdims)
 
     dmap = hv.DynamicMap(points, streams=list(streams))
     large = len(frame) > DATASHADE_ABOVE
@@ -181,7 +219,7 @@ def map_element(frame: pd.DataFrame, kind: str, color_label: str, *, width: int 
             opts.update(color="color", cmap="viridis", colorbar=True, clabel=color_label, cnorm=cnorm, clim=clim,
                         clipping_colors={"NaN": FILTERED_COLOUR})
         dmap = dmap.opts(**opts)
-        return dmap, dmap, points_table
+        return dmap, dmap, table
 
     import datashader as ds
     from holoviews.operation.datashader import datashade, dynspread, rasterize
@@ -190,30 +228,30 @@ def map_element(frame: pd.DataFrame, kind: str, color_label: str, *, width: int 
     # pointer, and a per-pixel "which object" summary doubled the cost of every re-aggregation
     selector = None
     if categorical:
-        present = [c for c in cats if c != FILTERED]
+        present = [c for c in table.cats if c != FILTERED]
         if len(present) == 1 and passes is None:
             # with a single category datashader ignores color_key: shade plain counts in that colour
             only = cmap[present[0]]
             shaded = datashade(dmap, aggregator=ds.count(), cmap=[only, only], selector=selector)
         else:
             # a list in category order: a dict colour key drops categories in datashader 0.19
-            shaded = datashade(dmap, aggregator=ds.count_cat("color"), color_key=[cmap[c] for c in cats],
+            shaded = datashade(dmap, aggregator=ds.count_cat("color"), color_key=[cmap[c] for c in table.cats],
                                selector=selector)
-        return dynspread(shaded, threshold=0.6).opts(**common), shaded, points_table
+        return dynspread(shaded, threshold=0.6).opts(**common), shaded, table
     raster = rasterize(dmap, aggregator=ds.mean("color"), selector=selector).opts(
         cmap="viridis", colorbar=True, clabel=color_label, cnorm=cnorm, clim=clim, **common)
     top = dynspread(raster, threshold=0.6)
     if passes is None:
-        return top, raster, points_table
+        return top, raster, table
 
     def filtered_out(**_):
-        keep = mask()
+        keep = table.mask()
         rows = slice(0, 0) if keep is None else ~keep
-        return hv.Points(points_table.base[rows], kdims=["x", "y"], vdims=["object_id", "user_label", "row"])
+        return hv.Points(table.base[rows], kdims=["x", "y"], vdims=["object_id", "user_label", "row"])
 
     grey = datashade(hv.DynamicMap(filtered_out, streams=list(streams)), aggregator=ds.count(),
                      cmap=[FILTERED_COLOUR, FILTERED_COLOUR])
-    return dynspread(grey, threshold=0.6).opts(**common) * top, raster, points_table
+    return dynspread(grey, threshold=0.6).opts(**common) * top, raster, table
 
 
 def legend_html(values, title: str, keep=None) -> str:

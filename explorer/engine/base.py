@@ -401,7 +401,7 @@ class EmbeddingSession:
         return out if out.ndim == 4 else out[:, :, None, :]
 
     # -- catalogs -------------------------------------------------------------------------------------
-    def embed_catalog(self, catalog, *, batch_size=None, progress=None, cache=True, pipeline=None):
+    def embed_catalog(self, catalog, *, batch_size=None, progress=None, cache=True, pipeline=None, partial=None):
         """Embed every object of ``catalog`` (see ``explorer.engine.embed_catalog``)."""
         store = None
         if cache is not False and cache is not None and self.model.sha256 is not None:
@@ -412,7 +412,8 @@ class EmbeddingSession:
                 if progress is not None:
                     progress(len(hit.window_row), len(hit.window_row))
                 return hit
-        result = runner.run_embedding(self, catalog, batch_size=batch_size, progress=progress, pipeline=pipeline)
+        result = runner.run_embedding(self, catalog, batch_size=batch_size, progress=progress, pipeline=pipeline,
+                                      partial=partial)
         result.meta["catalog"] = {"name": getattr(catalog, "name", None), "content_hash": catalog.content_hash()}
         if store is not None:
             result.meta["cache_file"] = str(store.save(key, result))

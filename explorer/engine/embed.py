@@ -18,7 +18,7 @@ __all__ = ["EmbeddingResult", "embed_catalog", "run_embedding", "DEFAULT_BATCH_S
 
 
 def embed_catalog(catalog, model, *, output=None, reduction=None, bands=None, seed=0, batch_size=None,
-                  progress=None, cache=True, pipeline=None, **model_options) -> EmbeddingResult:
+                  progress=None, cache=True, pipeline=None, partial=None, **model_options) -> EmbeddingResult:
     """Embed every object of ``catalog``; rows aligned with ``catalog.objects`` through ``object_index``.
 
     ``model`` is an OnnxModel, a source for ``load_model`` (store name, Hub alias, .onnx path), or a
@@ -29,6 +29,8 @@ def embed_catalog(catalog, model, *, output=None, reduction=None, bands=None, se
     ``progress(done_windows, total_windows)`` is called after each batch. ``pipeline``: prepare the
     next batch in a producer thread while the session runs one (True / False; None: only for CUDA
     sessions, see ``explorer.engine.runner.use_pipeline``); the embeddings do not change.
+    ``partial(peek)``: after each batch, ``peek()`` gives the objects finished so far (``runner.Partial``;
+    not called when the cache has the catalog).
     """
     if isinstance(model, EmbeddingSession):
         embedder = model
@@ -38,4 +40,5 @@ def embed_catalog(catalog, model, *, output=None, reduction=None, bands=None, se
         if bands is not None:
             kwargs["bands"] = bands
         embedder = model_class(onnx_model.kind)(onnx_model, **kwargs)
-    return embedder.embed_catalog(catalog, batch_size=batch_size, progress=progress, cache=cache, pipeline=pipeline)
+    return embedder.embed_catalog(catalog, batch_size=batch_size, progress=progress, cache=cache, pipeline=pipeline,
+                                  partial=partial)

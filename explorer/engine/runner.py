@@ -177,13 +177,58 @@ def _position_counts(embedder, windows):
     return counts
 
 
-def run_embedding(embedder, data, *, batch_size=None, progress=None, rng=None, pipeline=None) -> EmbeddingResult:
+class Partial(NamedTuple):
+    """The rows of the objects whose every window has run, reduced as at the end (pooled outputs only).
+
+    Objects ``0 .. n_objects - 1`` (catalog order) are complete: their rows are final and will not change.
+    """
+
+    n_objects: int
+    n_slots: int              # band slots of the run (blocks = slots x strategies, as the final result)
+    n_strategies: int
+    row_object: np.ndarray    # int64 [rows]
+    row_slot: np.ndarray      # int64 [rows]: index into the plan's slot labels
+    row_strategy: np.ndarray  # int64 [rows]: index into the reduction's strategies
+    embeddings: np.ndarray    # float32 [rows, dim]
+
+    def matrix(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(objects, matrix)``: the complete objects that have a row, one vector each with the blocks side
+        by side as in ``EmbeddingResult.matrix`` (NaN for a block the object lacks)."""
+        objects, where = np.unique(self.row_object, return_inverse=True)
+        d = self.embeddings.shape[1] if self.embeddings.ndim == 2 else 0
+        out = np.full((len(objects), self.n_slots * self.n_strategies * d), np.nan, np.float32)
+        block = self.row_slot * self.n_strategies + self.row_strategy
+        cols = block[:, None] * d + np.arange(d)[None, :]
+        out[where[:, None], cols] = self.embeddings
+        return objects.astype(np.int64), out
+
+
+def _peek(embedder, plan, acc, done: int, failed: dict, n_total: int) -> Partial:
+    """The finished rows after ``done`` windows (rows run in order: every row before the first row still
+    waiting for a window is complete, and its object too when all of that object's rows are)."""
+    windows = plan.windows
+    n_rows = windows.n_rows
+    first = int(windows.row[done]) if done < len(windows.row) else n_rows
+    n_objects = int(plan.row_object[first]) if first < n_rows else n_total
+    rows = np.flatnonzero((np.arange(n_rows) < first) & (plan.row_object < n_objects) & (windows.row_windows > 0))
+    rows = rows[~np.isin(rows, list(failed))]
+    emb = embedder.reduction.finish(acc[rows].copy(), windows.row_windows[rows], None).astype(np.float32)
+    ok = np.isfinite(emb).all(axis=1)
+    rows, emb = rows[ok], emb[ok]
+    return Partial(n_objects, len(plan.slot_labels), len(embedder.reduction.strategies), plan.row_object[rows],
+                   plan.row_slot[rows], windows.row_strategy[rows], emb)
+
+
+def run_embedding(embedder, data, *, batch_size=None, progress=None, rng=None, pipeline=None,
+                  partial=None) -> EmbeddingResult:
     """Window ``data`` (a Catalog or compatible arrays), run the model in batches and reduce per row.
 
     ``rng``: generator for random-subsample draws (None: a fresh one from the reduction's seed).
     ``pipeline``: prepare batch n+1 in a producer thread while the session runs batch n (True), one
     after the other (False), or ``None``: as ``use_pipeline`` says (on for CUDA sessions). The
     embeddings are the same bit for bit either way.
+    ``partial(peek)``: called after each batch of a pooled output run in row order; ``peek()`` returns the
+    :class:`Partial` so far (computed only when called: the caller decides how often it is worth it).
     """
     t0 = _time.perf_counter()
     batch_size = DEFAULT_BATCH_SIZE if batch_size is None else batch_size
@@ -204,6 +249,15 @@ def run_embedding(embedder, data, *, batch_size=None, progress=None, rng=None, p
     if progress is not None:
         progress(0, n_win)
     done = 0
+    if partial is not None and (plan.order is not None or len(plan.out_shape) != 1):
+        partial = None  # series models run windows out of row order; sequence outputs make no map
+
+    def after_batch():
+        if progress is not None:
+            progress(done, n_win)
+        if partial is not None:
+            partial(lambda: _peek(embedder, plan, acc, done, failed, len(data.offsets) - 1))
+
     if pipelined:
         producer = _Producer(batches, embedder, plan, arrays, [embedder.make_buffers(n_buffer) for _ in range(2)])
         try:
@@ -211,8 +265,7 @@ def run_embedding(embedder, data, *, batch_size=None, progress=None, rng=None, p
                 _run_batch(batch, embedder, plan, arrays, acc, failed)
                 producer.release(batch.buffers)
                 done += batch.b1 - batch.b0
-                if progress is not None:
-                    progress(done, n_win)
+                after_batch()
         finally:   # also on JobCancelled from ``progress``: no producer thread outlives the run
             producer.close()
     else:
@@ -220,8 +273,7 @@ def run_embedding(embedder, data, *, batch_size=None, progress=None, rng=None, p
         for b0, b1 in batches:
             _run_batch(_prepare_batch(b0, b1, embedder, plan, arrays, buffers), embedder, plan, arrays, acc, failed)
             done += b1 - b0
-            if progress is not None:
-                progress(done, n_win)
+            after_batch()
     acc = embedder.reduction.finish(acc, windows.row_windows, _position_counts(embedder, windows))
     emb = acc.astype(np.float32, copy=False)
     bad = ~np.isfinite(emb.reshape(n_rows, int(np.prod(plan.out_shape)))).all(axis=1)

@@ -26,10 +26,11 @@ from explorer.projection.estimator import (
     warm_up,
 )
 from explorer.projection.pca import EXACT_MAX_SIDE, pca_preview
+from explorer.projection.placement import Placer
 from explorer.projection.prepare import encode_labels, prepare_matrix
 
 __all__ = [
-    "Projection", "prepare_matrix", "encode_labels", "pca_preview", "warm_up", "projection_cache_dir",
+    "Projection", "Placer", "prepare_matrix", "encode_labels", "pca_preview", "warm_up", "projection_cache_dir",
     "clear_memory_cache", "MEMORY_CACHE_SIZE", "DEFAULT_SAMPLE", "EXACT_NEIGHBOURS_MAX", "EXACT_MAX_SIDE",
     "METRICS", "INITS", "NEIGHBOURS",
 ]

@@ -70,3 +70,37 @@ def _fuzzy_average(dists: np.ndarray, idx: np.ndarray, coords: np.ndarray, k: in
     weights = np.where(totals > 0, weights / np.where(totals > 0, totals, 1.0), 1.0 / k)
     return np.einsum("nk,nkd->nd", weights, coords[idx].astype(np.float64)).astype(np.float32)
 
+
+
+class Placer:
+    """Places new objects on a map already drawn: each at the fuzzy mean of its nearest drawn objects.
+
+    ``fitted`` are the raw vectors of the drawn objects and ``coords`` their positions; new vectors are
+    standardised as the drawn ones were (same column means, scales and weights) before the neighbour
+    search, so a first look can take objects in as they are embedded without recomputing it.
+    """
+
+    def __init__(self, fitted, coords, *, column_weights=None, n_neighbors: int = 10, metric: str = "euclidean"):
+        from explorer.projection.prepare import _as_matrix, _check_weights, _Preparation
+
+        arr = _as_matrix(fitted, "fitted")
+        self._prep = _Preparation.fit(arr, True, _check_weights(column_weights, arr.shape[1]))
+        train, ok = self._prep.apply(arr)
+        coords = np.asarray(coords, np.float64)
+        ok &= np.isfinite(coords).all(axis=1)
+        if not ok.any():
+            raise ValueError("no drawn object with a position and a vector to place new objects beside")
+        self._train, self._coords = train[ok], coords[ok]
+        self.n_neighbors, self.metric = int(n_neighbors), metric
+        self._index = _neighbour_index(self._train, self.n_neighbors, metric)
+
+    def place(self, new) -> np.ndarray:
+        """Positions [n, 2] of the new vectors (NaN for a row without any finite value)."""
+        from explorer.projection.prepare import _as_matrix
+
+        prepared, ok = self._prep.apply(_as_matrix(new, "new"))
+        out = np.full((len(prepared), 2), np.nan)
+        if ok.any():
+            out[ok] = _place(prepared[ok], self._train, self._coords, self.n_neighbors, self.metric,
+                             index=self._index)
+        return out

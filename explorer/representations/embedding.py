@@ -80,8 +80,12 @@ class Embedding(Params):
         """The model's name as shown to users."""
         return getattr(self.model, "name", None) or str(self.model)
 
-    def compute(self, catalog, *, progress=None, cache=True) -> RepresentationResult:
-        """Embed ``catalog`` (engine cache honoured) and return one vector per object."""
+    def compute(self, catalog, *, progress=None, cache=True, partial=None) -> RepresentationResult:
+        """Embed ``catalog`` (engine cache honoured) and return one vector per object.
+
+        ``partial(peek)``: called while the model runs; ``peek()`` gives ``(rows, matrix)``, the catalog
+        rows finished so far and their final vectors (see ``explorer.engine.runner.Partial``).
+        """
         from explorer.engine import embed_catalog
 
         model = self._model()
@@ -118,8 +122,10 @@ class Embedding(Params):
             if progress is not None:
                 progress(done / max(total, 1), f"embedding with {model.name}: {done}/{total} windows")
 
+        peeks = None if partial is None else (lambda peek: partial(lambda: peek().matrix()))
         result = embed_catalog(data, model, output=output, reduction=self.reduction, bands=engine_bands,
-                               seed=self.seed, batch_size=self.batch_size, progress=report, cache=cache, **options)
+                               seed=self.seed, batch_size=self.batch_size, progress=report, cache=cache,
+                               partial=peeks, **options)
         if data is not catalog:
             result = _reindex_observations(result, catalog, data, bands)
         return self._from_embedding(result, catalog, model.name, output)

@@ -239,7 +239,9 @@ def first_look_server(panel_server_factory, app_path, ui_home, ui_data_root):
     catalog = ui_data_root / "ui_small"
     return panel_server_factory(app_path, {"LCEXPLORER_HOME": ui_home, "LCEXPLORER_CATALOG": catalog,
                                            "LCEXPLORER_DATA_DIRS": ui_data_root,
-                                           "LCEXPLORER_FIRST_LOOK_ABOVE": 100}, catalog=catalog)
+                                           "LCEXPLORER_FIRST_LOOK_ABOVE": 100,
+                                           # the first look takes in the objects of every batch of the model
+                                           "LCEXPLORER_FIRST_LOOK_GROW_S": 0}, catalog=catalog)
 
 
 def test_points_appear_before_the_whole_catalog_is_embedded(first_look_server, dash, shot, tmp_path):
@@ -247,10 +249,18 @@ def test_points_appear_before_the_whole_catalog_is_embedded(first_look_server, d
     dash.wait_map(N_POINTS)
     page = dash.page
     # every text the map note takes from now on (it changes faster than any polling)
+    # every text the map note takes from now on (it changes faster than any polling), with the sizes of
+    # the map point sources in the page at that moment (the points are written before the note; a map
+    # figure being replaced may still be listed)
     page.evaluate("""() => { window.__noteLog = [];
+        const points = () => { const n = [];
+          for (const d of Bokeh.documents) for (const x of d.all_models)
+            if (x.data !== undefined && typeof x.get_length === 'function' && x.data.object_id && x.data.row
+                && x.data.x) n.push(x.get_length());
+          return n; };
         for (const doc of Bokeh.documents) for (const m of doc.all_models)
           if ((m.css_classes || []).includes('lcx-map-note') && m.properties && m.properties.text)
-            m.properties.text.change.connect(() => window.__noteLog.push(String(m.text).slice(0, 200))); }""")
+            m.properties.text.change.connect(() => window.__noteLog.push([String(m.text).slice(0, 300), points()])); }""")
     rng = np.random.default_rng(9)
     n = 160
     t = np.tile(np.linspace(50000, 50300, 50), n)
@@ -260,11 +270,25 @@ def test_points_appear_before_the_whole_catalog_is_embedded(first_look_server, d
     frame.to_csv(path, index=False)
     page.locator(".lcx-catalog-upload input[type=file]").set_input_files(str(path))
     wait_text(dash, "lcx-status", f"{n} of {n} objects mapped", timeout_s=240)
-    notes = page.evaluate("() => window.__noteLog")
+    log = page.evaluate("() => window.__noteLog")
+    notes = [t for t, _ in log]
     shot(page, "truth-first-look")
     first = next((i for i, t in enumerate(notes) if "First look" in t and f"of {n} objects embedded" in t), None)
     final = next((i for i, t in enumerate(notes) if f"UMAP of {n} objects" in t), None)
     assert first is not None and final is not None and first < final, notes
+    # the first look fills while the rest is embedded: more points on the map, each growth said in its note
+    def counted(text):
+        found = re.search(r"(\d+) of \d+ objects embedded", text)
+        return int(found.group(1)) if found else None
+
+    summary = [(counted(t), "placed beside" in t, "UMAP of" in t, shown) for t, shown in log]
+    # the points on the map are the ones the note counts (the note's text may reach the page just before
+    # the points it counts: seen at that moment or at the next change)
+    grown = [(counted(t), shown + (log[i + 1][1] if i + 1 < len(log) else []))
+             for i, (t, shown) in enumerate(log) if first < i < final and "placed beside their nearest" in t]
+    sample = counted(notes[first])
+    assert grown and any(sample < k < n for k, _ in grown), summary
+    assert all(k in shown for k, shown in grown), summary
 
 
 def write_sky_catalog(folder, n: int = 60):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import panel as pn
 import param
 
@@ -36,9 +35,10 @@ class MapPane(StatePane):
         self.legend = pn.pane.HTML("", sizing_mode="stretch_width", visible=False, css_classes=[f"{prefix}-legend-pane"])
         self.note = text_pane(f"{self.css}-note")
         self._streams = ()
-        self._drawn = None  # (map, colour, labels version, log) now on screen
-        self._shown: tuple | None = None  # (catalog, rows, colours) of the points on screen: what may move
-        self._points: plots.MovablePoints | None = None
+        self._drawn = None  # (map, colour, labels version, log, columns version) now on screen
+        self._shown = None  # the catalog of the points on screen
+        self._kind = self._stage = None  # colour kind and map stage on screen
+        self._points: plots.MapPoints | None = None
         self._filters = None  # the stream that recolours the points on screen when the filters change
         self._figs: list = []  # the Bokeh figures now showing this map (ranges set when the points move)
         self._marks: list = []  # (neighbour lines, selection, tapped) sources of each figure showing this map
@@ -77,10 +77,10 @@ class MapPane(StatePane):
             return
         frame = s.points_frame()
         _, kind = s.color_values()
-        rows = frame["row"].to_numpy()
-        colours = frame["color"].to_numpy()
-        if self._can_move(m, key, rows, colours):
-            self._move(frame)
+        if self._can_update(m, key, kind, len(frame)) and self._points.update(frame):
+            if not (m.stage == "sample" and self._stage == "sample"):  # a growing first look keeps the zoom
+                self._fit_axes(frame)
+            self.update_marks()
         else:
             import holoviews as hv
 
@@ -89,41 +89,40 @@ class MapPane(StatePane):
             self._filters = hv.streams.Stream.define("Filters", filter_version=0)(filter_version=s.filter_version)
             element, source, self._points = plots.map_element(
                 frame, kind, s.color_by, height=MAP_HEIGHT, responsive=True, log=log,
-                passes=lambda: s.passes(rows), streams=[self._filters])
+                passes=s.passes, streams=[self._filters])
             self._attach_streams(source)
             self._marks, self._figs = [], []
             self.map_pane = self._new_map_pane(element.opts(hooks=[self._add_marks]))
             self.holder.objects = [self.map_pane]
-            self._shown = (m.catalog, rows, colours) if len(frame) <= plots.DATASHADE_ABOVE else None
-        self._drawn = key
+        self._drawn, self._kind, self._stage, self._shown = key, kind, m.stage, m.catalog
         note = f"{m.note()} Tap: one object; box/lasso: a selection."
         if len(frame) > plots.DATASHADE_ABOVE:
             note += " Large catalog: the map is rasterised on the server, taps and selections resolved there."
-        self._legend = (frame["color"].to_numpy(), rows, s.color_by) if kind == "categorical" else None
+        self._legend = (frame["color"].to_numpy(), frame["row"].to_numpy(), s.color_by) if kind == "categorical" else None
         self.legend.visible = kind == "categorical"
         self._note = note
         self.refresh_note()
 
-    def _can_move(self, m, key, rows, colours) -> bool:
-        """True when only the coordinates changed (same catalog, objects, colours: the PCA preview -> UMAP)."""
-        if self._shown is None or self._drawn is None or not self._figs or self._drawn[1:] != key[1:]:
+    def _can_update(self, m, key, kind, n_points: int) -> bool:
+        """True when the figure on screen can take the new map in place: same catalog, same colouring and
+        the same kind of drawing (WebGL points or a raster); the points' colour scale is checked by
+        ``MapPoints.update``."""
+        if self._shown is None or self._drawn is None or not self._figs or self._points is None:
             return False
-        catalog, shown_rows, shown_colours = self._shown
-        return (catalog is m.catalog and np.array_equal(shown_rows, rows)
-                and pd.Series(shown_colours).equals(pd.Series(colours)))
+        large = n_points > plots.DATASHADE_ABOVE
+        return (self._shown is m.catalog and self._drawn[1] == key[1] and self._drawn[3] == key[3]
+                and self._kind == kind and large == (len(self._points.base) > plots.DATASHADE_ABOVE))
 
-    def _move(self, frame) -> None:
-        """Give the points on screen their new coordinates, fit the axes to them, move the marks."""
-        self._points.move(frame["x"], frame["y"])
+    def _fit_axes(self, frame) -> None:
+        """Fit the axes to the points on screen (the reset tool goes back to these extents)."""
         (x0, x1), (y0, y1) = plots.padded_range(frame["x"]), plots.padded_range(frame["y"])
         with bokeh_edit():
             for fig in self._figs:
                 fig.x_range.update(start=x0, end=x1)
                 fig.y_range.update(start=y0, end=y1)
-                for r in (fig.x_range, fig.y_range):  # the reset tool goes back to the new extents
+                for r in (fig.x_range, fig.y_range):
                     if hasattr(r, "reset_start"):
                         r.update(reset_start=r.start, reset_end=r.end)
-        self.update_marks()
 
     def refilter(self) -> None:
         """Recolour the points on screen for the state's filters (grey: filtered out) and say how many pass."""
@@ -199,6 +198,9 @@ class MapPane(StatePane):
             renderer.name = f"lcx-{kind}-marks"
             sources.append(src)
         self._marks.append(tuple(sources))
+        source = getattr(plot, "handles", {}).get("source")
+        if self._points is not None and source is not None and not self._points.large:
+            self._points.sources.append(source)  # a WebGL map: new points written straight in
 
     def _mark_data(self, *, lines: bool) -> tuple[dict | None, dict, dict]:
         """Data of the three layers: neighbour lines (None unless ``lines``), selection, tapped object."""

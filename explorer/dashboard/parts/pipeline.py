@@ -154,8 +154,12 @@ class Pipeline(Part):
         return (cat.content_hash(), model.sha256, spec.output, spec.reduction, spec.bands, SEED,
                 spec.representation, spec.concat, self.metric)
 
-    def compute_vectors(self, cat, spec: EmbeddingSpec, progress: Callable[[float, str], None] | None = None):
-        """The vectors of ``spec`` as a ``RepresentationResult``: the one place a catalog becomes vectors."""
+    def compute_vectors(self, cat, spec: EmbeddingSpec, progress: Callable[[float, str], None] | None = None,
+                        partial=None):
+        """The vectors of ``spec`` as a ``RepresentationResult``: the one place a catalog becomes vectors.
+
+        ``partial(peek)`` sees the objects finished so far (the model embedding only: the features and
+        the hybrid come whole)."""
         from explorer.representations import Embedding as EmbeddingRep
         from explorer.representations import Features, Hybrid
 
@@ -168,11 +172,12 @@ class Pipeline(Part):
         rep = EmbeddingRep(model, output=spec.output, reduction=spec.reduction, bands=bands, seed=SEED,
                            concat_bands=spec.concat)
         if spec.representation == "hybrid":
-            rep = Hybrid(rep, Features(bands=bands))
-        return rep.compute(cat, progress=progress)
+            return Hybrid(rep, Features(bands=bands)).compute(cat, progress=progress)
+        return rep.compute(cat, progress=progress, partial=partial)
 
-    def embed(self, progress: Callable[[float, str], None] | None = None) -> Embedding:
-        """Compute the chosen representation (cached by content) and make it ``embedding``."""
+    def embed(self, progress: Callable[[float, str], None] | None = None, partial=None) -> Embedding:
+        """Compute the chosen representation (cached by content) and make it ``embedding`` (``partial``:
+        see ``compute_vectors``)."""
         from explorer.projection import prepare_matrix
 
         cat = self.session.require()
@@ -181,7 +186,7 @@ class Pipeline(Part):
         metric = self.metric
 
         def compute():
-            rep = self.compute_vectors(cat, spec, progress)
+            rep = self.compute_vectors(cat, spec, progress, partial)
             matrix = np.asarray(rep.matrix, dtype=np.float32)
             if matrix.ndim != 2 or len(matrix) != len(cat):
                 raise ExplorerError(f"embedding matrix has shape {matrix.shape}; expected ({len(cat)}, dim)")
@@ -297,14 +302,16 @@ class Pipeline(Part):
 
         try:
             report(0.0, f"Computing {spec.describe()} for {cat.name}...")
-            start, key = 0.0, self.embedding_key(spec, cat)
+            start, key, growth = 0.0, self.embedding_key(spec, cat), None
             if firstlook.wanted(self, cat, key):
                 look = firstlook.first_look(self, cat, spec, key, lambda f, m: report(
                     0.1 * f, f"{cat.name}, first look at a sample: {m}"))
                 start = 0.1
                 if look is not None:
+                    growth = firstlook.Growth(self, look, key)
                     report(start, f"First look: {len(look.index)} of {len(cat)} objects mapped; embedding the rest...")
-            emb = self.embed(progress=_with_eta(lambda f, m: report(start + (0.8 - start) * f, f"{cat.name}: {m}")))
+            emb = self.embed(progress=_with_eta(lambda f, m: report(start + (0.8 - start) * f, f"{cat.name}: {m}")),
+                             partial=growth)
             if self.map_key() not in self.map_cache:
                 report(0.82, "Computing the PCA preview...")
                 self.project("pca")

@@ -181,8 +181,10 @@ class MapView:
         if self.stage == "sample":
             n, total = len(self.index), len(self.catalog)
             state = f"unfinished: {self.unfinished}" if self.unfinished else "the rest is being embedded"
-            return (f"{stage}: {n} of {total} objects embedded (a seeded sample, PCA; {state}); "
-                    f"{self.embedding.describe()}.")
+            placed = int(self.params.get("placed", 0))
+            how = (f"a seeded sample of {n - placed} mapped with PCA, {placed} placed beside their nearest "
+                   "sample objects as they were embedded" if placed else "a seeded sample, PCA")
+            return f"{stage}: {n} of {total} objects embedded ({how}; {state}); {self.embedding.describe()}."
         if self.stage == "sky":
             return (f"Sky of {len(self.index)} of {len(self.catalog)} objects (Aitoff projection of "
                     f"{self.params.get('ra')}/{self.params.get('dec')}, RA growing to the left).")
