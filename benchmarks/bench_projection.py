@@ -22,7 +22,7 @@ neighbours in its own synthetic cluster, 5000 objects) and trustworthiness@10 (3
 faster choice is not a worse map.
 
 "cold" is the first fit in a fresh interpreter; "jit" is the numba compilation measured on its own
-(a fresh interpreter fitting 4500 points: the exact-neighbour path of 4096..50k objects; NN-descent, above 50k, compiles on first use); "warm" is the
+(a fresh interpreter fitting 4500 points: the exact-neighbour path of maps up to 50k objects; NN-descent, above 50k, compiles on first use); "warm" is the
 median of fits with the cache off after warm-up;
 "cached (memory)" and "cached (disk)" re-run the same fit with the in-process and on-disk caches.
 Numbers printed here are the ones to report; tests never measure time.

@@ -161,10 +161,10 @@ def is_filled() -> bool:
 def fill(metrics=("euclidean", "cosine")) -> dict[str, float]:
     """Compile the numba code of our maps into the cache (seconds when it is filled already); timings (s).
 
-    Covers: ``import umap`` (pynndescent's cached functions), a fit on the exact-neighbour path (4096
-    up to ``projection.EXACT_NEIGHBOURS_MAX`` objects, and every default map above that, fitted on a
-    sample of ``DEFAULT_SAMPLE`` <= that: UMAP's fuzzy graph and layout) and a small fit (UMAP's own
-    exact path below 4096), per metric. Not NN-descent (``neighbours="approximate"`` or unsampled maps
+    Covers: ``import umap`` (pynndescent's cached functions), fits on the exact-neighbour path (every
+    map up to ``projection.EXACT_NEIGHBOURS_MAX`` objects, and every default map above that, fitted on a
+    sample of ``DEFAULT_SAMPLE`` <= that: UMAP's fuzzy graph and layout) at 4500 and 300 points (UMAP's
+    epochs differ below 10k), per metric. Not NN-descent (``neighbours="approximate"`` or unsampled maps
     above 50k): pynndescent compiles a closure per ``NNDescent`` object, which no cache keeps.
     """
     configure()

@@ -98,3 +98,42 @@ def test_the_first_look_fills_as_objects_are_embedded_and_ends_on_the_same_map(e
     assert views[-1].stage == "umap"
     assert np.array_equal(st.matrix, plain.matrix, equal_nan=True)
     assert np.allclose(st.map.coords, plain.map.coords, equal_nan=True)
+
+
+def test_a_caller_waiting_for_another_computation_hears_it_grow():
+    """A session behind the server's warm-up waits for the warm-up's embedding (one computation per key)
+    and hears the objects it finishes, so its first look grows too."""
+    import threading
+    import time
+
+    cache = ResultCache()
+    started, go = threading.Event(), threading.Event()
+    heard, results = [], {}
+
+    def compute():  # the warm-up's run: says what it has finished while it computes
+        started.set()
+        assert go.wait(60)
+        cache.tell("key", "first objects")
+        return "vectors"
+
+    def owner():
+        results["owner"] = cache.get_or_compute("key", compute)
+
+    def waiter():
+        with cache.listening("key", heard.append):
+            results["waiter"] = cache.get_or_compute("key", lambda: pytest.fail("computed twice"))
+
+    threads = [threading.Thread(target=owner)]
+    threads[0].start()
+    assert started.wait(60)
+    threads.append(threading.Thread(target=waiter))
+    threads[1].start()
+    deadline = time.monotonic() + 60
+    while "key" not in cache._listeners and time.monotonic() < deadline:
+        time.sleep(0.01)
+    go.set()
+    for t in threads:
+        t.join(60)
+    assert heard == ["first objects"]
+    assert results == {"owner": ("vectors", False), "waiter": ("vectors", True)}
+    assert "key" not in cache._listeners  # nobody listens once it is done

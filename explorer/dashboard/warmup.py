@@ -49,6 +49,8 @@ def warm(precompute: bool = True) -> dict[str, float]:
 
         catalog = default_catalog()
         if catalog:
+            # its first look puts the seeded sample's vectors on disk: a session's first look reads them
+            # there, and grows from this run's embedding of the whole catalog (one computation per key)
             state = ExplorerState(catalog)
             state.refresh_models()
             if state.can_compute():

@@ -33,9 +33,9 @@ METRICS = ("euclidean", "cosine")
 INITS = ("pca", "spectral", "random")
 # Up to this many objects the neighbour graph is computed exactly (brute force, BLAS) and handed to
 # UMAP: a few seconds at 50k, and it spares a fresh process the ~30 s numba compilation of UMAP's
-# NN-descent (measured: cold 4500-point fit 44 s -> 11 s). UMAP itself is exact below 4096 points.
+# NN-descent (measured: cold 4500-point fit 44 s -> 11 s); below 4096 points it replaces UMAP's own exact
+# path (all pairwise distances through a Python callable: 28 s at 3,000 points).
 EXACT_NEIGHBOURS_MAX = 50_000
-_UMAP_EXACT_BELOW = 4096
 NEIGHBOURS = ("auto", "exact", "approximate")
 # Maps above this many objects are fitted on a seeded sample of this size and the other objects are
 # placed with ``transform``. 50k, not 100k: measured with benchmarks/bench_projection.py --choices 100000
@@ -83,8 +83,8 @@ class Projection:
         100 000-object map then takes ~45 s including the first call in a fresh process on 2 cores
         (fitted whole: ~79 s), at a small cost in neighbourhood fidelity (benchmarks/README.md).
     neighbours : "auto", "exact" or "approximate"
-        The neighbour graph: exact (brute force, BLAS) or UMAP's NN-descent; ``"auto"`` is exact from
-        4096 up to ``EXACT_NEIGHBOURS_MAX`` objects (UMAP is exact by itself below 4096).
+        The neighbour graph: exact (brute force, BLAS) or UMAP's NN-descent; ``"auto"`` is exact up to
+        ``EXACT_NEIGHBOURS_MAX`` objects.
     cache : bool
         Use (and fill) the memory and disk caches.
     standardize : bool
@@ -220,8 +220,13 @@ class Projection:
         return n_dims > self.pca_components
 
     def _exact_neighbours(self, n: int) -> bool:
-        """Whether our brute-force neighbour graph is handed to UMAP for ``n`` fitted points."""
-        if n <= _UMAP_EXACT_BELOW or self.neighbours == "approximate":
+        """Whether our brute-force neighbour graph is handed to UMAP for ``n`` fitted points.
+
+        Below 4096 points too: there UMAP's own exact path asks scikit-learn for all pairwise distances
+        through a Python callable (one call per pair: 28 s of a 33 s fit at 3,000 points), where one
+        BLAS neighbour search takes well under a second.
+        """
+        if self.neighbours == "approximate":
             return False
         return self.neighbours == "exact" or n <= EXACT_NEIGHBOURS_MAX
 
@@ -233,12 +238,14 @@ class Projection:
         return np.sort(rng.choice(n_usable, int(self.sample), replace=False))
 
     def _cache_key(self, arr: np.ndarray, ok: np.ndarray, codes: np.ndarray | None) -> str:
-        import umap
+        from importlib.metadata import version
 
         h = hashlib.sha256()
         params = {
             "format": _CACHE_FORMAT,
-            "umap": umap.__version__,
+            # umap-learn's own __version__ (read from its metadata, as umap does): importing umap only
+            # to name it cost a cached map 2.5 s in a fresh server process (numba's modules load)
+            "umap": version("umap-learn"),
             "shape": list(arr.shape),
             "n_neighbors": int(self.n_neighbors),
             "min_dist": float(self.min_dist),
@@ -298,6 +305,8 @@ class Projection:
             # A seed forces UMAP to one thread anyway; say so explicitly to avoid its warning.
             n_jobs=1 if self.random_state is not None else -1,
             precomputed_knn=precomputed or (None, None, None),
+            # below 4096 points UMAP ignores given neighbours unless told to use its general path
+            force_approximation_algorithm=precomputed is not None,
             target_metric="categorical",
             target_weight=float(self.target_weight),
             verbose=False,
@@ -436,7 +445,7 @@ class Projection:
 def warm_up(metric: str = "euclidean") -> float:
     """Compile UMAP's numba code paths once (tens of seconds on a cold process); returns the seconds spent.
 
-    Uses 4500 points, the path of catalogs from 4096 up to ``EXACT_NEIGHBOURS_MAX`` objects (our exact
+    Uses 4500 points, the path of every catalog up to ``EXACT_NEIGHBOURS_MAX`` objects (our exact
     neighbours + UMAP's layout); larger catalogs also compile NN-descent on first use. Meant to be
     started in a background thread when an app starts.
     """

@@ -9,12 +9,16 @@ consistent snapshot even while a background job replaces it.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import threading
 from collections import OrderedDict
 
 import param
 
 from explorer.errors import ExplorerError
+
+log = logging.getLogger(__name__)
 
 USER_LABEL = "user_label"  # colour option / column holding the labels given in the dashboard
 NO_LABEL = "(none)"
@@ -35,6 +39,7 @@ class ResultCache:
         self.maxsize = int(maxsize)
         self._data: OrderedDict = OrderedDict()
         self._pending: dict = {}
+        self._listeners: dict = {}  # key -> callbacks told about a computation of that key under way
         self._lock = threading.Lock()
 
     def get(self, key):
@@ -69,6 +74,34 @@ class ResultCache:
         with self._lock:
             self._pending.pop(key, None)
         return value, False
+
+    @contextlib.contextmanager
+    def listening(self, key, listener):
+        """While inside, ``listener`` hears what ``tell(key, ...)`` says: a caller waiting for another's
+        computation of ``key`` (a session behind the server's warm-up) sees it grow too."""
+        if listener is None:
+            yield
+            return
+        with self._lock:
+            self._listeners.setdefault(key, []).append(listener)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._listeners[key].remove(listener)
+                if not self._listeners[key]:
+                    del self._listeners[key]
+
+    def tell(self, key, *args) -> None:
+        """Call every listener of ``key`` with ``args`` (from the computing thread; a failing listener is
+        logged and never stops the computation)."""
+        with self._lock:
+            listeners = list(self._listeners.get(key, ()))
+        for listener in listeners:
+            try:
+                listener(*args)
+            except Exception:  # noqa: BLE001
+                log.exception("a listener of a computation under way failed")
 
     def __contains__(self, key) -> bool:
         with self._lock:

@@ -186,7 +186,8 @@ class Pipeline(Part):
         metric = self.metric
 
         def compute():
-            rep = self.compute_vectors(cat, spec, progress, partial)
+            # whoever waits for these vectors (this run, a session behind the server's warm-up) sees them grow
+            rep = self.compute_vectors(cat, spec, progress, lambda peek: self.embed_cache.tell(key, peek))
             matrix = np.asarray(rep.matrix, dtype=np.float32)
             if matrix.ndim != 2 or len(matrix) != len(cat):
                 raise ExplorerError(f"embedding matrix has shape {matrix.shape}; expected ({len(cat)}, dim)")
@@ -200,7 +201,8 @@ class Pipeline(Part):
             return Embedding(cat, spec, key, matrix, rep.embedding, NeighbourIndex(prepared, metric=metric),
                              cached=from_disk, weights=weights, representation=rep)
 
-        emb, in_memory = self.embed_cache.get_or_compute(key, compute)
+        with self.embed_cache.listening(key, partial):
+            emb, in_memory = self.embed_cache.get_or_compute(key, compute)
         emb = with_catalog(emb, cat)
         self.last_embed_cached = bool(in_memory or emb.cached)
         if cat is self.session.catalog:  # the catalog may have been switched while this ran
