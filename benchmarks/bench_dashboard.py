@@ -373,8 +373,10 @@ def bench_large_first_look(home: Path, n_objects: int, watch_s: float) -> dict:
     t = time.perf_counter()
     write_sim(simulate_macho_like(n_objects, n_fields=max(30, n_objects // 100)), folder)
     made_s = time.perf_counter() - t
+    # the operator's choice for a big catalog: the served size limits (5M observation rows) lifted
     env = {"LCEXPLORER_HOME": str(home), "LCEXPLORER_CATALOG": str(folder),
-           "LCEXPLORER_DATA_DIRS": str(folder.parent)}
+           "LCEXPLORER_DATA_DIRS": str(folder.parent), "LCEXPLORER_MAX_ROWS": "0", "LCEXPLORER_MAX_CELLS": "0",
+           "LCEXPLORER_MAX_UPLOAD_BYTES": "0", "LCEXPLORER_MAX_OBJECTS": "0"}
     with _served_page(env) as (page, t0):
         page.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0", timeout=120_000)
         page.evaluate(FILL_JS)
