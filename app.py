@@ -10,10 +10,12 @@ import panel as pn
 
 from explorer import offload
 from explorer.dashboard.explorer import Explorer
-from explorer.dashboard.page import local_template
+from explorer.dashboard.page import LocalFast, local_template
 from explorer.dashboard.warmup import start_warmup
 
-pn.extension("tabulator", "filedropper", notifications=True)
+# the page's design before any pane is made: a pane made under another design changes its stylesheets on its
+# first update, and each such change makes Bokeh walk the whole document again (up to 1 s per update, measured)
+pn.extension("tabulator", "filedropper", notifications=True, design=LocalFast)
 offload.serve_default()  # UMAP fits, period searches, feature chunks in a worker process ($LCEXPLORER_WORKER_PROCS)
 start_warmup()  # once per process: numba compile and the default map, off the first page's path
 

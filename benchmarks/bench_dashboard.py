@@ -397,10 +397,10 @@ TAP_APP = """
 import numpy as np, panel as pn
 from explorer.catalog import Catalog
 from explorer.dashboard.explorer import Explorer
-from explorer.dashboard.page import local_template
+from explorer.dashboard.page import LocalFast, local_template
 from explorer.dashboard.state import ExplorerState
 
-pn.extension("tabulator", notifications=True)
+pn.extension("tabulator", notifications=True, design=LocalFast)
 N = {n}
 if "cat" not in pn.state.cache:
     rng = np.random.default_rng(1)

@@ -230,7 +230,7 @@ class Explorer(pn.viewable.Viewer):
             tabs = pn.Tabs(("Charts", self.summaries), ("Selection", self.selection_pane),
                            ("Objects", self.objects), ("Compare", self.compare_pane), ("Sky", self.sky),
                            ("Suggestions", self.suggestions), ("Classify", self.classify),
-                           ("Odd ones", self.odd_ones), ("Fine-tune", self.finetune), dynamic=False,
+                           ("Odd ones", self.odd_ones), ("Fine-tune", self.finetune), dynamic=True,
                            sizing_mode="stretch_width")
             # the map is the product: it takes the width left over by a fixed light-curve column, and the
             # most height, so it is the largest thing on the page at 1366 px and grows with the window

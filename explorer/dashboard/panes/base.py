@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import cProfile
 import logging
+import os
 import threading
 import time
 from functools import partial
@@ -88,16 +90,25 @@ def with_css(widget, css: str):
 SLOW_UPDATE_S = 0.25  # a pane update holding the event loop longer than this is logged (it stalls every tab)
 
 
+# a folder: every slow pane update is also profiled there (one .prof file each), to find what held the loop
+PROFILE_DIR = os.environ.get("LCEXPLORER_PROFILE_UPDATES", "")
+
+
 def _timed(pane: str, fn, *args, **kwargs):
     """Run one pane update, logging it when it held the event loop long enough to be felt."""
+    profile = cProfile.Profile() if PROFILE_DIR else None
     t0 = time.perf_counter()
     try:
-        return fn(*args, **kwargs)
+        if profile is None:
+            return fn(*args, **kwargs)
+        return profile.runcall(fn, *args, **kwargs)
     finally:
         took = time.perf_counter() - t0
         if took > SLOW_UPDATE_S:
             what = getattr(args[1], "__name__", "") if len(args) > 1 else getattr(fn, "__name__", "")
             log.warning("slow page update: %s %s held the event loop %.0f ms", pane, what, took * 1000)
+            if profile is not None:
+                profile.dump_stats(os.path.join(PROFILE_DIR, f"{pane}-{what}-{int(t0 * 1000)}-{took * 1000:.0f}ms.prof"))
 
 
 class StatePane(pn.viewable.Viewer):

@@ -38,7 +38,8 @@ class LightCurvePane(StatePane):
                                      name="lcx-lightcurve", sizing_mode="stretch_width", min_height=380)
         # the embedding matters too: after a URL restore the object comes first, its rings with the embedding
         self.watch(self.refresh, ["selected_id", "fold", "period", "map", "catalog"])
-        self.watch(self.refresh_header, ["labels_version"])
+        # the source is set after the period (one batch each): a header drawn between the two said "period X d ()"
+        self.watch(self.refresh_header, ["labels_version", "period_source"])
         self.watch(self._show_candidates, ["candidates"])
         self.refresh()
 

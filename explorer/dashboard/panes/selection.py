@@ -32,8 +32,10 @@ class SelectionPane(StatePane):
         if s.catalog is None:
             return
         frame = s.selection
-        # one update, old titles kept: a column rendered for a moment without its escaped title runs as HTML
-        self.table.param.update(titles={**self.table.titles, **text_titles(frame)}, value=frame)
+        # one update, old titles kept: a column rendered for a moment without its escaped title runs as HTML;
+        # titles only when new ones come (each titles change rebuilds the table's columns, a page-wide walk)
+        titles = {**self.table.titles, **text_titles(frame)}
+        self.table.param.update(**({"titles": titles} if titles != self.table.titles else {}), value=frame)
         figs = [thumbnail(s, oid, title=str(oid)) for oid in frame["object_id"].astype(str).head(N_MULTIPLES)]
         more = len(frame) - N_MULTIPLES
         if more > 0:
