@@ -269,6 +269,7 @@ class Bystander:
 
     def __init__(self, page):
         self.page, self.k = page, 0
+        self.last = None  # the label of the last round trip
         self.watch = None  # () -> status of the busy session, printed while waiting
 
     lost = 0  # round trips whose label went to the catalog the tab was leaving (not counted)
@@ -281,7 +282,6 @@ class Bystander:
         while True:
             self.k += 1
             name = f"ping-{os.getpid()}-{self.k}"
-            catalog = catalog_shown(self.page)
             box = self.page.locator(".lcx-label-input input")
             box.fill(name)
             box.press("Enter")
@@ -289,11 +289,15 @@ class Bystander:
             self.page.locator(".lcx-label-add button").click()
             try:
                 self.page.wait_for_function(self.OPTIONS_JS, arg=name, timeout=60_000, polling="raf")
-                return time.perf_counter() - t0
             except PlaywrightTimeout:
-                if catalog_shown(self.page) == catalog:
+                # the previous ping's label gone too: the chooser lists another catalog's labels now
+                if self.last is None or self.page.evaluate(self.OPTIONS_JS, self.last):
                     raise
                 Bystander.lost += 1
+                self.last = None
+                continue
+            self.last = name
+            return time.perf_counter() - t0
 
     def during(self, busy, min_pings: int = 3, max_s: float = 600) -> list[float]:
         """Ping until ``busy()`` is False (at least ``min_pings`` times); the round trips, seconds."""
