@@ -256,6 +256,32 @@ def test_large_map_is_datashaded_and_tap_is_fast():
         assert idx.nearest(*q) == int(np.argmin(((xy - q) ** 2).sum(axis=1)))
 
 
+def test_a_growing_map_keeps_its_colours_and_its_figure():
+    """The colour scale comes from every catalog object: a first look whose sample lacks a class (or the
+    extremes of a column) takes the rest of the catalog in place, each class keeping its colour."""
+    from explorer.dashboard import plots
+
+    rng = np.random.default_rng(5)
+    classes = np.array(["EB"] * 200 + ["RRab"] * 90 + ["rare"] * 3 + ["(none)"] * 7, dtype=object)
+    values = rng.normal(size=len(classes))
+
+    def frame(rows, colour):
+        return pd.DataFrame({"x": rng.normal(size=len(rows)), "y": rng.normal(size=len(rows)), "row": rows,
+                             "object_id": rows.astype(str), "user_label": "(none)", "color": colour[rows]})
+
+    first, everything = np.arange(100), np.arange(len(classes))  # the first 100: no "rare", no "(none)"
+    for kind, colour in (("categorical", classes), ("numeric", values)):
+        grown = plots.MapPoints(frame(first, colour), kind, domain=colour)
+        assert grown.update(frame(everything, colour)), kind
+        # the frame's own scale cannot: a new class, or values outside the first limits
+        assert not plots.MapPoints(frame(first, colour), kind).update(frame(everything, colour)), kind
+    first_cmap = plots.MapPoints(frame(first, classes), "categorical", domain=classes).cmap
+    assert first_cmap == plots.MapPoints(frame(everything, classes), "categorical", domain=classes).cmap
+    # the legend names each class with the colour the map uses, counting the objects on the map
+    legend = plots.legend_html(classes[first], "label", domain=classes)
+    assert "rare (0)" in legend and "EB (100)" in legend and first_cmap["rare"] in legend
+
+
 def test_status_tells_the_truth_while_the_map_is_computed(env):  # noqa: F811
     """Failure 5: while the first embedding runs the map says it is being computed, never "Press Embed"."""
     from explorer.dashboard.explorer import Explorer

@@ -39,16 +39,23 @@ def band_colours(bands) -> dict[str, str]:
     return out
 
 
-def category_colours(values, no_label: str = "(none)") -> tuple[np.ndarray, dict[str, str]]:
-    """Collapse to at most MAX_LEGEND categories (most frequent first, rest "other") and colour them."""
+def category_colours(values, no_label: str = "(none)", domain=None) -> tuple[np.ndarray, dict[str, str]]:
+    """Collapse to at most MAX_LEGEND categories (most frequent first, rest "other") and colour them.
+
+    ``domain`` (the values of every catalog object, ``values`` being those on the map) fixes the
+    categories and their colours: a class keeps its colour while the map fills, whichever objects came first.
+    """
     values = pd.Series(np.asarray(values).astype(str))
-    counts = values[values != no_label].value_counts()
+    scale = values if domain is None else pd.Series(np.asarray(domain).astype(str))
+    counts = scale[scale != no_label].value_counts()
     keep = list(counts.index[: MAX_LEGEND - 1]) if len(counts) > MAX_LEGEND else list(counts.index)
     collapsed = values.where(values.isin(keep) | (values == no_label), "other").to_numpy()
+    in_scale = scale.where(scale.isin(keep) | (scale == no_label), "other").to_numpy() if domain is not None \
+        else collapsed
     cmap = {cat: _CATEGORY[i % len(_CATEGORY)] for i, cat in enumerate(sorted(keep))}
-    if (collapsed == "other").any():
+    if (in_scale == "other").any() or (collapsed == "other").any():
         cmap["other"] = "#444444"
-    if (collapsed == no_label).any():
+    if (in_scale == no_label).any() or (collapsed == no_label).any():
         cmap[no_label] = NO_LABEL_COLOUR
     return collapsed, cmap
 
@@ -80,17 +87,18 @@ class MapPoints:
     cannot show the new objects: another set of categories, or numbers outside its limits.
     """
 
-    def __init__(self, frame: pd.DataFrame, kind: str, *, log: bool = False, passes=None):
+    def __init__(self, frame: pd.DataFrame, kind: str, *, log: bool = False, passes=None, domain=None):
         hv = _bokeh_backend()
         self.categorical = kind == "categorical"
         self.passes = passes
+        self.domain = domain  # the colour values of every catalog object: the scale (None: frame's own)
         self.cmap, self.clim = None, None
         if self.categorical:
-            _, self.cmap = category_colours(frame["color"])
+            _, self.cmap = category_colours(frame["color"], domain=domain)
             self.cmap[FILTERED] = FILTERED_COLOUR
             self.cats = list(self.cmap)
         else:
-            self.clim = colour_limits(frame["color"], log=log)
+            self.clim = colour_limits(frame["color"] if domain is None else domain, log=log)
         self.log = log
         self.large = len(frame) > DATASHADE_ABOVE  # a raster: re-aggregated on the server, no source to write
         self.sources: list = []  # the Bokeh source of each figure drawing this WebGL map
@@ -100,7 +108,7 @@ class MapPoints:
     def _encode(self, frame: pd.DataFrame):
         """Colour codes (categorical) or values of ``frame`` on this scale; None when it cannot show them."""
         if self.categorical:
-            named, cmap = category_colours(frame["color"])
+            named, cmap = category_colours(frame["color"], domain=self.domain)
             if {**cmap, FILTERED: FILTERED_COLOUR} != self.cmap:
                 return None
             return pd.Categorical(named, categories=self.cats).codes
@@ -176,14 +184,15 @@ def padded_range(values, padding: float = 0.1) -> tuple[float, float]:
 
 
 def map_element(frame: pd.DataFrame, kind: str, color_label: str, *, width: int = 560, height: int = 480,
-                responsive: bool = False, log: bool = False, passes=None, streams=()):
+                responsive: bool = False, log: bool = False, passes=None, streams=(), domain=None):
     """The projection scatter: WebGL points (hover, tap, box, lasso) or a datashader raster when large.
 
     ``frame`` comes from ``ExplorerState.points_frame`` (x, y, row, object_id, user_label, color).
     ``passes(rows)`` (optional) gives a bool per catalog row, False for points that fail the filters: they
     are drawn grey ("(filtered out)"), not hidden.  The points are a DynamicMap on ``streams``: when a filter
     changes only the points are recoloured and re-aggregated, the plot is not rebuilt (at 1M points a
-    rebuild took seconds).  ``log`` colours a numeric column on a log scale.
+    rebuild took seconds).  ``log`` colours a numeric column on a log scale.  ``domain`` (the colour
+    values of every catalog object) sets the colour scale, so a map that grows keeps its colours.
     Returns ``(element, source, points)``: what to display, the element the selection streams attach to,
     and the :class:`MapPoints` whose ``update`` shows new coordinates and new objects in place.
     """
@@ -197,7 +206,7 @@ def map_element(frame: pd.DataFrame, kind: str, color_label: str, *, width: int 
         common.pop("width")
         common.update(responsive=True, min_width=320)
     categorical = kind == "categorical"
-    table = MapPoints(frame, kind, log=log, passes=passes)
+    table = MapPoints(frame, kind, log=log, passes=passes, domain=domain)
     cmap, clim = table.cmap, table.clim
     cnorm = "log" if log and not categorical else "linear"
     vdims = ["object_id", "user_label", hv.Dimension("color", label=color_label), "row"]
@@ -254,12 +263,12 @@ def map_element(frame: pd.DataFrame, kind: str, color_label: str, *, width: int 
     return dynspread(grey, threshold=0.6).opts(**common) * top, raster, table
 
 
-def legend_html(values, title: str, keep=None) -> str:
+def legend_html(values, title: str, keep=None, domain=None) -> str:
     """The map's legend as HTML: each class with its colour and count; with ``keep`` (bool per value,
-    the objects passing the filters) the count reads "306 of 500"."""
+    the objects passing the filters) the count reads "306 of 500"; ``domain`` as for ``map_element``."""
     from html import escape
 
-    collapsed, cmap = category_colours(values)
+    collapsed, cmap = category_colours(values, domain=domain)
     totals = pd.Series(collapsed).value_counts()
     passing = pd.Series(collapsed[np.asarray(keep, dtype=bool)]).value_counts() if keep is not None else None
 

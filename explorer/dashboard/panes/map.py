@@ -76,7 +76,8 @@ class MapPane(StatePane):
         if key == self._drawn:
             return
         frame = s.points_frame()
-        _, kind = s.color_values()
+        # the scale from every catalog object: a first look that grows keeps its colours and its figure
+        domain, kind = s.color_values()
         if self._can_update(m, key, kind, len(frame)) and self._points.update(frame):
             if not (m.stage == "sample" and self._stage == "sample"):  # a growing first look keeps the zoom
                 self._fit_axes(frame)
@@ -89,7 +90,7 @@ class MapPane(StatePane):
             self._filters = hv.streams.Stream.define("Filters", filter_version=0)(filter_version=s.filter_version)
             element, source, self._points = plots.map_element(
                 frame, kind, s.color_by, height=MAP_HEIGHT, responsive=True, log=log,
-                passes=s.passes, streams=[self._filters])
+                passes=s.passes, streams=[self._filters], domain=domain)
             self._attach_streams(source)
             self._marks, self._figs = [], []
             self.map_pane = self._new_map_pane(element.opts(hooks=[self._add_marks]))
@@ -98,7 +99,8 @@ class MapPane(StatePane):
         note = f"{m.note()} Tap: one object; box/lasso: a selection."
         if len(frame) > plots.DATASHADE_ABOVE:
             note += " Large catalog: the map is rasterised on the server, taps and selections resolved there."
-        self._legend = (frame["color"].to_numpy(), frame["row"].to_numpy(), s.color_by) if kind == "categorical" else None
+        self._legend = (frame["color"].to_numpy(), frame["row"].to_numpy(), s.color_by, domain) \
+            if kind == "categorical" else None
         self.legend.visible = kind == "categorical"
         self._note = note
         self.refresh_note()
@@ -142,9 +144,10 @@ class MapPane(StatePane):
         self.note.object = note
         legend = getattr(self, "_legend", None)
         if legend is not None:  # counts follow the filters: "EB (306 of 500)"
-            values, rows, column = legend
+            values, rows, column, domain = legend
             self.legend.object = plots.legend_html(values, column,
-                                                   s.passes(rows) if s.filter_mask is not None else None)
+                                                   s.passes(rows) if s.filter_mask is not None else None,
+                                                   domain=domain)
 
     def _new_map_pane(self, element) -> pn.pane.HoloViews:
         # linked_axes off: Panel links the x/y ranges of every HoloViews pane of a page by dimension name,
@@ -191,6 +194,12 @@ class MapPane(StatePane):
         fig = plot.state
         if any(r.name == "lcx-tapped-marks" for r in fig.renderers):
             return
+        # a map in a tab is drawn again each time its tab is opened (dynamic tabs): forget the figures of
+        # earlier openings, which left the page
+        kept = [i for i, f in enumerate(self._figs) if f.document is not None]
+        self._figs, self._marks = [self._figs[i] for i in kept], [self._marks[i] for i in kept]
+        if self._points is not None:
+            self._points.sources = [src for src in self._points.sources if src.document is not None]
         self._figs.append(fig)
         sources = []
         for kind, data in zip(("neighbours", "selection", "tapped"), self._mark_data(lines=True)):
