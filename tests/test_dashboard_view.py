@@ -278,7 +278,7 @@ def test_a_growing_map_keeps_its_colours_and_its_figure():
     first_cmap = plots.MapPoints(frame(first, classes), "categorical", domain=classes).cmap
     assert first_cmap == plots.MapPoints(frame(everything, classes), "categorical", domain=classes).cmap
     # the legend names each class with the colour the map uses, counting the objects on the map
-    legend = plots.legend_html(classes[first], "label", domain=classes)
+    legend = plots.legend_html(classes[first], "label", cmap=first_cmap)
     assert "rare (0)" in legend and "EB (100)" in legend and first_cmap["rare"] in legend
 
 

@@ -60,6 +60,12 @@ def category_colours(values, no_label: str = "(none)", domain=None) -> tuple[np.
     return collapsed, cmap
 
 
+def collapse_to(values, cmap: dict, no_label: str = "(none)") -> np.ndarray:
+    """``values`` named as the categories of a colour map made by ``category_colours`` (the rest "other")."""
+    values = pd.Series(np.asarray(values).astype(str))
+    return values.where(values.isin(list(cmap)) | (values == no_label), "other").to_numpy()
+
+
 # ---------------------------------------------------------------------------- the map
 def _bokeh_backend():
     """Load HoloViews' Bokeh backend once (options cannot be set before a backend exists)."""
@@ -108,7 +114,12 @@ class MapPoints:
     def _encode(self, frame: pd.DataFrame):
         """Colour codes (categorical) or values of ``frame`` on this scale; None when it cannot show them."""
         if self.categorical:
-            named, cmap = category_colours(frame["color"], domain=self.domain)
+            if self.domain is not None:  # the scale of the whole catalog, made once
+                named = collapse_to(frame["color"], self.cmap)
+                if not np.isin(named, self.cats).all():
+                    return None
+                return pd.Categorical(named, categories=self.cats).codes
+            named, cmap = category_colours(frame["color"])
             if {**cmap, FILTERED: FILTERED_COLOUR} != self.cmap:
                 return None
             return pd.Categorical(named, categories=self.cats).codes
@@ -263,12 +274,17 @@ def map_element(frame: pd.DataFrame, kind: str, color_label: str, *, width: int 
     return dynspread(grey, threshold=0.6).opts(**common) * top, raster, table
 
 
-def legend_html(values, title: str, keep=None, domain=None) -> str:
+def legend_html(values, title: str, keep=None, cmap: dict | None = None) -> str:
     """The map's legend as HTML: each class with its colour and count; with ``keep`` (bool per value,
-    the objects passing the filters) the count reads "306 of 500"; ``domain`` as for ``map_element``."""
+    the objects passing the filters) the count reads "306 of 500"; ``cmap``: the map's own colours
+    (``MapPoints.cmap``), else made from ``values``."""
     from html import escape
 
-    collapsed, cmap = category_colours(values, domain=domain)
+    if cmap is None:
+        collapsed, cmap = category_colours(values)
+    else:
+        cmap = {k: v for k, v in cmap.items() if k != FILTERED}
+        collapsed = collapse_to(values, cmap)
     totals = pd.Series(collapsed).value_counts()
     passing = pd.Series(collapsed[np.asarray(keep, dtype=bool)]).value_counts() if keep is not None else None
 

@@ -99,7 +99,7 @@ class MapPane(StatePane):
         note = f"{m.note()} Tap: one object; box/lasso: a selection."
         if len(frame) > plots.DATASHADE_ABOVE:
             note += " Large catalog: the map is rasterised on the server, taps and selections resolved there."
-        self._legend = (frame["color"].to_numpy(), frame["row"].to_numpy(), s.color_by, domain) \
+        self._legend = (frame["color"].to_numpy(), frame["row"].to_numpy(), s.color_by, self._points.cmap) \
             if kind == "categorical" else None
         self.legend.visible = kind == "categorical"
         self._note = note
@@ -144,10 +144,9 @@ class MapPane(StatePane):
         self.note.object = note
         legend = getattr(self, "_legend", None)
         if legend is not None:  # counts follow the filters: "EB (306 of 500)"
-            values, rows, column, domain = legend
+            values, rows, column, cmap = legend
             self.legend.object = plots.legend_html(values, column,
-                                                   s.passes(rows) if s.filter_mask is not None else None,
-                                                   domain=domain)
+                                                   s.passes(rows) if s.filter_mask is not None else None, cmap=cmap)
 
     def _new_map_pane(self, element) -> pn.pane.HoloViews:
         # linked_axes off: Panel links the x/y ranges of every HoloViews pane of a page by dimension name,
