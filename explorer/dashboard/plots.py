@@ -49,9 +49,8 @@ def category_colours(values, no_label: str = "(none)", domain=None) -> tuple[np.
     scale = values if domain is None else pd.Series(np.asarray(domain).astype(str))
     counts = scale[scale != no_label].value_counts()
     keep = list(counts.index[: MAX_LEGEND - 1]) if len(counts) > MAX_LEGEND else list(counts.index)
-    collapsed = values.where(values.isin(keep) | (values == no_label), "other").to_numpy()
-    in_scale = scale.where(scale.isin(keep) | (scale == no_label), "other").to_numpy() if domain is not None \
-        else collapsed
+    collapsed = _collapse(values, keep, no_label)
+    in_scale = collapsed if domain is None else _collapse(scale, keep, no_label)
     cmap = {cat: _CATEGORY[i % len(_CATEGORY)] for i, cat in enumerate(sorted(keep))}
     if (in_scale == "other").any() or (collapsed == "other").any():
         cmap["other"] = "#444444"
@@ -60,10 +59,13 @@ def category_colours(values, no_label: str = "(none)", domain=None) -> tuple[np.
     return collapsed, cmap
 
 
+def _collapse(values: pd.Series, keep, no_label: str) -> np.ndarray:
+    return values.where(values.isin(keep) | (values == no_label), "other").to_numpy()
+
+
 def collapse_to(values, cmap: dict, no_label: str = "(none)") -> np.ndarray:
     """``values`` named as the categories of a colour map made by ``category_colours`` (the rest "other")."""
-    values = pd.Series(np.asarray(values).astype(str))
-    return values.where(values.isin(list(cmap)) | (values == no_label), "other").to_numpy()
+    return _collapse(pd.Series(np.asarray(values).astype(str)), list(cmap), no_label)
 
 
 # ---------------------------------------------------------------------------- the map
@@ -97,7 +99,7 @@ class MapPoints:
         hv = _bokeh_backend()
         self.categorical = kind == "categorical"
         self.passes = passes
-        self.domain = domain  # the colour values of every catalog object: the scale (None: frame's own)
+        self.whole_catalog = domain is not None  # the scale made from every catalog object, not the frame
         self.cmap, self.clim = None, None
         if self.categorical:
             _, self.cmap = category_colours(frame["color"], domain=domain)
@@ -114,7 +116,7 @@ class MapPoints:
     def _encode(self, frame: pd.DataFrame):
         """Colour codes (categorical) or values of ``frame`` on this scale; None when it cannot show them."""
         if self.categorical:
-            if self.domain is not None:  # the scale of the whole catalog, made once
+            if self.whole_catalog:  # the scale of the whole catalog, made once
                 named = collapse_to(frame["color"], self.cmap)
                 if not np.isin(named, self.cats).all():
                     return None
