@@ -267,6 +267,10 @@ class Bystander:
         if ((m.css_classes || []).includes('lcx-label-select') && m.options)
           return m.options.some(o => (Array.isArray(o) ? o[0] : o) === name); return false; }"""
 
+    # listed, or the previous ping's label gone: the tab went to another catalog
+    ANSWERED_JS = f"""([name, last]) => {{ const listed = {OPTIONS_JS};
+        return listed(name) || (last !== null && !listed(last)); }}"""
+
     def __init__(self, page):
         self.page, self.k = page, 0
         self.last = None  # the label of the last round trip
@@ -276,9 +280,9 @@ class Bystander:
 
     def ping(self) -> float:
         """One round trip, seconds; a label added while the tab switches catalog belongs to the previous
-        catalog and is never listed by the new one's chooser: that ping is repeated, not counted."""
-        from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
+        catalog and is never listed by the new one's chooser: that ping is repeated, not counted. It is
+        known lost as soon as the previous ping's label is gone too (the chooser lists another catalog's
+        labels), not after a timeout."""
         while True:
             self.k += 1
             name = f"ping-{os.getpid()}-{self.k}"
@@ -287,17 +291,14 @@ class Bystander:
             box.press("Enter")
             t0 = time.perf_counter()
             self.page.locator(".lcx-label-add button").click()
-            try:
-                self.page.wait_for_function(self.OPTIONS_JS, arg=name, timeout=60_000, polling="raf")
-            except PlaywrightTimeout:
-                # the previous ping's label gone too: the chooser lists another catalog's labels now
-                if self.last is None or self.page.evaluate(self.OPTIONS_JS, self.last):
-                    raise
+            self.page.wait_for_function(self.ANSWERED_JS, arg=[name, self.last], timeout=60_000, polling="raf")
+            took = time.perf_counter() - t0
+            if not self.page.evaluate(self.OPTIONS_JS, name):
                 Bystander.lost += 1
                 self.last = None
                 continue
             self.last = name
-            return time.perf_counter() - t0
+            return took
 
     def during(self, busy, min_pings: int = 3, max_s: float = 600) -> list[float]:
         """Ping until ``busy()`` is False (at least ``min_pings`` times); the round trips, seconds."""

@@ -341,6 +341,54 @@ def test_pca_to_umap_moves_the_points_in_place(env):  # noqa: F811
     assert pane.map_pane is not holo and pane._figs and pane._figs[0] is not fig
 
 
+def test_a_catalog_switch_draws_into_the_figure_on_screen(env):  # noqa: F811
+    """Another catalog coloured the same way is written into the figure already on the page (a new figure
+    held the served event loop up to 0.9 s under load): emptied while the new catalog has no map, then its
+    points on its own colour scale, which a filter redrawn by HoloViews keeps."""
+    import panel as pn
+
+    from explorer.catalog.core import Catalog
+    from explorer.dashboard.panes.map import MapPane
+
+    s = new_state(env, n=60, seed=14, name="switch.csv")
+    s.refresh_models()
+    s.embed()
+    s.project("pca")
+    s.color_by = "label"
+    pane = MapPane(state=s)
+    pn.panel(pane).get_root()
+    fig, holo = pane._figs[0], pane.map_pane
+    renderer, _, _ = _map_points(fig)
+    mapper = renderer.glyph.fill_color["transform"]
+    assert {"short", "long", "noise"} <= set(mapper.factors)
+
+    other = make_catalog(n=45, seed=15)
+    objects = other.objects.assign(label=other.objects["label"].map({"short": "EB", "long": "RRab", "noise": "LPV"}))
+    other = Catalog(objects, other.time, other.value, other.error, other.band, other.bands, other.offsets,
+                    value_kind=other.value_kind, name="switched")
+    s.open_catalog(other)
+    assert pane.map_pane is holo and pane._figs == [fig], "a new figure was built for an empty map"
+    assert len(_map_points(fig)[1]) == 0, "the previous catalog's points stayed on the map"
+    s.embed()
+    view = s.project("pca")
+    assert pane.map_pane is holo and pane._figs == [fig], "a new figure was built for the new catalog"
+    _, x, y = _map_points(fig)
+    rows = view.index.valid_rows
+    np.testing.assert_allclose(x, view.coords[rows, 0])
+    assert fig.x_range.start < x.min() and fig.x_range.end > x.max(), "the axes do not show the new map"
+    want = dict(pane._points.cmap)
+    assert {"EB", "RRab", "LPV"} <= set(want) and not {"short", "long"} & set(want)
+    assert dict(zip(mapper.factors, mapper.palette)) == want, "the colour mapper kept the old classes"
+    assert set(renderer.data_source.data["color"]) <= set(want)
+    pn.panel(pane).get_root()  # drawn again, as a dynamic tab reopened: the points of now, not HoloViews' cache
+    _, x_again, _ = _map_points(pane._figs[-1])
+    np.testing.assert_allclose(x_again, view.coords[rows, 0])
+    assert s.filter("label == 'EB'") is not None  # HoloViews redraws the points: the new scale stays
+    assert dict(zip(mapper.factors, mapper.palette)) == want
+    assert "(filtered out)" in set(renderer.data_source.data["color"])
+    assert "EB" in pane.legend.object and "short" not in pane.legend.object
+
+
 def test_numeric_colour_greys_filtered_points(env):  # noqa: F811
     """A numeric colour column renders (it once raised on an unknown option) and filtered-out points
     take the colour mapper's grey NaN colour."""

@@ -37,7 +37,10 @@ class MapPane(StatePane):
         self._streams = ()
         self._drawn = None  # (map, colour, labels version, log, columns version) now on screen
         self._shown = None  # the catalog of the points on screen
-        self._kind = self._stage = None  # colour kind and map stage on screen
+        # (colour option, log scale, colour kind, raster) of the figure on screen: a map with the same look
+        # is written into it (its points and colour scale), any other gets a new figure
+        self._look = None
+        self._stage = None  # the map stage on screen
         self._points: plots.MapPoints | None = None
         self._filters = None  # the stream that recolours the points on screen when the filters change
         self._figs: list = []  # the Bokeh figures now showing this map (ranges set when the points move)
@@ -62,10 +65,12 @@ class MapPane(StatePane):
         self.holder.visible = not no_model
         self.map_pane.visible = not no_model
         if m is None or m.catalog is not s.catalog:
-            self._drawn = self._shown = None
-            if self.map_pane.object is not None:
+            # the figure on screen is emptied and kept for the next map (no model added to the page)
+            if self.map_pane.object is not None and not (self._drawn is None or self._points.clear()):
                 self.map_pane = self._new_map_pane(None)
                 self.holder.objects = [self.map_pane]
+                self._look, self._points = None, None
+            self._drawn = self._shown = None
             self.legend.visible = False
             self._show_placeholder()
             return
@@ -78,8 +83,11 @@ class MapPane(StatePane):
         frame = s.points_frame()
         # the scale from every catalog object: a first look that grows keeps its colours and its figure
         domain, kind = s.color_values()
-        if self._can_update(m, key, kind, len(frame)) and self._points.update(frame):
-            if not (m.stage == "sample" and self._stage == "sample"):  # a growing first look keeps the zoom
+        look = (s.color_by, log, kind, len(frame) > plots.DATASHADE_ABOVE)
+        if self._figs and self._points is not None and look == self._look and (
+                (self._shown is m.catalog and self._points.update(frame)) or self._points.retarget(frame, domain)):
+            growing = m.stage == "sample" and self._stage == "sample" and self._shown is m.catalog
+            if not growing:  # a growing first look keeps the zoom
                 self._fit_axes(frame)
             self.update_marks()
         else:
@@ -95,7 +103,7 @@ class MapPane(StatePane):
             self._marks, self._figs = [], []
             self.map_pane = self._new_map_pane(element.opts(hooks=[self._add_marks]))
             self.holder.objects = [self.map_pane]
-        self._drawn, self._kind, self._stage, self._shown = key, kind, m.stage, m.catalog
+        self._drawn, self._look, self._stage, self._shown = key, look, m.stage, m.catalog
         note = f"{m.note()} Tap: one object; box/lasso: a selection."
         if len(frame) > plots.DATASHADE_ABOVE:
             note += " Large catalog: the map is rasterised on the server, taps and selections resolved there."
@@ -104,16 +112,6 @@ class MapPane(StatePane):
         self.legend.visible = kind == "categorical"
         self._note = note
         self.refresh_note()
-
-    def _can_update(self, m, key, kind, n_points: int) -> bool:
-        """True when the figure on screen can take the new map in place: same catalog, same colouring and
-        the same kind of drawing (WebGL points or a raster); the points' colour scale is checked by
-        ``MapPoints.update``."""
-        if self._shown is None or self._drawn is None or not self._figs or self._points is None:
-            return False
-        large = n_points > plots.DATASHADE_ABOVE
-        return (self._shown is m.catalog and self._drawn[1] == key[1] and self._drawn[3] == key[3]
-                and self._kind == kind and large == (len(self._points.base) > plots.DATASHADE_ABOVE))
 
     def _fit_axes(self, frame) -> None:
         """Fit the axes to the points on screen (the reset tool goes back to these extents)."""
@@ -199,6 +197,7 @@ class MapPane(StatePane):
         self._figs, self._marks = [self._figs[i] for i in kept], [self._marks[i] for i in kept]
         if self._points is not None:
             self._points.sources = [src for src in self._points.sources if src.document is not None]
+            self._points.mappers = [m for m in self._points.mappers if m.document is not None]
         self._figs.append(fig)
         sources = []
         for kind, data in zip(("neighbours", "selection", "tapped"), self._mark_data(lines=True)):
@@ -206,9 +205,12 @@ class MapPane(StatePane):
             renderer.name = f"lcx-{kind}-marks"
             sources.append(src)
         self._marks.append(tuple(sources))
-        source = getattr(plot, "handles", {}).get("source")
+        handles = getattr(plot, "handles", {})
+        source, mapper = handles.get("source"), handles.get("color_color_mapper")
         if self._points is not None and source is not None and not self._points.large:
             self._points.sources.append(source)  # a WebGL map: new points written straight in
+            if mapper is not None:
+                self._points.mappers.append(mapper)
 
     def _mark_data(self, *, lines: bool) -> tuple[dict | None, dict, dict]:
         """Data of the three layers: neighbour lines (None unless ``lines``), selection, tapped object."""

@@ -23,19 +23,30 @@ class SelectionPane(StatePane):
         self.clear.on_click(self.action("clearing the selection", self.state.clear_selection))
         self.multiples = pn.FlexBox(css_classes=["lcx-selection-multiples"], name="lcx-selection-multiples",
                                     sizing_mode="stretch_width")
+        self._shown = self._drawn = None  # what the table and the thumbnails show (see refresh)
         self.watch(self.refresh, ["selection_ids", "labels_version", "map", "catalog"])
         self.refresh()
 
     def refresh(self) -> None:
-        """Refill table and thumbnails."""
+        """Refill the table and the thumbnails when what they show changed: a map that grows or moves
+        changes only the selected objects' x and y (nothing while none is selected); the thumbnails
+        depend on the objects alone.  A catalog open moves the map tens of times."""
         s = self.state
         if s.catalog is None:
             return
+        ids = tuple(s.selection_ids)
+        shown = (id(s.catalog), ids, s.labels_version, id(s.map) if ids else None)
+        if shown == self._shown:
+            return
+        self._shown = shown
         frame = s.selection
         # one update, old titles kept: a column rendered for a moment without its escaped title runs as HTML;
         # titles only when new ones come (each titles change rebuilds the table's columns, a page-wide walk)
         titles = {**self.table.titles, **text_titles(frame)}
         self.table.param.update(**({"titles": titles} if titles != self.table.titles else {}), value=frame)
+        if shown[:2] == self._drawn:
+            return
+        self._drawn = shown[:2]
         figs = [thumbnail(s, oid, title=str(oid)) for oid in frame["object_id"].astype(str).head(N_MULTIPLES)]
         more = len(frame) - N_MULTIPLES
         if more > 0:
