@@ -389,6 +389,30 @@ def test_a_catalog_switch_draws_into_the_figure_on_screen(env):  # noqa: F811
     assert "EB" in pane.legend.object and "short" not in pane.legend.object
 
 
+def test_the_selection_table_follows_a_moving_map_only_when_something_is_selected(env):  # noqa: F811
+    """A map that moves (a first look growing, PCA -> UMAP) refills the selection table only when objects
+    are selected, and then with their new x and y; the thumbnails stay (they depend on the objects)."""
+    import panel as pn
+
+    from explorer.dashboard.panes.selection import SelectionPane
+
+    s = new_state(env, n=50, seed=16, name="selmove.csv")
+    s.refresh_models()
+    s.embed()
+    s.project("pca")
+    pane = SelectionPane(state=s)
+    pn.panel(pane).get_root()
+    empty = pane.table.value
+    s.project("umap")
+    assert pane.table.value is empty, "the table was refilled for a map change with nothing selected"
+    s.selection_ids = [str(i) for i in s.catalog.object_ids[:3]]
+    thumbs = list(pane.multiples.objects)
+    assert len(thumbs) == 3
+    view = s.project("pca")
+    np.testing.assert_allclose(pane.table.value["x"], view.coords[:3, 0])
+    assert list(pane.multiples.objects) == thumbs, "the thumbnails were drawn again for a map change"
+
+
 def test_numeric_colour_greys_filtered_points(env):  # noqa: F811
     """A numeric colour column renders (it once raised on an unknown option) and filtered-out points
     take the colour mapper's grey NaN colour."""

@@ -35,7 +35,8 @@ class MapPane(StatePane):
         self.legend = pn.pane.HTML("", sizing_mode="stretch_width", visible=False, css_classes=[f"{prefix}-legend-pane"])
         self.note = text_pane(f"{self.css}-note")
         self._streams = ()
-        self._drawn = None  # (map, colour, labels version, log, columns version) now on screen
+        self._drawn = None  # (colour, labels version, log, columns version) now on screen
+        self._drawn_map = None  # and the map snapshot itself (held: a new one may reuse a freed one's id)
         self._shown = None  # the catalog of the points on screen
         # (colour option, log scale, colour kind, raster) of the figure on screen: a map with the same look
         # is written into it (its points and colour scale), any other gets a new figure
@@ -70,15 +71,15 @@ class MapPane(StatePane):
                 self.map_pane = self._new_map_pane(None)
                 self.holder.objects = [self.map_pane]
                 self._look, self._points = None, None
-            self._drawn = self._shown = None
+            self._drawn = self._shown = self._drawn_map = None
             self.legend.visible = False
             self._show_placeholder()
             return
         log = s.color_by in s.log_columns
         derived = s.color_by in s.display.derived_columns()
-        key = (id(m), s.color_by, s.labels_version if s.color_by == "user_label" else None, log,
+        key = (s.color_by, s.labels_version if s.color_by == "user_label" else None, log,
                s.columns_version if derived else None)
-        if key == self._drawn:
+        if m is self._drawn_map and key == self._drawn:
             return
         frame = s.points_frame()
         # the scale from every catalog object: a first look that grows keeps its colours and its figure
@@ -104,6 +105,7 @@ class MapPane(StatePane):
             self.map_pane = self._new_map_pane(element.opts(hooks=[self._add_marks]))
             self.holder.objects = [self.map_pane]
         self._drawn, self._look, self._stage, self._shown = key, look, m.stage, m.catalog
+        self._drawn_map = m
         note = f"{m.note()} Tap: one object; box/lasso: a selection."
         if len(frame) > plots.DATASHADE_ABOVE:
             note += " Large catalog: the map is rasterised on the server, taps and selections resolved there."

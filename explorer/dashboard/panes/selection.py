@@ -23,7 +23,9 @@ class SelectionPane(StatePane):
         self.clear.on_click(self.action("clearing the selection", self.state.clear_selection))
         self.multiples = pn.FlexBox(css_classes=["lcx-selection-multiples"], name="lcx-selection-multiples",
                                     sizing_mode="stretch_width")
-        self._shown = self._drawn = None  # what the table and the thumbnails show (see refresh)
+        # what the table shows (catalog, map, ids, labels version) and the thumbnails (catalog, ids); the
+        # catalog and map themselves are held: a new one may reuse a freed one's id
+        self._shown: tuple = (None, None, None, None)
         self.watch(self.refresh, ["selection_ids", "labels_version", "map", "catalog"])
         self.refresh()
 
@@ -35,18 +37,19 @@ class SelectionPane(StatePane):
         if s.catalog is None:
             return
         ids = tuple(s.selection_ids)
-        shown = (id(s.catalog), ids, s.labels_version, id(s.map) if ids else None)
-        if shown == self._shown:
+        catalog, view, old_ids, old_version = self._shown
+        same_objects = s.catalog is catalog and ids == old_ids
+        shown_map = s.map if ids else None
+        if same_objects and shown_map is view and s.labels_version == old_version:
             return
-        self._shown = shown
+        self._shown = (s.catalog, shown_map, ids, s.labels_version)
         frame = s.selection
         # one update, old titles kept: a column rendered for a moment without its escaped title runs as HTML;
         # titles only when new ones come (each titles change rebuilds the table's columns, a page-wide walk)
         titles = {**self.table.titles, **text_titles(frame)}
         self.table.param.update(**({"titles": titles} if titles != self.table.titles else {}), value=frame)
-        if shown[:2] == self._drawn:
+        if same_objects:
             return
-        self._drawn = shown[:2]
         figs = [thumbnail(s, oid, title=str(oid)) for oid in frame["object_id"].astype(str).head(N_MULTIPLES)]
         more = len(frame) - N_MULTIPLES
         if more > 0:
