@@ -274,6 +274,7 @@ class Bystander:
     def __init__(self, page):
         self.page, self.k = page, 0
         self.last = None  # the label of the last round trip
+        self.slow: list[str] = []  # the round trips over 500 ms: wall-clock time and duration
         self.watch = None  # () -> status of the busy session, printed while waiting
 
     lost = 0  # round trips whose label went to the catalog the tab was leaving (not counted)
@@ -298,6 +299,8 @@ class Bystander:
                 self.last = None
                 continue
             self.last = name
+            if took > 0.5:  # when, to set beside the server's log of what held its event loop
+                self.slow.append(f"{time.strftime('%H:%M:%S')} {took * 1000:.0f} ms")
             return took
 
     def during(self, busy, min_pings: int = 3, max_s: float = 600) -> list[float]:
@@ -582,6 +585,8 @@ def bench_open(browser, env: dict, data_root: Path, upload: Path | None) -> dict
         ctx_a.close()
         ctx_b.close()
         print(f"  round trips repeated because their label went to the catalog being left: {Bystander.lost}")
+        print(f"  round trips over 500 ms: the tab's own {', '.join(own.slow) or 'none'}; the bystander's "
+              f"{', '.join(other.slow) or 'none'}")
     finally:
         print("  slow page updates the server logged: " + (", ".join(server.slow_updates()) or "none"), flush=True)
         server.stop()
