@@ -271,8 +271,17 @@ class Bystander:
     ANSWERED_JS = f"""([name, last]) => {{ const listed = {OPTIONS_JS};
         return listed(name) || (last !== null && !listed(last)); }}"""
 
+    # the page's main thread: tasks over 50 ms (Chromium's long tasks), as wall-clock [start, end] ms
+    LONG_TASKS_JS = """() => { window.lcxLongTasks = []; new PerformanceObserver(list => { for (const e of
+        list.getEntries()) window.lcxLongTasks.push([performance.timeOrigin + e.startTime,
+        performance.timeOrigin + e.startTime + e.duration]); }).observe({type: 'longtask'}); }"""
+    # how long the page's main thread was in long tasks between two wall-clock times (ms)
+    BUSY_JS = """([t0, t1]) => (window.lcxLongTasks || []).reduce((sum, [a, b]) =>
+        sum + Math.max(0, Math.min(b, t1) - Math.max(a, t0)), 0)"""
+
     def __init__(self, page):
         self.page, self.k = page, 0
+        page.evaluate(self.LONG_TASKS_JS)
         self.last = None  # the label of the last round trip
         self.slow: list[str] = []  # the round trips over 500 ms: wall-clock time and duration
         self.watch = None  # () -> status of the busy session, printed while waiting
@@ -299,8 +308,11 @@ class Bystander:
                 self.last = None
                 continue
             self.last = name
-            if took > 0.5:  # when, to set beside the server's log of what held its event loop
-                self.slow.append(f"{time.strftime('%H:%M:%S')} {took * 1000:.0f} ms")
+            if took > 0.5:  # when, to set beside the server's log and the page's long tasks
+                end = time.time()
+                busy = self.page.evaluate(self.BUSY_JS, [(end - took) * 1000, end * 1000])
+                self.slow.append(f"{time.strftime('%H:%M:%S')} {took * 1000:.0f} ms (its page's long tasks "
+                                 f"meanwhile: {busy:.0f} ms)")
             return took
 
     def during(self, busy, min_pings: int = 3, max_s: float = 600) -> list[float]:
