@@ -3,6 +3,7 @@ per event-loop turn."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 
@@ -19,6 +20,7 @@ def test_queued_updates_let_the_loop_answer_in_between():
     from bokeh.client import pull_session
     from bokeh.models import Div
     from bokeh.server.server import Server
+    from tornado.ioloop import IOLoop
 
     ran, answered, done = [], [], threading.Event()
 
@@ -41,10 +43,21 @@ def test_queued_updates_let_the_loop_answer_in_between():
 
         doc.add_next_tick_callback(lambda: threading.Thread(target=job).start())
 
-    server = Server({"/": Application(FunctionHandler(app))}, port=0, address="127.0.0.1")
-    server.start()
-    thread = threading.Thread(target=server.io_loop.start, daemon=True)
+    started, holder = threading.Event(), {}
+
+    def serve():  # the server's own loop in its own thread: the test's thread keeps no event loop of it
+        asyncio.set_event_loop(asyncio.new_event_loop())
+        holder["server"] = Server({"/": Application(FunctionHandler(app))}, port=0, address="127.0.0.1",
+                                  io_loop=IOLoop.current())
+        holder["server"].start()
+        started.set()
+        holder["server"].io_loop.start()
+        holder["server"].io_loop.close(all_fds=True)
+
+    thread = threading.Thread(target=serve, daemon=True)
     thread.start()
+    assert started.wait(60), "the Bokeh server did not start"
+    server = holder["server"]
     try:
         with pull_session(url=f"http://127.0.0.1:{server.port}/"):
             assert done.wait(60), f"the updates did not all run: {ran}"
