@@ -275,8 +275,7 @@ def map_element(frame: pd.DataFrame, kind: str, color_label: str, *, width: int 
     cnorm = "log" if log and not categorical else "linear"
     vdims = ["object_id", "user_label", hv.Dimension("color", label=color_label), "row"]
     streams = [*streams, table.stream]
-
-    large = len(frame) > DATASHADE_ABOVE
+    large = table.large
 
     def points(**_):
         out = hv.Points(table.base.assign(color=table.coloured(table.mask())), kdims=["x", "y"], vdims=vdims)

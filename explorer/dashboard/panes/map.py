@@ -36,12 +36,12 @@ class MapPane(StatePane):
         self.note = text_pane(f"{self.css}-note")
         self._streams = ()
         self._drawn = None  # (colour, labels version, log, columns version) now on screen
-        self._drawn_map = None  # and the map snapshot itself (held: a new one may reuse a freed one's id)
-        self._shown = None  # the catalog of the points on screen
+        # and the map snapshot itself (held: a new one may reuse a freed one's id); its catalog and stage are
+        # those of the points on screen
+        self._drawn_map = None
         # (colour option, log scale, colour kind, raster) of the figure on screen: a map with the same look
         # is written into it (its points and colour scale), any other gets a new figure
         self._look = None
-        self._stage = None  # the map stage on screen
         self._points: plots.MapPoints | None = None
         self._filters = None  # the stream that recolours the points on screen when the filters change
         self._figs: list = []  # the Bokeh figures now showing this map (ranges set when the points move)
@@ -71,7 +71,7 @@ class MapPane(StatePane):
                 self.map_pane = self._new_map_pane(None)
                 self.holder.objects = [self.map_pane]
                 self._look, self._points = None, None
-            self._drawn = self._shown = self._drawn_map = None
+            self._drawn = self._drawn_map = None
             self.legend.visible = False
             self._show_placeholder()
             return
@@ -85,9 +85,11 @@ class MapPane(StatePane):
         # the scale from every catalog object: a first look that grows keeps its colours and its figure
         domain, kind = s.color_values()
         look = (s.color_by, log, kind, len(frame) > plots.DATASHADE_ABOVE)
+        before = self._drawn_map
+        same_catalog = before is not None and before.catalog is m.catalog
         if self._figs and self._points is not None and look == self._look and (
-                (self._shown is m.catalog and self._points.update(frame)) or self._points.retarget(frame, domain)):
-            growing = m.stage == "sample" and self._stage == "sample" and self._shown is m.catalog
+                (same_catalog and self._points.update(frame)) or self._points.retarget(frame, domain)):
+            growing = same_catalog and m.stage == "sample" and before.stage == "sample"
             if not growing:  # a growing first look keeps the zoom
                 self._fit_axes(frame)
             self.update_marks()
@@ -104,8 +106,7 @@ class MapPane(StatePane):
             self._marks, self._figs = [], []
             self.map_pane = self._new_map_pane(element.opts(hooks=[self._add_marks]))
             self.holder.objects = [self.map_pane]
-        self._drawn, self._look, self._stage, self._shown = key, look, m.stage, m.catalog
-        self._drawn_map = m
+        self._drawn, self._drawn_map, self._look = key, m, look
         note = f"{m.note()} Tap: one object; box/lasso: a selection."
         if len(frame) > plots.DATASHADE_ABOVE:
             note += " Large catalog: the map is rasterised on the server, taps and selections resolved there."
