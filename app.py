@@ -6,6 +6,9 @@ user action.  Allowed catalog folders: ``sample_catalogs/``, ``../shared/data`` 
 ``$LCEXPLORER_DATA_DIRS``.  The page loads nothing from other hosts (fonts included).
 """
 
+import faulthandler
+import signal
+
 import panel as pn
 
 from explorer import offload
@@ -16,6 +19,8 @@ from explorer.dashboard.warmup import start_warmup
 # the page's design before any pane is made: a pane made under another design changes its stylesheets on its
 # first update, and each such change makes Bokeh walk the whole document again (up to 1 s per update, measured)
 pn.extension("tabulator", "filedropper", notifications=True, design=LocalFast)
+if hasattr(signal, "SIGUSR1"):  # `kill -USR1 <pid>`: every thread's stack into the server's log (what holds it)
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
 offload.serve_default()  # UMAP fits, period searches, feature chunks in a worker process ($LCEXPLORER_WORKER_PROCS)
 start_warmup()  # once per process: numba compile and the default map, off the first page's path
 

@@ -145,6 +145,30 @@ class PanelServer:
             lines = fh.read().decode("utf-8", "replace").splitlines()
         return "\n".join(lines[-n:])
 
+    def thread_dump(self, timeout_s: float = 10.0) -> str:
+        """Every thread's stack in the server now (app.py registers SIGUSR1 with faulthandler): what a
+        session waits for when its page stopped moving ('' when the server is gone or wrote nothing)."""
+        if self.proc.poll() is not None or not hasattr(signal, "SIGUSR1"):
+            return ""
+        marker = f"===== thread dump requested {time.monotonic():.3f}"
+        with open(SERVER_LOG, "ab") as log:
+            log.write(f"\n{marker}\n".encode())
+        os.kill(self.proc.pid, signal.SIGUSR1)
+        deadline = time.monotonic() + timeout_s
+        text = ""
+        while time.monotonic() < deadline:
+            with open(SERVER_LOG, "rb") as fh:
+                fh.seek(self.log_offset)
+                text = fh.read().decode("utf-8", "replace").split(marker, 1)[-1]
+            if "File " in text:
+                # faulthandler writes all threads at once; a moment more lets the write end
+                time.sleep(0.5)
+                with open(SERVER_LOG, "rb") as fh:
+                    fh.seek(self.log_offset)
+                    return fh.read().decode("utf-8", "replace").split(marker, 1)[-1].strip()
+            time.sleep(0.2)
+        return text.strip()
+
     def stop(self) -> None:
         """Terminate the server (its own process group only), then kill it if it lingers."""
         if self.proc.poll() is not None:
@@ -442,8 +466,13 @@ class Dashboard:
         """Fail the test with everything that helps: status pane, server log tail."""
         log = self.server.log_tail(40) if self.server else ""
         console = "\n".join(self.console[-15:])
-        pytest.fail(f"{what}: {exc}\n--- status pane: {self.status_text()!r}\n--- browser console:\n{console}"
-                    f"\n--- server log tail:\n{log}", pytrace=False)
+        try:
+            status = self.status_text()
+        except Exception as read_error:  # the page itself may be stuck: the server's side still tells
+            status = f"(not readable: {read_error})"
+        dump = self.server.thread_dump() if self.server else ""
+        pytest.fail(f"{what}: {exc}\n--- status pane: {status!r}\n--- browser console:\n{console}"
+                    f"\n--- server log tail:\n{log}\n--- server threads now:\n{dump}", pytrace=False)
 
     # -- navigation
     def open(self, server: PanelServer) -> None:

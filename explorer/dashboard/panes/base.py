@@ -121,11 +121,15 @@ class UpdateQueue:
     already waiting is not queued twice: it reads the state when it runs.
     """
 
+    STALLED_S = 30.0  # updates waiting this long for their turn are logged (once per stall): the page stopped moving
+
     def __init__(self, doc):
         self._doc = weakref.ref(doc)  # the queue lives as long as its session's document, not longer
         self._lock = threading.Lock()
         self._waiting: dict = {}  # key -> call, in the order asked
         self._scheduled = False
+        self._turn_asked = 0.0  # when the pending turn was asked of the event loop (monotonic)
+        self._stall_logged = False
         self.closed = False
 
     def put(self, key, call) -> None:
@@ -135,19 +139,35 @@ class UpdateQueue:
                 return
             self._waiting[key] = call
             if self._scheduled:
+                self._note_stall()
                 return
             self._scheduled = True
         self._schedule()
 
+    def _note_stall(self) -> None:
+        waited = time.monotonic() - self._turn_asked
+        if waited > self.STALLED_S and not self._stall_logged:
+            self._stall_logged = True
+            log.warning("pane updates of a session have waited %.0f s for a turn of the event loop "
+                        "(%d waiting): that page no longer follows its state", waited, len(self._waiting))
+
     def _schedule(self) -> None:
+        self._turn_asked = time.monotonic()
+        doc = self._doc()
         try:
-            self._doc().add_next_tick_callback(self._run_one)
-        except Exception:  # the tab was closed while a job ran: nothing left to update
+            doc.add_next_tick_callback(self._run_one)
+        except Exception:
+            # a closed tab (its document destroyed while a job ran) has nothing left to update; anything
+            # else would leave a live page frozen, so it is logged with its cause
+            if doc is not None and getattr(doc, "session_context", None) is not None \
+                    and not getattr(doc.session_context, "destroyed", False):
+                log.exception("pane updates of a live session could not be scheduled; they stop here")
             with self._lock:
                 self.closed, self._waiting = True, {}
 
     def _run_one(self) -> None:
         with self._lock:
+            self._stall_logged = False
             if not self._waiting:
                 self._scheduled = False
                 return
