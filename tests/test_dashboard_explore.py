@@ -116,6 +116,41 @@ def test_bar_click_and_brush_cross_filter(explorer):
     assert s.filter_mask is None and "No filter" in s.status  # the status no longer counts an old filter
 
 
+def test_charts_are_drawn_in_the_figures_already_on_the_page(explorer):
+    """Another choice of columns reuses the charts' figures (the same column's, else one of the same kind and
+    axis, retitled; the rest hidden): the grid's children change only for a new figure or another order,
+    since each change makes Bokeh walk the whole document (400-800 ms at an upload, measured)."""
+    from explorer.dashboard.panes.summaries import SummariesPane
+
+    s = explorer.state
+    before = (list(s.summary_columns), list(s.log_columns))
+    try:
+        s.log_columns = []
+        s.summary_columns = ["label", "period"]
+        pane = SummariesPane(state=s)  # its first charts: these two
+        views, period_figure = list(pane.grid.objects), pane.charts["period"].figure
+        s.summary_columns = ["label", "amp_rank"]
+        assert list(pane.grid.objects) == views  # no new figure, no new grid
+        chart = pane.charts["amp_rank"]
+        assert chart.figure is period_figure and chart.figure.title.text.startswith("amp_rank: ")
+        values = s.catalog.objects["amp_rank"].dropna()
+        assert int(np.sum(chart.source.data["total"])) == len(values)  # its own counts, not period's
+        assert chart.source.data["right"][-1] >= values.max()
+        s.summary_columns = ["label"]
+        assert list(pane.grid.objects) == views and list(pane.charts) == ["label"]
+        assert [v.visible for v in views] == [True, False]  # the spare is hidden, not removed
+        s.summary_columns = ["n_obs", "label"]  # another order: the grid follows it
+        assert [v.visible for v in pane.grid.objects] == [True, True]
+        assert list(pane.charts) == ["n_obs", "label"] and pane.grid.objects[0] is pane.charts["n_obs"].view
+        assert pane.charts["n_obs"].figure is period_figure  # still the same figure
+        s.summary_columns = ["label", "period", "amp_rank"]  # one more than the page has: a new figure
+        assert len(pane.grid.objects) == 3 and all(v.visible for v in pane.grid.objects)
+        assert {c: pane.charts[c].figure.title.text.split(":")[0] for c in pane.charts} == \
+            {"label": "label", "period": "period", "amp_rank": "amp_rank"}
+    finally:
+        s.log_columns, s.summary_columns = before[1], before[0]
+
+
 def test_selection_highlights_in_charts_and_bad_filter_is_named(explorer):
     s = explorer.state
     ids = list(s.catalog.objects["object_id"][:10])

@@ -308,7 +308,7 @@ def _map_points(fig):
 
 def test_pca_to_umap_moves_the_points_in_place(env):  # noqa: F811
     """The UMAP map replaces the PCA preview in the figure already drawn (a new figure under load was
-    sometimes left unpainted by Chromium); a colour change still builds a new figure."""
+    sometimes left unpainted by Chromium); a colour column of another kind still builds a new figure."""
     import panel as pn
 
     from explorer.dashboard.panes.map import MapPane
@@ -341,6 +341,25 @@ def test_pca_to_umap_moves_the_points_in_place(env):  # noqa: F811
     assert pane.map_pane is not holo and pane._figs and pane._figs[0] is not fig
 
 
+def _pca_map_by_label(env, seed: int, name: str):
+    """A state with its PCA map coloured by label, drawn by a map pane: (state, pane, figure, point layer,
+    colour mapper)."""
+    import panel as pn
+
+    from explorer.dashboard.panes.map import MapPane
+
+    s = new_state(env, n=60, seed=seed, name=name)
+    s.refresh_models()
+    s.embed()
+    s.project("pca")
+    s.color_by = "label"
+    pane = MapPane(state=s)
+    pn.panel(pane).get_root()
+    fig = pane._figs[0]
+    renderer, _, _ = _map_points(fig)
+    return s, pane, fig, renderer, renderer.glyph.fill_color["transform"]
+
+
 def test_a_catalog_switch_draws_into_the_figure_on_screen(env):  # noqa: F811
     """Another catalog coloured the same way is written into the figure already on the page (a new figure
     held the served event loop up to 0.9 s under load): emptied while the new catalog has no map, then its
@@ -348,18 +367,9 @@ def test_a_catalog_switch_draws_into_the_figure_on_screen(env):  # noqa: F811
     import panel as pn
 
     from explorer.catalog.core import Catalog
-    from explorer.dashboard.panes.map import MapPane
 
-    s = new_state(env, n=60, seed=14, name="switch.csv")
-    s.refresh_models()
-    s.embed()
-    s.project("pca")
-    s.color_by = "label"
-    pane = MapPane(state=s)
-    pn.panel(pane).get_root()
-    fig, holo = pane._figs[0], pane.map_pane
-    renderer, _, _ = _map_points(fig)
-    mapper = renderer.glyph.fill_color["transform"]
+    s, pane, fig, renderer, mapper = _pca_map_by_label(env, seed=14, name="switch.csv")
+    holo = pane.map_pane
     assert {"short", "long", "noise"} <= set(mapper.factors)
 
     other = make_catalog(n=45, seed=15)
@@ -387,6 +397,45 @@ def test_a_catalog_switch_draws_into_the_figure_on_screen(env):  # noqa: F811
     assert dict(zip(mapper.factors, mapper.palette)) == want
     assert "(filtered out)" in set(renderer.data_source.data["color"])
     assert "EB" in pane.legend.object and "short" not in pane.legend.object
+
+
+def test_another_colouring_is_drawn_into_the_figure_on_screen(env):  # noqa: F811
+    """Colouring by another column of the same kind writes its scale and its name (hover tool) into the
+    figure on screen and keeps the zoom (a new figure held the served event loop 360 ms and more); a filter
+    redrawn by HoloViews keeps both; a column of another kind gets a figure of its own."""
+    from bokeh.models import ColorBar, HoverTool
+
+    s, pane, fig, renderer, mapper = _pca_map_by_label(env, seed=17, name="recolour.csv")
+    holo = pane.map_pane
+    assert len(fig.select(HoverTool)) == 1
+    hover = fig.select_one(HoverTool)
+    assert hover.tooltips[-1] == ("label", "@color")
+    fig.x_range.update(start=-0.5, end=0.5)  # the user's zoom
+    s.selected_id = str(s.catalog.object_ids[0])
+    s.labelling.add_label("picked")
+    s.assign_label("picked")
+    s.color_by = "user_label"
+    assert pane.map_pane is holo and pane._figs == [fig], "a new figure was built for another colouring"
+    assert hover.tooltips[-1] == ("user_label", "@color")
+    want = dict(pane._points.cmap)
+    assert "picked" in want and not {"short", "long"} & set(want)
+    assert dict(zip(mapper.factors, mapper.palette)) == want, "the colour mapper kept the old column's classes"
+    colours = renderer.data_source.data["color"]
+    assert colours.count("picked") == 1 and set(colours) <= set(want)
+    assert (fig.x_range.start, fig.x_range.end) == (-0.5, 0.5), "another colouring reset the zoom"
+    assert "picked" in pane.legend.object and "short" not in pane.legend.object
+    assert s.filter("label == 'short'") is not None  # HoloViews redraws the points: name and scale stay
+    assert hover.tooltips[-1] == ("user_label", "@color")
+    assert dict(zip(mapper.factors, mapper.palette)) == want
+    s.filter("")
+    s.log_columns = []  # linear numbers below: one kind of scale
+    s.color_by = "period"  # numbers: another kind of scale, its own figure
+    numeric = pane._figs[-1]
+    assert numeric is not fig and numeric.select_one(HoverTool).tooltips[-1] == ("period", "@color")
+    assert [bar.title for bar in numeric.select(ColorBar)] == ["period"]
+    s.color_by = "amp_rank"  # numbers again: the same figure, its colour bar renamed
+    assert pane._figs[-1] is numeric and [bar.title for bar in numeric.select(ColorBar)] == ["amp_rank"]
+    assert numeric.select_one(HoverTool).tooltips[-1] == ("amp_rank", "@color")
 
 
 def test_the_selection_table_follows_a_moving_map_only_when_something_is_selected(env):  # noqa: F811

@@ -96,15 +96,19 @@ class MapPoints:
     scale into the figure (WebGL), or a new figure is built (raster).
     """
 
-    def __init__(self, frame: pd.DataFrame, kind: str, *, log: bool = False, passes=None, domain=None):
+    def __init__(self, frame: pd.DataFrame, kind: str, *, log: bool = False, passes=None, domain=None,
+                 label: str = "color"):
         hv = _bokeh_backend()
         self.categorical = kind == "categorical"
         self.passes = passes
         self.log = log
+        self.label = str(label)  # the colour column's name: in the hover tooltip and on the colour bar
         self._scale(frame, domain)
         self.large = len(frame) > DATASHADE_ABOVE  # a raster: re-aggregated on the server, no source to write
         self.sources: list = []  # the Bokeh source of each figure drawing this WebGL map
         self.mappers: list = []  # and its colour mapper (a new scale is written into it)
+        self.hovers: list = []  # and its hover tool and colour bar (another colour column is named in them)
+        self.colorbars: list = []
         self.dmap = None  # the DynamicMap of these points (``map_element``)
         self.stream = hv.streams.Stream.define("Moved", version=0)()
         self._set(frame)
@@ -170,13 +174,14 @@ class MapPoints:
         self._write()
         return True
 
-    def retarget(self, frame: pd.DataFrame, domain=None) -> bool:
-        """Show ``frame`` (another catalog's points, or colours the scale on screen cannot show) in the
-        figure on screen, on a new colour scale made from ``domain``, written into its colour mappers.
+    def retarget(self, frame: pd.DataFrame, domain=None, label: str | None = None) -> bool:
+        """Show ``frame`` (another catalog's points, another colour column of the same kind, or colours the
+        scale on screen cannot show) in the figure on screen, on a new colour scale made from ``domain``,
+        written into its colour mappers; ``label`` names the colour column in the hover tool and colour bar.
 
-        A catalog switch then adds no model to the page: a new figure cost its build plus Bokeh's walk of
-        every model of the page, up to 0.9 s of the event loop under load.  False (nothing changed) for a
-        raster or for more points than WebGL draws: build a new figure.
+        A catalog switch or another colouring then adds no model to the page: a new figure cost its build
+        plus Bokeh's walk of every model of the page, 0.4-0.9 s of the event loop under load.  False (nothing
+        changed) for a raster or for more points than WebGL draws: build a new figure.
         """
         if self.large or len(frame) > DATASHADE_ABOVE or not self.sources:
             return False
@@ -187,6 +192,12 @@ class MapPoints:
                 mapper.update(factors=list(self.cmap), palette=list(self.cmap.values()))
             else:
                 mapper.update(low=self.clim[0], high=self.clim[1])
+        if label is not None and str(label) != self.label:
+            self.label = str(label)
+            for tool in self.hovers:
+                tool.tooltips = self.hover()
+            for bar in self.colorbars:
+                bar.title = self.label
         self._write()
         return True
 
@@ -198,10 +209,15 @@ class MapPoints:
         self._write()
         return True
 
+    def hover(self) -> list[tuple[str, str]]:
+        """The hover tool's lines: the object, your label and the colour column's value (Bokeh shows them as text)."""
+        return [("object", "@object_id"), ("your label", "@user_label"), (self.label, "@color")]
+
     def style(self) -> dict:
-        """HoloViews options of the scale now in use: a redraw by HoloViews (filters) keeps a scale that
-        ``retarget`` replaced."""
-        return dict(cmap=self.cmap) if self.categorical else dict(clim=self.clim)
+        """HoloViews options of the scale and colour column now in use: a redraw by HoloViews (filters) keeps
+        what ``retarget`` replaced."""
+        named = dict(hover_tooltips=self.hover())
+        return dict(named, cmap=self.cmap) if self.categorical else dict(named, clim=self.clim, clabel=self.label)
 
     def _write(self) -> None:
         """Send the points to the figures on screen: their sources directly (WebGL), else a re-aggregation."""
@@ -270,29 +286,30 @@ def map_element(frame: pd.DataFrame, kind: str, color_label: str, *, width: int 
         common.pop("width")
         common.update(responsive=True, min_width=320)
     categorical = kind == "categorical"
-    table = MapPoints(frame, kind, log=log, passes=passes, domain=domain)
+    table = MapPoints(frame, kind, log=log, passes=passes, domain=domain, label=color_label)
     cmap, clim = table.cmap, table.clim
     cnorm = "log" if log and not categorical else "linear"
-    vdims = ["object_id", "user_label", hv.Dimension("color", label=color_label), "row"]
     streams = [*streams, table.stream]
     large = table.large
 
     def points(**_):
+        # the colour dimension named as now: ``retarget`` may have given the figure another colour column
+        vdims = ["object_id", "user_label", hv.Dimension("color", label=table.label), "row"]
         out = hv.Points(table.base.assign(color=table.coloured(table.mask())), kdims=["x", "y"], vdims=vdims)
         return out if large else out.opts(**table.style())
 
     dmap = table.dmap = hv.DynamicMap(points, streams=list(streams))
 
     if not large:
-        hover = [("object", "@object_id"), ("your label", "@user_label"), (color_label, "@color")]
-        opts = dict(common, size=5, alpha=0.8, hover_tooltips=hover, nonselection_alpha=0.25,
+        opts = dict(common, size=5, alpha=0.8, tools=[*tools, "hover"], nonselection_alpha=0.25,
                     backend_opts={"plot.output_backend": "webgl"})
-        # the scale (categories' colours, numeric limits) comes with each frame (``MapPoints.style``): set
-        # here, it would win over the frame's and undo a scale that ``MapPoints.retarget`` replaced
+        # the scale (categories' colours, numeric limits) and the colour column's name (hover tool, colour
+        # bar) come with each frame (``MapPoints.style``): set here, they would win over the frame's and
+        # undo what ``MapPoints.retarget`` replaced
         if categorical:  # the legend is drawn beside the plot as text (legend_html): it never eats the map
             opts.update(color="color", show_legend=False)
         else:
-            opts.update(color="color", cmap="viridis", colorbar=True, clabel=color_label, cnorm=cnorm,
+            opts.update(color="color", cmap="viridis", colorbar=True, cnorm=cnorm,
                         clipping_colors={"NaN": FILTERED_COLOUR})
         dmap = dmap.opts(**opts)
         return dmap, dmap, table

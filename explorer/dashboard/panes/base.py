@@ -226,6 +226,14 @@ class StatePane(pn.viewable.Viewer):
         else:
             update_queue(self._doc).put(_key(fn, args, kwargs), call)
 
+    def own_turn(self, fn, *args) -> None:
+        """Run ``fn(*args)`` on a turn of its own through the session's update queue, even from the event loop
+        (at once when not served): one long update cut in pieces lets the server answer its tabs between them."""
+        if self._doc is None:
+            fn(*args)
+        else:
+            update_queue(self._doc).put(_key(fn, args, {}), partial(_timed, type(self).__name__, fn, *args))
+
     def later(self, what: str, fn) -> None:
         """Run ``fn`` guarded on the session's next tick (at once when not served): what follows a tap
         goes out after the tap's own update has reached the browser."""

@@ -39,8 +39,8 @@ class MapPane(StatePane):
         # and the map snapshot itself (held: a new one may reuse a freed one's id); its catalog and stage are
         # those of the points on screen
         self._drawn_map = None
-        # (colour option, log scale, colour kind, raster) of the figure on screen: a map with the same look
-        # is written into it (its points and colour scale), any other gets a new figure
+        # (log scale, colour kind, raster) of the figure on screen: a map with the same look is written into
+        # it (its points, colour scale and colour column's name), any other gets a new figure
         self._look = None
         self._points: plots.MapPoints | None = None
         self._filters = None  # the stream that recolours the points on screen when the filters change
@@ -84,13 +84,16 @@ class MapPane(StatePane):
         frame = s.points_frame()
         # the scale from every catalog object: a first look that grows keeps its colours and its figure
         domain, kind = s.color_values()
-        look = (s.color_by, log, kind, len(frame) > plots.DATASHADE_ABOVE)
+        look = (log, kind, len(frame) > plots.DATASHADE_ABOVE)
         before = self._drawn_map
         same_catalog = before is not None and before.catalog is m.catalog
+        # another colour column always gets its own scale, even when its values would fit the one on screen
+        same_colour = self._drawn is not None and self._drawn[0] == s.color_by
         if self._figs and self._points is not None and look == self._look and (
-                (same_catalog and self._points.update(frame)) or self._points.retarget(frame, domain)):
+                (same_catalog and same_colour and self._points.update(frame))
+                or self._points.retarget(frame, domain, label=s.color_by)):
             growing = same_catalog and m.stage == "sample" and before.stage == "sample"
-            if not growing:  # a growing first look keeps the zoom
+            if m is not before and not growing:  # a growing first look and a new colouring keep the zoom
                 self._fit_axes(frame)
             self.update_marks()
         else:
@@ -200,7 +203,9 @@ class MapPane(StatePane):
         self._figs, self._marks = [self._figs[i] for i in kept], [self._marks[i] for i in kept]
         if self._points is not None:
             self._points.sources = [src for src in self._points.sources if src.document is not None]
-            self._points.mappers = [m for m in self._points.mappers if m.document is not None]
+            for kept_models in ("mappers", "hovers", "colorbars"):
+                setattr(self._points, kept_models,
+                        [m for m in getattr(self._points, kept_models) if m.document is not None])
         self._figs.append(fig)
         sources = []
         for kind, data in zip(("neighbours", "selection", "tapped"), self._mark_data(lines=True)):
@@ -212,8 +217,10 @@ class MapPane(StatePane):
         source, mapper = handles.get("source"), handles.get("color_color_mapper")
         if self._points is not None and source is not None and not self._points.large:
             self._points.sources.append(source)  # a WebGL map: new points written straight in
-            if mapper is not None:
-                self._points.mappers.append(mapper)
+            for models, model in ((self._points.mappers, mapper), (self._points.hovers, handles.get("hover")),
+                                  (self._points.colorbars, handles.get("color_colorbar"))):
+                if model is not None:
+                    models.append(model)
 
     def _mark_data(self, *, lines: bool) -> tuple[dict | None, dict, dict]:
         """Data of the three layers: neighbour lines (None unless ``lines``), selection, tapped object."""
