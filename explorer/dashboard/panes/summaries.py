@@ -173,6 +173,8 @@ class SummariesPane(StatePane):
             same = next((c for c in pool if (c.column, c.kind, c.log) == (column, kind, log_axis)), None)
             if same is not None:
                 pool.remove(same)
+                if not same.view.visible:  # a spare keeps an earlier catalog's counts: emptied until its fill
+                    same.retarget(column)
                 chosen[column] = same
         for column, kind, log_axis in specs:
             if column in chosen:
