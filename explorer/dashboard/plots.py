@@ -209,6 +209,23 @@ class MapPoints:
         self._write()
         return True
 
+    def attach(self, handles: dict) -> None:
+        """Write into the figure HoloViews just drew (its ``handles``): its source, colour mapper, hover tool
+        and colour bar (WebGL maps; a raster is re-aggregated instead)."""
+        source = handles.get("source")
+        if self.large or source is None:
+            return
+        self.sources.append(source)
+        for models, name in ((self.mappers, "color_color_mapper"), (self.hovers, "hover"),
+                             (self.colorbars, "color_colorbar")):
+            if handles.get(name) is not None:
+                models.append(handles[name])
+
+    def forget_detached(self) -> None:
+        """Drop the models of figures that left the page (a dynamic tab reopened draws a new figure)."""
+        for name in ("sources", "mappers", "hovers", "colorbars"):
+            setattr(self, name, [model for model in getattr(self, name) if model.document is not None])
+
     def hover(self) -> list[tuple[str, str]]:
         """The hover tool's lines: the object, your label and the colour column's value (Bokeh shows them as text)."""
         return [("object", "@object_id"), ("your label", "@user_label"), (self.label, "@color")]

@@ -218,9 +218,7 @@ class StatePane(pn.viewable.Viewer):
 
     def ui(self, fn, *args, **kwargs) -> None:
         """Run ``fn`` now when on the event loop (or not served), else through the session's update queue."""
-        # timed when served: a long update there stalls every tab of the server (a notebook has one)
-        call = partial(_timed, type(self).__name__, fn, *args, **kwargs) if self._doc is not None \
-            else partial(fn, *args, **kwargs)
+        call = self._call(fn, *args, **kwargs)
         if self._doc is None or threading.current_thread() is threading.main_thread():
             call()
         else:
@@ -232,7 +230,13 @@ class StatePane(pn.viewable.Viewer):
         if self._doc is None:
             fn(*args)
         else:
-            update_queue(self._doc).put(_key(fn, args, {}), partial(_timed, type(self).__name__, fn, *args))
+            update_queue(self._doc).put(_key(fn, args, {}), self._call(fn, *args))
+
+    def _call(self, fn, *args, **kwargs):
+        # timed when served: a long update there stalls every tab of the server (a notebook has one)
+        if self._doc is None:
+            return partial(fn, *args, **kwargs)
+        return partial(_timed, type(self).__name__, fn, *args, **kwargs)
 
     def later(self, what: str, fn) -> None:
         """Run ``fn`` guarded on the session's next tick (at once when not served): what follows a tap

@@ -202,10 +202,7 @@ class MapPane(StatePane):
         kept = [i for i, f in enumerate(self._figs) if f.document is not None]
         self._figs, self._marks = [self._figs[i] for i in kept], [self._marks[i] for i in kept]
         if self._points is not None:
-            self._points.sources = [src for src in self._points.sources if src.document is not None]
-            for kept_models in ("mappers", "hovers", "colorbars"):
-                setattr(self._points, kept_models,
-                        [m for m in getattr(self._points, kept_models) if m.document is not None])
+            self._points.forget_detached()
         self._figs.append(fig)
         sources = []
         for kind, data in zip(("neighbours", "selection", "tapped"), self._mark_data(lines=True)):
@@ -213,14 +210,8 @@ class MapPane(StatePane):
             renderer.name = f"lcx-{kind}-marks"
             sources.append(src)
         self._marks.append(tuple(sources))
-        handles = getattr(plot, "handles", {})
-        source, mapper = handles.get("source"), handles.get("color_color_mapper")
-        if self._points is not None and source is not None and not self._points.large:
-            self._points.sources.append(source)  # a WebGL map: new points written straight in
-            for models, model in ((self._points.mappers, mapper), (self._points.hovers, handles.get("hover")),
-                                  (self._points.colorbars, handles.get("color_colorbar"))):
-                if model is not None:
-                    models.append(model)
+        if self._points is not None:
+            self._points.attach(getattr(plot, "handles", {}))  # a WebGL map: new points written straight in
 
     def _mark_data(self, *, lines: bool) -> tuple[dict | None, dict, dict]:
         """Data of the three layers: neighbour lines (None unless ``lines``), selection, tapped object."""
