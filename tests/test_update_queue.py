@@ -58,12 +58,28 @@ def test_queued_updates_let_the_loop_answer_in_between():
     thread.start()
     assert started.wait(60), "the Bokeh server did not start"
     server = holder["server"]
+    def client(failed: list):
+        # the client's own loop in its own thread too: a browser test run earlier in this process (pytest-xdist
+        # puts test files in any order) leaves Playwright's loop marked running in the main thread
+        try:
+            asyncio.set_event_loop(asyncio.new_event_loop())
+            with pull_session(url=f"http://127.0.0.1:{server.port}/"):
+                done.wait(60)
+                deadline = time.monotonic() + 30
+                while not answered and time.monotonic() < deadline:
+                    time.sleep(0.05)
+        except BaseException as exc:  # noqa: BLE001  reported by the test's thread
+            failed.append(exc)
+
     try:
-        with pull_session(url=f"http://127.0.0.1:{server.port}/"):
-            assert done.wait(60), f"the updates did not all run: {ran}"
-            deadline = time.monotonic() + 30
-            while not answered and time.monotonic() < deadline:
-                time.sleep(0.05)
+        failed: list = []
+        reader = threading.Thread(target=client, args=(failed,), daemon=True)
+        reader.start()
+        reader.join(120)
+        assert not reader.is_alive(), "the client session did not end"
+        if failed:
+            raise failed[0]
+        assert done.is_set(), f"the updates did not all run: {ran}"
     finally:
         server.io_loop.add_callback(server.stop)
         server.io_loop.add_callback(server.io_loop.stop)

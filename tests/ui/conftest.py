@@ -2,7 +2,8 @@
 
 * ``panel_server_factory(app, env)`` starts ``panel serve <app> --port <free> --address 127.0.0.1`` from the
   project root with a private ``LCEXPLORER_HOME`` (a model is installed into it first), waits until the
-  server answers HTTP (bounded), streams its log to ``test-artifacts/panel-server.log`` and kills it at the
+  server answers HTTP (bounded), streams its log to a file of its own in ``test-artifacts/servers/`` (named
+  by the pytest-xdist worker and port: what a test reads of it is that server's alone) and kills it at the
   end of the session.
 * ``ui_server`` serves ``app.py`` on a small synthetic catalog (``LCEXPLORER_CATALOG``), ``ui_server_default``
   on the app's default first-start catalog.
@@ -33,7 +34,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SHARED = Path(os.environ.get("LCEXPLORER_SHARED", PROJECT_ROOT.parent / "shared"))
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 SCREENSHOTS = ARTIFACTS / "screenshots"
-SERVER_LOG = ARTIFACTS / "panel-server.log"
+SERVER_LOGS = ARTIFACTS / "servers"
 CHROMIUM = Path(os.environ.get("LCEXPLORER_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--headless=new",
@@ -111,6 +112,13 @@ def shot(request, page):
 
 
 # ---------------------------------------------------------------------- server
+def server_log_path(port: int) -> Path:
+    """A served app's own log file: its pytest-xdist worker and port in the name (two workers' servers run
+    at the same time; one shared file mixed their lines into what a test reads of its own server)."""
+    SERVER_LOGS.mkdir(parents=True, exist_ok=True)
+    return SERVER_LOGS / f"panel-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-{port}.log"
+
+
 def free_port() -> int:
     """A TCP port nobody listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -128,6 +136,7 @@ class PanelServer:
     proc: subprocess.Popen
     log_offset: int
     extra: dict = field(default_factory=dict)
+    log_path: Path = SERVER_LOGS / "panel.log"
 
     @property
     def base(self) -> str:
@@ -139,8 +148,8 @@ class PanelServer:
         return f"{self.base}/{self.app.stem}"
 
     def log_tail(self, n: int = 60) -> str:
-        """The last lines this server wrote to the shared log."""
-        with open(SERVER_LOG, "rb") as fh:
+        """The last lines this server wrote to its log."""
+        with open(self.log_path, "rb") as fh:
             fh.seek(self.log_offset)
             lines = fh.read().decode("utf-8", "replace").splitlines()
         return "\n".join(lines[-n:])
@@ -151,19 +160,19 @@ class PanelServer:
         if self.proc.poll() is not None or not hasattr(signal, "SIGUSR1"):
             return ""
         marker = f"===== thread dump requested {time.monotonic():.3f}"
-        with open(SERVER_LOG, "ab") as log:
+        with open(self.log_path, "ab") as log:
             log.write(f"\n{marker}\n".encode())
         os.kill(self.proc.pid, signal.SIGUSR1)
         deadline = time.monotonic() + timeout_s
         text = ""
         while time.monotonic() < deadline:
-            with open(SERVER_LOG, "rb") as fh:
+            with open(self.log_path, "rb") as fh:
                 fh.seek(self.log_offset)
                 text = fh.read().decode("utf-8", "replace").split(marker, 1)[-1]
             if "File " in text:
                 # faulthandler writes all threads at once; a moment more lets the write end
                 time.sleep(0.5)
-                with open(SERVER_LOG, "rb") as fh:
+                with open(self.log_path, "rb") as fh:
                     fh.seek(self.log_offset)
                     return fh.read().decode("utf-8", "replace").split(marker, 1)[-1].strip()
             time.sleep(0.2)
@@ -215,14 +224,15 @@ def panel_server_factory():
         full_env = {**os.environ, **{k: str(v) for k, v in env.items()}, "PYTHONUNBUFFERED": "1"}
         cmd = [sys.executable, "-m", "panel", "serve", str(app), "--port", str(port), "--address", "127.0.0.1",
                f"--allow-websocket-origin=127.0.0.1:{port}", "--liveness", "--num-procs", "1"]
-        with open(SERVER_LOG, "ab") as log:
+        log_path = server_log_path(port)
+        with open(log_path, "ab") as log:
             log.write(f"\n===== {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(cmd)}\n".encode())
             log.write(f"===== LCEXPLORER_* = {{{', '.join(f'{k}={v}' for k, v in env.items())}}}\n".encode())
             offset = log.tell()
             # start_new_session: the server and anything it spawns form one group we can stop as a whole
             proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT,
                                     stdin=subprocess.DEVNULL, start_new_session=True)
-        server = PanelServer(app, port, env, proc, offset, extra)
+        server = PanelServer(app, port, env, proc, offset, extra, log_path)
         servers.append(server)
         _wait_until_up(server, timeout)
         return server
@@ -300,6 +310,12 @@ def ui_data_root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("lcx_ui_data")
     write_small_catalog(root / SMALL_CATALOG)
     return root
+
+
+@pytest.fixture(scope="session")
+def catalog_writer():
+    """``write(folder, n_objects, seed)``: another synthetic catalog like the small one (a test's own size)."""
+    return write_small_catalog
 
 
 @pytest.fixture(scope="session")

@@ -68,6 +68,18 @@ def test_brushing_a_histogram_filters_map_table_and_charts(ui_server, dash, shot
     wait_for(dash, lambda: f"{n_pass} of {N_POINTS} highlighted" in dash.bokeh.js(
         "(L) => String(L.plots('lcx-chart-categorical', true)[0].model.title.text)"), f"bar chart title {title!r}")
     shot(dash.page, "explore-brush")
+    # another order of the columns (as the chooser sends it): the same figures, placed by their CSS order
+    order = """(L) => L.plots('lcx-chart', true).filter(p => p.el.offsetParent !== null).map(p => {
+        const r = p.el.getBoundingClientRect();
+        return {column: String(p.model.title.text).split(':')[0], top: Math.round(r.top), left: Math.round(r.left)};
+      }).sort((a, b) => (a.top - b.top) || (a.left - b.left)).map(c => c.column)"""
+    shown = dash.bokeh.js(order)
+    assert len(shown) == 2, shown
+    dash.bokeh.js("""(L, cols) => { const v = L.views().find(v => v.model && Array.isArray(v.model.value)
+        && v.model.options !== undefined && L.inside(v.el, 'lcx-chart-columns')); v.model.value = cols; }""",
+                  shown[::-1])
+    wait_for(dash, lambda: dash.bokeh.js(order) == shown[::-1], f"the charts did not follow the order {shown[::-1]}")
+    shot(dash.page, "explore-charts-reordered")
     dash.show_tab("Objects")
     wait_for(dash, lambda: f"of {n_pass}" in text_of(dash, "lcx-objects-table")
              or dash.page.locator(".lcx-objects-table .tabulator-row").count() == min(n_pass, 15),

@@ -33,22 +33,29 @@ def ready(dash, server) -> None:
     wait_text(dash, "lcx-status", "Map ready", timeout_s=240)
 
 
-def test_cancel_puts_back_the_last_complete_map(ui_server, dash, shot):
+CANCEL_N_OBJECTS = 1200  # a UMAP of this many lasts seconds on a quiet machine: Cancel lands in its run
+
+
+def test_cancel_puts_back_the_last_complete_map(ui_server, ui_data_root, catalog_writer, dash, shot):
+    # a catalog of its own, large enough that a UMAP run outlasts the click on a quiet machine (on the
+    # 150-object catalog a whole map took 1.4 s: once every try ended before Cancel reached it)
+    catalog_writer(ui_data_root / "ui_cancel", n_objects=CANCEL_N_OBJECTS, seed=11)
     ready(dash, ui_server)
     page = dash.page
-    # each try asks for a map not computed yet; a try whose UMAP ends before the click lands is retried
-    tries = [("lcx-representation-select", "hybrid: embedding + features"),
-             ("lcx-representation-select", "light_curve features"), ("lcx-metric-select", "cosine"),
-             ("lcx-representation-select", "hybrid: embedding + features"),
-             ("lcx-representation-select", "model embedding")]
-    # more maps not computed yet (another model reduction, each distance): on a quiet machine a small UMAP
-    # can end before the click in every try above (the server's caches may hold some of them already)
+    label = next(o for o in page.locator(".lcx-catalog-select select option").all_inner_texts()
+                 if o.endswith("ui_cancel"))
+    page.locator(".lcx-catalog-select select").select_option(label=label)
+    wait_text(dash, "lcx-status", f"{CANCEL_N_OBJECTS} of {CANCEL_N_OBJECTS} objects mapped", timeout_s=300)
+    # each try asks for a map not computed yet (the distance first: no features to compute); a try whose
+    # UMAP ends before the click lands is retried with the next
+    tries = [("lcx-metric-select", "cosine")]
     reductions = page.locator(".lcx-reduction-select select option").all_inner_texts()
     current = page.locator(".lcx-reduction-select select").first.evaluate("s => s.options[s.selectedIndex].text")
-    metric = "cosine"  # the distance the tries above end with
+    metric = "cosine"
     for other in [r for r in reductions if r != current][:2]:
         metric = "euclidean" if metric == "cosine" else "cosine"
         tries += [("lcx-reduction-select", other), ("lcx-metric-select", metric)]
+    tries += [("lcx-representation-select", "hybrid: embedding + features")]
     status = ""
     for css, option in tries:
         # the complete map on screen before this try: what a cancel must put back
