@@ -439,8 +439,8 @@ def test_another_colouring_is_drawn_into_the_figure_on_screen(env):  # noqa: F81
 
 
 def test_the_selection_table_follows_a_moving_map_only_when_something_is_selected(env):  # noqa: F811
-    """A map that moves (a first look growing, PCA -> UMAP) refills the selection table only when objects
-    are selected, and then with their new x and y; the thumbnails stay (they depend on the objects)."""
+    """A map that moves (a first look growing, PCA -> UMAP) or a label added refills the selection table only
+    when objects are selected, and then with their new x and y; the thumbnails stay (they depend on the objects)."""
     import panel as pn
 
     from explorer.dashboard.panes.selection import SelectionPane
@@ -454,6 +454,9 @@ def test_the_selection_table_follows_a_moving_map_only_when_something_is_selecte
     empty = pane.table.value
     s.project("umap")
     assert pane.table.value is empty, "the table was refilled for a map change with nothing selected"
+    version = s.labels_version
+    s.labelling.add_label("looked-at")  # a label added (a round trip the user waits for) with nothing selected
+    assert s.labels_version > version and pane.table.value is empty, "the empty table was refilled for a label"
     s.selection_ids = [str(i) for i in s.catalog.object_ids[:3]]
     thumbs = list(pane.multiples.objects)
     assert len(thumbs) == 3

@@ -40,7 +40,9 @@ class SelectionPane(StatePane):
         catalog, view, old_ids, old_version = self._shown
         same_objects = s.catalog is catalog and ids == old_ids
         shown_map = s.map if ids else None
-        if same_objects and shown_map is view and s.labels_version == old_version:
+        if same_objects and (not ids or (shown_map is view and s.labels_version == old_version)):
+            # an empty table stays empty whatever the labels or the map: each label added (a round trip a
+            # user waits for) refilled it, 280-540 ms of the event loop under load
             return
         self._shown = (s.catalog, shown_map, ids, s.labels_version)
         frame = s.selection
