@@ -58,6 +58,7 @@ def test_queued_updates_let_the_loop_answer_in_between():
     thread.start()
     assert started.wait(60), "the Bokeh server did not start"
     server = holder["server"]
+
     def client(failed: list):
         # the client's own loop in its own thread too: a browser test run earlier in this process (pytest-xdist
         # puts test files in any order) leaves Playwright's loop marked running in the main thread

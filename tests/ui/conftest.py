@@ -135,8 +135,8 @@ class PanelServer:
     env: dict
     proc: subprocess.Popen
     log_offset: int
+    log_path: Path
     extra: dict = field(default_factory=dict)
-    log_path: Path = SERVER_LOGS / "panel.log"
 
     @property
     def base(self) -> str:
@@ -212,6 +212,28 @@ def _wait_until_up(server: PanelServer, timeout: float) -> None:
                        f"log:\n{server.log_tail()}")
 
 
+def launch_server(app: Path, env: dict, *extra_args: str, timeout: float = SERVER_START_TIMEOUT_S,
+                  extra: dict | None = None) -> PanelServer:
+    """``panel serve app`` (``extra_args`` after the harness's flags) on a free port with ``env``, logging to
+    its own file; returns once it answers (the caller stops it)."""
+    app = Path(app)
+    port = free_port()
+    full_env = {**os.environ, **{k: str(v) for k, v in env.items()}, "PYTHONUNBUFFERED": "1"}
+    cmd = [sys.executable, "-m", "panel", "serve", str(app), "--port", str(port), "--address", "127.0.0.1",
+           f"--allow-websocket-origin=127.0.0.1:{port}", "--liveness", "--num-procs", "1", *extra_args]
+    log_path = server_log_path(port)
+    with open(log_path, "ab") as log:
+        log.write(f"\n===== {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(cmd)}\n".encode())
+        log.write(f"===== LCEXPLORER_* = {{{', '.join(f'{k}={v}' for k, v in env.items())}}}\n".encode())
+        offset = log.tell()
+        # start_new_session: the server and anything it spawns form one group we can stop as a whole
+        proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+    server = PanelServer(app, port, env, proc, offset, log_path, dict(extra or {}))
+    _wait_until_up(server, timeout)
+    return server
+
+
 @pytest.fixture(scope="session")
 def panel_server_factory():
     """``start(app_path, env) -> PanelServer``: real ``panel serve`` subprocesses, all stopped at session end."""
@@ -219,22 +241,8 @@ def panel_server_factory():
     servers: list[PanelServer] = []
 
     def start(app: Path, env: dict, timeout: float = SERVER_START_TIMEOUT_S, **extra) -> PanelServer:
-        app = Path(app)
-        port = free_port()
-        full_env = {**os.environ, **{k: str(v) for k, v in env.items()}, "PYTHONUNBUFFERED": "1"}
-        cmd = [sys.executable, "-m", "panel", "serve", str(app), "--port", str(port), "--address", "127.0.0.1",
-               f"--allow-websocket-origin=127.0.0.1:{port}", "--liveness", "--num-procs", "1"]
-        log_path = server_log_path(port)
-        with open(log_path, "ab") as log:
-            log.write(f"\n===== {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(cmd)}\n".encode())
-            log.write(f"===== LCEXPLORER_* = {{{', '.join(f'{k}={v}' for k, v in env.items())}}}\n".encode())
-            offset = log.tell()
-            # start_new_session: the server and anything it spawns form one group we can stop as a whole
-            proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, start_new_session=True)
-        server = PanelServer(app, port, env, proc, offset, extra, log_path)
+        server = launch_server(app, env, timeout=timeout, extra=extra)
         servers.append(server)
-        _wait_until_up(server, timeout)
         return server
 
     yield start

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
-import os
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -111,16 +108,4 @@ class SentBytes:
 
 def serve(app: Path, env: dict, *extra_args: str, timeout: float = harness.SERVER_START_TIMEOUT_S):
     """``panel serve app`` with ``extra_args`` (the harness's command plus the start-app flags)."""
-    port = harness.free_port()
-    full_env = {**os.environ, **{k: str(v) for k, v in env.items()}, "PYTHONUNBUFFERED": "1"}
-    cmd = [sys.executable, "-m", "panel", "serve", str(app), "--port", str(port), "--address", "127.0.0.1",
-           f"--allow-websocket-origin=127.0.0.1:{port}", "--liveness", "--num-procs", "1", *extra_args]
-    log_path = harness.server_log_path(port)
-    with open(log_path, "ab") as log:
-        log.write(f"\n===== {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(cmd)}\n".encode())
-        offset = log.tell()
-        proc = subprocess.Popen(cmd, cwd=harness.PROJECT_ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
-    server = harness.PanelServer(Path(app), port, env, proc, offset, log_path=log_path)
-    harness._wait_until_up(server, timeout)
-    return server
+    return harness.launch_server(app, env, *extra_args, timeout=timeout)
