@@ -465,6 +465,58 @@ def test_the_selection_table_follows_a_moving_map_only_when_something_is_selecte
     assert list(pane.multiples.objects) == thumbs, "the thumbnails were drawn again for a map change"
 
 
+def test_a_pane_update_never_reads_a_half_switched_catalog(env):  # noqa: F811
+    """A pane update asked from another thread while a catalog switch is under way (a job thread switches,
+    the served event loop updates the panes) runs once the switch has ended: it sees the new catalog with
+    choices of the new catalog.  It once ran in the middle and coloured the new catalog by the previous
+    one's column ("cannot colour by 'label': not a metadata column of the objects table of 'lcx_beta'")."""
+    import threading
+
+    import panel as pn
+
+    from explorer.catalog.core import Catalog
+    from explorer.dashboard.panes.map import MapPane
+    from explorer.dashboard.parts.display import color_options_of
+
+    s = new_state(env, n=45, seed=21, name="halfswitch.csv")
+    s.refresh_models()
+    s.embed()
+    s.project("pca")
+    s.color_by = "label"
+    pane = MapPane(state=s)
+    pn.panel(pane).get_root()
+    other = make_catalog(n=40, seed=22)
+    beta = Catalog(other.objects.drop(columns=["label"]), other.time, other.value, other.error, other.band,
+                   other.bands, other.offsets, value_kind=other.value_kind, name="beta")
+    seen, ran, asked = [], threading.Event(), []
+
+    def update():  # what a queued pane update does: draw, and read the state it drew from
+        pane.refresh()
+        seen.append((s.catalog.name, s.color_by, s.status))
+        ran.set()
+
+    def mid_switch(*_):  # on the switching thread, once the new catalog is set and before the parts follow it
+        if asked:
+            return
+        reader = threading.Thread(target=pane._call(pane.guarded, "updating MapPane", update), daemon=True)
+        asked.append(reader)
+        reader.start()
+        # bounded: an update that waits for the switch never runs here; one that does not, runs at once
+        ran.wait(3)
+
+    s.session.param.watch(mid_switch, ["catalog"])
+    switcher = threading.Thread(target=s.open_catalog, args=(beta,), daemon=True)
+    switcher.start()
+    switcher.join(60)
+    assert not switcher.is_alive(), "the catalog switch did not end"
+    asked[0].join(60)
+    assert seen, "the pane update never ran"
+    name, colour, status = seen[0]
+    assert name == "beta" and colour in color_options_of(beta), \
+        f"a pane update read the catalog {name!r} coloured by {colour!r}: a half-switched state"
+    assert "Error" not in status, status
+
+
 def test_numeric_colour_greys_filtered_points(env):  # noqa: F811
     """A numeric colour column renders (it once raised on an unknown option) and filtered-out points
     take the colour mapper's grey NaN colour."""

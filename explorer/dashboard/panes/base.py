@@ -95,14 +95,22 @@ SLOW_UPDATE_S = 0.25  # a pane update holding the event loop longer than this is
 PROFILE_DIR = os.environ.get("LCEXPLORER_PROFILE_UPDATES", "")
 
 
-def _timed(pane: str, fn, *args, **kwargs):
-    """Run one pane update, logging it when it held the event loop long enough to be felt."""
+def _steadily(steady, fn, *args, **kwargs):
+    """Run one pane update holding ``steady`` (the session's switch lock): a catalog switch on a job
+    thread ends before the update reads the state (it once read the new catalog with the previous
+    catalog's colour column, and the page said "cannot colour by 'label'")."""
+    with steady:
+        return fn(*args, **kwargs)
+
+
+def _timed(pane: str, steady, fn, *args, **kwargs):
+    """Run one pane update (holding ``steady``), logging it when it held the event loop long enough to be felt."""
     profile = cProfile.Profile() if PROFILE_DIR else None
     t0 = time.perf_counter()
     try:
         if profile is None:
-            return fn(*args, **kwargs)
-        return profile.runcall(fn, *args, **kwargs)
+            return _steadily(steady, fn, *args, **kwargs)
+        return profile.runcall(_steadily, steady, fn, *args, **kwargs)
     finally:
         took = time.perf_counter() - t0
         if took > SLOW_UPDATE_S:
@@ -234,9 +242,10 @@ class StatePane(pn.viewable.Viewer):
 
     def _call(self, fn, *args, **kwargs):
         # timed when served: a long update there stalls every tab of the server (a notebook has one)
+        steady = self.state.session.steady()
         if self._doc is None:
-            return partial(fn, *args, **kwargs)
-        return partial(_timed, type(self).__name__, fn, *args, **kwargs)
+            return partial(_steadily, steady, fn, *args, **kwargs)
+        return partial(_timed, type(self).__name__, steady, fn, *args, **kwargs)
 
     def later(self, what: str, fn) -> None:
         """Run ``fn`` guarded on the session's next tick (at once when not served): what follows a tap
@@ -244,7 +253,7 @@ class StatePane(pn.viewable.Viewer):
         if self._doc is None:
             self.guarded(what, fn)
         else:
-            self._doc.add_next_tick_callback(lambda: self.guarded(what, fn))
+            self._doc.add_next_tick_callback(self._call(self.guarded, what, fn))
 
     def watch(self, fn, names, obj=None) -> None:
         """Call ``fn()`` on the UI side whenever any of the parameters ``names`` change: of ``obj``, or of

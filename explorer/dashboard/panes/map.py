@@ -83,7 +83,7 @@ class MapPane(StatePane):
             return
         frame = s.points_frame()
         # the scale from every catalog object: a first look that grows keeps its colours and its figure
-        domain, kind = s.color_values()
+        domain, kind = s.display.color_values(cat=m.catalog)
         look = (log, kind, len(frame) > plots.DATASHADE_ABOVE)
         before = self._drawn_map
         same_catalog = before is not None and before.catalog is m.catalog

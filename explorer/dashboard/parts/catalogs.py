@@ -2,13 +2,16 @@
 
 ``CatalogSession.open`` is the one place a catalog becomes the open one; it then hands the new
 catalog to every part registered with ``follow`` (in registration order), each of which resets what it
-tied to the previous catalog (``Part.reset_for``).
+tied to the previous catalog (``Part.reset_for``).  The switch holds ``steady()``: a reader on another
+thread (a pane update on the served event loop) that holds it too sees the state before or after a
+switch, never the new catalog with choices still tied to the previous one.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -99,7 +102,13 @@ class CatalogSession(Part):
         self._sources: dict[str, object] = {}  # catalog_choice name -> path / Catalog / DataFrame
         self._followers: list = []
         self.opening = False  # True while open() moves the chooser and resets the parts
+        self._switching = threading.RLock()  # held from the new catalog's arrival until every part followed
         self.on_choice = None  # called with the chosen name when the user picks another catalog
+
+    def steady(self) -> threading.RLock:
+        """Context for reading the state from another thread than the one opening catalogs: a switch in
+        progress ends first (the switch holds it; the same thread may take it again)."""
+        return self._switching
 
     def follow(self, part: Part) -> None:
         """Have ``part.reset_for(catalog)`` called on every catalog switch (in registration order)."""
@@ -156,13 +165,14 @@ class CatalogSession(Part):
         self._sources[name] = source if isinstance(source, (str, Catalog)) else cat
         self.opening = True
         try:
-            with param.parameterized.batch_call_watchers(self):
-                if name not in self.param.catalog_choice.objects:
-                    self.param.catalog_choice.objects = list(self.param.catalog_choice.objects) + [name]
-                self._out(catalog=cat, catalog_label=name)
-                self.catalog_choice = name
-            for part in self._followers:
-                part.reset_for(cat)
+            with self._switching:
+                with param.parameterized.batch_call_watchers(self):
+                    if name not in self.param.catalog_choice.objects:
+                        self.param.catalog_choice.objects = list(self.param.catalog_choice.objects) + [name]
+                    self._out(catalog=cat, catalog_label=name)
+                    self.catalog_choice = name
+                for part in self._followers:
+                    part.reset_for(cat)
         finally:
             self.opening = False
         return cat
