@@ -472,19 +472,10 @@ def test_a_pane_update_never_reads_a_half_switched_catalog(env):  # noqa: F811
     one's column ("cannot colour by 'label': not a metadata column of the objects table of 'lcx_beta'")."""
     import threading
 
-    import panel as pn
-
     from explorer.catalog.core import Catalog
-    from explorer.dashboard.panes.map import MapPane
     from explorer.dashboard.parts.display import color_options_of
 
-    s = new_state(env, n=45, seed=21, name="halfswitch.csv")
-    s.refresh_models()
-    s.embed()
-    s.project("pca")
-    s.color_by = "label"
-    pane = MapPane(state=s)
-    pn.panel(pane).get_root()
+    s, pane, *_ = _pca_map_by_label(env, seed=21, name="halfswitch.csv")
     other = make_catalog(n=40, seed=22)
     beta = Catalog(other.objects.drop(columns=["label"]), other.time, other.value, other.error, other.band,
                    other.bands, other.offsets, value_kind=other.value_kind, name="beta")
