@@ -399,6 +399,41 @@ def test_a_catalog_switch_draws_into_the_figure_on_screen(env):  # noqa: F811
     assert "EB" in pane.legend.object and "short" not in pane.legend.object
 
 
+def test_a_map_not_drawn_yet_follows_a_switch_in_place(env):  # noqa: F811
+    """A map pane nothing has drawn yet (the sky's tab never opened) takes another catalog's points without a
+    new HoloViews pane (one per switch held the served event loop 0.4-0.9 s under load); drawn later, its
+    figure shows the new catalog on the new catalog's colour scale."""
+    import panel as pn
+
+    from explorer.catalog.core import Catalog
+    from explorer.dashboard.panes.map import MapPane
+
+    s = new_state(env, n=60, seed=17, name="undrawn.csv")
+    s.refresh_models()
+    s.embed()
+    s.project("pca")
+    s.color_by = "label"
+    pane = MapPane(state=s)
+    holo = pane.map_pane
+    assert not pane._figs, "the pane was drawn"
+    other = make_catalog(n=45, seed=18)
+    objects = other.objects.assign(label=other.objects["label"].map({"short": "EB", "long": "RRab", "noise": "LPV"}))
+    other = Catalog(objects, other.time, other.value, other.error, other.band, other.bands, other.offsets,
+                    value_kind=other.value_kind, name="undrawn-other")
+    s.open_catalog(other)
+    assert pane.map_pane is holo, "a new pane was built to empty a map nobody has drawn"
+    s.embed()
+    view = s.project("pca")
+    assert pane.map_pane is holo, "a new pane was built for a map nobody has drawn"
+    pn.panel(pane).get_root()  # the tab is opened
+    renderer, x, _ = _map_points(pane._figs[0])
+    np.testing.assert_allclose(x, view.coords[view.index.valid_rows, 0])
+    mapper = renderer.glyph.fill_color["transform"]
+    assert {"EB", "RRab", "LPV"} <= set(mapper.factors) and not {"short", "long"} & set(mapper.factors), \
+        f"the figure drawn later has the previous catalog's colours: {mapper.factors}"
+    assert set(renderer.data_source.data["color"]) <= set(mapper.factors)
+
+
 def test_another_colouring_is_drawn_into_the_figure_on_screen(env):  # noqa: F811
     """Colouring by another column of the same kind writes its scale and its name (hover tool) into the
     figure on screen and keeps the zoom (a new figure held the served event loop 360 ms and more); a filter

@@ -180,10 +180,11 @@ class MapPoints:
         written into its colour mappers; ``label`` names the colour column in the hover tool and colour bar.
 
         A catalog switch or another colouring then adds no model to the page: a new figure cost its build
-        plus Bokeh's walk of every model of the page, 0.4-0.9 s of the event loop under load.  False (nothing
+        plus Bokeh's walk of every model of the page, 0.4-0.9 s of the event loop under load.  A map not
+        drawn yet (a tab never opened) takes the new scale with its first frame (``style``).  False (nothing
         changed) for a raster or for more points than WebGL draws: build a new figure.
         """
-        if self.large or len(frame) > DATASHADE_ABOVE or not self.sources:
+        if self.large or len(frame) > DATASHADE_ABOVE:
             return False
         self._scale(frame, domain)
         self._set(frame)
@@ -202,8 +203,9 @@ class MapPoints:
         return True
 
     def clear(self) -> bool:
-        """Remove every point from the figure on screen (its catalog was left); False for a raster."""
-        if self.large or not self.sources:
+        """Remove every point from the figure on screen, or from the map not drawn yet (its catalog was
+        left); False for a raster."""
+        if self.large:
             return False
         self._set(self.base.iloc[:0].assign(color=np.empty(0, dtype=np.float64 if not self.categorical else object)))
         self._write()
