@@ -119,7 +119,9 @@ class MapPane(StatePane):
             if kind == "categorical" else None
         self.legend.visible = kind == "categorical"
         self._note = note
-        self.refresh_note()
+        # on a turn of its own when served: the note and the legend's counts go out after the points, and
+        # the server answers its tabs in between
+        self.own_turn(self.refresh_note)
 
     def _fit_axes(self, frame) -> None:
         """Fit the axes to the points on screen (the reset tool goes back to these extents)."""
@@ -247,8 +249,10 @@ class MapPane(StatePane):
         _, selection, tapped = self._mark_data(lines=False)
         with bokeh_edit():
             for marks in self._marks:
-                marks[1].data = selection
-                marks[2].data = tapped
+                # unchanged marks are not sent again (each step of a growing first look re-sent them)
+                for source, data in ((marks[1], selection), (marks[2], tapped)):
+                    if not plots.same_columns(source.data, data):
+                        source.data = data
         # the neighbour search can take a while on big catalogs: the tapped ring goes out first
         self.later("drawing the neighbour lines", self.update_lines)
 
