@@ -581,7 +581,7 @@ def test_a_pane_update_never_reads_a_half_switched_catalog(env):  # noqa: F811
     def mid_switch(*_):  # on the switching thread, once the new catalog is set and before the parts follow it
         if asked:
             return
-        reader = threading.Thread(target=pane._call(pane.guarded, "updating MapPane", update), daemon=True)
+        reader = threading.Thread(target=pane._call("test", pane.guarded, "updating MapPane", update), daemon=True)
         asked.append(reader)
         reader.start()
         # bounded: an update that waits for the switch never runs here; one that does not, runs at once
@@ -598,6 +598,46 @@ def test_a_pane_update_never_reads_a_half_switched_catalog(env):  # noqa: F811
     assert name == "beta" and colour in color_options_of(beta), \
         f"a pane update read the catalog {name!r} coloured by {colour!r}: a half-switched state"
     assert "Error" not in status, status
+
+
+def test_a_served_update_asked_during_a_switch_is_deferred_not_waited_for(env):  # noqa: F811
+    """On the served event loop a pane update never waits for a catalog switch (a wait held every tab 250 ms
+    under load): asked while the switch runs on another thread, it is refused at once and asked again when
+    the switch has ended, then sees the new catalog with its own choices."""
+    import threading
+
+    from explorer.dashboard.parts.display import color_options_of
+
+    s = new_state(env, n=30, seed=23, name="defer.csv")
+    s.color_by = "label"
+    beta = make_catalog(n=25, seed=24)
+    beta = type(beta)(beta.objects.drop(columns=["label"]), beta.time, beta.value, beta.error, beta.band,
+                      beta.bands, beta.offsets, value_kind=beta.value_kind, name="beta")
+    session, outcome, retried = s.session, {}, []
+
+    def retry():
+        retried.append((s.catalog.name, s.color_by, session.enter_or_defer(lambda: None)))
+        session.leave()
+
+    def mid_switch(*_):  # on the switching thread, the new catalog set and the parts not yet following
+        if outcome:
+            return
+        asker = threading.Thread(target=lambda: outcome.update(entered=session.enter_or_defer(retry)))
+        asker.start()
+        asker.join(60)
+        outcome["answered"] = not asker.is_alive()
+
+    session.param.watch(mid_switch, ["catalog"])
+    switcher = threading.Thread(target=s.open_catalog, args=(beta,), daemon=True)
+    switcher.start()
+    switcher.join(120)
+    assert not switcher.is_alive(), "the switch did not end"
+    assert outcome == {"entered": False, "answered": True}, f"asked mid-switch: {outcome}"
+    assert len(retried) == 1, "the refused update was not asked again after the switch"
+    name, colour, entered = retried[0]
+    assert name == "beta" and colour in color_options_of(beta) and entered
+    assert session.enter_or_defer(lambda: None), "no switch runs: the lock is free"
+    session.leave()
 
 
 def test_numeric_colour_greys_filtered_points(env):  # noqa: F811

@@ -96,21 +96,20 @@ PROFILE_DIR = os.environ.get("LCEXPLORER_PROFILE_UPDATES", "")
 
 
 def _steadily(steady, fn, *args, **kwargs):
-    """Run one pane update holding ``steady`` (the session's switch lock): a catalog switch on a job
-    thread ends before the update reads the state (it once read the new catalog with the previous
-    catalog's colour column, and the page said "cannot colour by 'label'")."""
+    """Run one pane update holding ``steady`` (the session's switch lock), waiting for a switch in
+    progress: outside a server, where no event loop is held by the wait."""
     with steady:
         return fn(*args, **kwargs)
 
 
-def _timed(pane: str, steady, fn, *args, **kwargs):
-    """Run one pane update (holding ``steady``), logging it when it held the event loop long enough to be felt."""
+def _timed(pane: str, fn, *args, **kwargs):
+    """Run one pane update, logging it when it held the event loop long enough to be felt."""
     profile = cProfile.Profile() if PROFILE_DIR else None
     t0 = time.perf_counter()
     try:
         if profile is None:
-            return _steadily(steady, fn, *args, **kwargs)
-        return profile.runcall(_steadily, steady, fn, *args, **kwargs)
+            return fn(*args, **kwargs)
+        return profile.runcall(fn, *args, **kwargs)
     finally:
         took = time.perf_counter() - t0
         if took > SLOW_UPDATE_S:
@@ -226,11 +225,12 @@ class StatePane(pn.viewable.Viewer):
 
     def ui(self, fn, *args, **kwargs) -> None:
         """Run ``fn`` now when on the event loop (or not served), else through the session's update queue."""
-        call = self._call(fn, *args, **kwargs)
+        key = _key(fn, args, kwargs)
+        call = self._call(key, fn, *args, **kwargs)
         if self._doc is None or threading.current_thread() is threading.main_thread():
             call()
         else:
-            update_queue(self._doc).put(_key(fn, args, kwargs), call)
+            update_queue(self._doc).put(key, call)
 
     def own_turn(self, fn, *args) -> None:
         """Run ``fn(*args)`` on a turn of its own through the session's update queue, even from the event loop
@@ -238,14 +238,28 @@ class StatePane(pn.viewable.Viewer):
         if self._doc is None:
             fn(*args)
         else:
-            update_queue(self._doc).put(_key(fn, args, {}), self._call(fn, *args))
+            key = _key(fn, args, {})
+            update_queue(self._doc).put(key, self._call(key, fn, *args))
 
-    def _call(self, fn, *args, **kwargs):
-        # timed when served: a long update there stalls every tab of the server (a notebook has one)
-        steady = self.state.session.steady()
+    def _call(self, key, fn, *args, **kwargs):
+        """``fn(*args, **kwargs)`` as one pane update that never reads a half-switched state (the session's
+        switch lock held while it runs).  Outside a server it waits for a switch in progress; on the served
+        event loop it never waits: asked during a switch, it goes back on the session's update queue (as
+        ``key``) when the switch ends, and holds the loop only for its own work."""
+        session = self.state.session
         if self._doc is None:
-            return partial(_steadily, steady, fn, *args, **kwargs)
-        return partial(_timed, type(self).__name__, steady, fn, *args, **kwargs)
+            return partial(_steadily, session.steady(), fn, *args, **kwargs)
+        doc, name = self._doc, type(self).__name__
+
+        def run():
+            if not session.enter_or_defer(lambda: update_queue(doc).put(key, run)):
+                return
+            try:
+                _timed(name, fn, *args, **kwargs)  # timed: a long update stalls every tab of the server
+            finally:
+                session.leave()
+
+        return run
 
     def later(self, what: str, fn) -> None:
         """Run ``fn`` guarded on the session's next tick (at once when not served): what follows a tap
@@ -253,7 +267,7 @@ class StatePane(pn.viewable.Viewer):
         if self._doc is None:
             self.guarded(what, fn)
         else:
-            self._doc.add_next_tick_callback(self._call(self.guarded, what, fn))
+            self._doc.add_next_tick_callback(self._call(_key(self.guarded, (what, fn), {}), self.guarded, what, fn))
 
     def watch(self, fn, names, obj=None) -> None:
         """Call ``fn()`` on the UI side whenever any of the parameters ``names`` change: of ``obj``, or of

@@ -10,6 +10,7 @@ switch, never the new catalog with choices still tied to the previous one.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 from pathlib import Path
@@ -22,6 +23,8 @@ from explorer.catalog import Catalog
 from explorer.errors import CatalogError
 
 from .common import CATALOGS, INTERNAL_COLUMNS, USER_LABEL, Messages, Part
+
+log = logging.getLogger(__name__)
 
 MAX_LABEL_CLASSES = 60  # a column with more distinct values is not offered as a label column to rate by
 
@@ -103,12 +106,28 @@ class CatalogSession(Part):
         self._followers: list = []
         self.opening = False  # True while open() moves the chooser and resets the parts
         self._switching = threading.RLock()  # held from the new catalog's arrival until every part followed
+        self._deferring = threading.Lock()  # makes "the switch holds it: call me after" and its release atomic
+        self._deferred: list = []  # what asked for the state during a switch, called when it ends
         self.on_choice = None  # called with the chosen name when the user picks another catalog
 
     def steady(self) -> threading.RLock:
         """Context for reading the state from another thread than the one opening catalogs: a switch in
         progress ends first (the switch holds it; the same thread may take it again)."""
         return self._switching
+
+    def enter_or_defer(self, retry) -> bool:
+        """Take the switch lock without waiting (True; ``leave()`` gives it back), or, while a switch on another
+        thread holds it, have ``retry()`` called once that switch has ended (False): an event loop never waits
+        for a switch."""
+        with self._deferring:
+            if self._switching.acquire(blocking=False):
+                return True
+            self._deferred.append(retry)
+            return False
+
+    def leave(self) -> None:
+        """Give back the switch lock taken by ``enter_or_defer``."""
+        self._switching.release()
 
     def follow(self, part: Part) -> None:
         """Have ``part.reset_for(catalog)`` called on every catalog switch (in registration order)."""
@@ -164,17 +183,25 @@ class CatalogSession(Part):
         name = label or self._name_for(source, cat)
         self._sources[name] = source if isinstance(source, (str, Catalog)) else cat
         self.opening = True
+        self._switching.acquire()
         try:
-            with self._switching:
-                with param.parameterized.batch_call_watchers(self):
-                    if name not in self.param.catalog_choice.objects:
-                        self.param.catalog_choice.objects = list(self.param.catalog_choice.objects) + [name]
-                    self._out(catalog=cat, catalog_label=name)
-                    self.catalog_choice = name
-                for part in self._followers:
-                    part.reset_for(cat)
+            with param.parameterized.batch_call_watchers(self):
+                if name not in self.param.catalog_choice.objects:
+                    self.param.catalog_choice.objects = list(self.param.catalog_choice.objects) + [name]
+                self._out(catalog=cat, catalog_label=name)
+                self.catalog_choice = name
+            for part in self._followers:
+                part.reset_for(cat)
         finally:
             self.opening = False
+            with self._deferring:  # nothing can ask to be deferred between this release and the calls below
+                self._switching.release()
+                deferred, self._deferred = self._deferred, []
+            for retry in deferred:
+                try:
+                    retry()
+                except Exception:  # noqa: BLE001  one view that cannot be updated never fails the switch
+                    log.exception("an update deferred by a catalog switch could not be asked again")
         return cat
 
     def open_upload(self, filename: str, data: bytes) -> Catalog:
