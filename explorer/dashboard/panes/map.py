@@ -137,7 +137,10 @@ class MapPane(StatePane):
     def refilter(self) -> None:
         """Recolour the points on screen for the state's filters (grey: filtered out) and say how many pass."""
         s = self.state
-        if self._filters is not None and self._drawn is not None and self._filters.filter_version != s.filter_version:
+        # only points of the open catalog: a catalog switch resets the filters before the map on screen is
+        # emptied, and redrawing the previous catalog's points for them held the event loop ~1 s under load
+        shown = self._drawn_map is not None and self._drawn_map.catalog is s.catalog
+        if self._filters is not None and shown and self._filters.filter_version != s.filter_version:
             self._filters.event(filter_version=s.filter_version)
         self.refresh_note()
 
