@@ -640,6 +640,18 @@ def test_a_served_update_asked_during_a_switch_is_deferred_not_waited_for(env): 
     session.leave()
 
 
+def test_a_typed_new_label_survives_a_catalog_switch(env):  # noqa: F811
+    """A label typed in the new-label box and not yet added is the user's: a catalog switch landing between the
+    typing and "Add label" (an upload finishing) keeps it, and Add gives it to the catalog now open (the box
+    once emptied itself and Add said "no label typed")."""
+    s = new_state(env, n=20, seed=25, name="typed.csv")
+    s.new_label = "candidate-EB"
+    s.open_catalog(make_catalog(n=15, seed=26))
+    assert s.new_label == "candidate-EB"
+    assert s.labelling.add_label() == "candidate-EB"
+    assert "candidate-EB" in s.labelling.param.label_choice.objects and s.new_label == ""
+
+
 def test_numeric_colour_greys_filtered_points(env):  # noqa: F811
     """A numeric colour column renders (it once raised on an unknown option) and filtered-out points
     take the colour mapper's grey NaN colour."""

@@ -27,7 +27,9 @@ class Labelling(Part):
     session = param.ClassSelector(class_=CatalogSession, constant=True)
     messages = param.ClassSelector(class_=Messages, constant=True)
 
-    catalog_bound = ("suggestions", "new_label")
+    # the new-label box is the user's typing, not the catalog's: a switch (an upload, another catalog) that
+    # lands between typing and "Add label" keeps it, and the label goes to the catalog on the page then
+    catalog_bound = ("suggestions",)
 
     def __init__(self, labels_path=None, labels_user: str | None = None, **params):
         super().__init__(**params)
