@@ -287,11 +287,16 @@ class MapPoints:
 
 
 def _same(a, b) -> bool:
-    """Two columns of a Bokeh source hold the same values (NaN equal to NaN)."""
-    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        a, b = np.asarray(a), np.asarray(b)
-        return a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=a.dtype.kind == "f"))
-    return list(a) == list(b)
+    """Two columns of a Bokeh source hold the same values (NaN equal to NaN); False when they cannot be
+    compared (then the whole source is written again)."""
+    try:
+        if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+            a, b = np.asarray(a), np.asarray(b)
+            floats = a.dtype.kind == "f" and b.dtype.kind == "f"
+            return a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=floats))
+        return list(a) == list(b)
+    except (TypeError, ValueError):
+        return False
 
 
 def same_columns(data: dict, other: dict) -> bool:
