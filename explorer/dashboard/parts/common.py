@@ -159,6 +159,7 @@ class Messages(Part):
                                                     else f"{type(exc).__name__}: {exc}")
         message = f"Error: {what} failed: {detail}"
         # in the server's log too: what a visitor was told is otherwise seen by nobody who runs the server
-        log.warning("shown to the user: %s", message[:500])
+        # (repr: a file or object name from the visitor cannot start a forged log line)
+        log.warning("shown to the user: %r", message[:500])
         self._out(status=message, alert=(self.alert[0] + 1, message))
         return message
