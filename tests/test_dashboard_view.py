@@ -562,7 +562,9 @@ def test_a_pane_update_never_reads_a_half_switched_catalog(env):  # noqa: F811
     the served event loop updates the panes) runs once the switch has ended: it sees the new catalog with
     choices of the new catalog.  It once ran in the middle and coloured the new catalog by the previous
     one's column ("cannot colour by 'label': not a metadata column of the objects table of 'lcx_beta'")."""
+    import sys
     import threading
+    import time
 
     from explorer.catalog.core import Catalog
     from explorer.dashboard.parts.display import color_options_of
@@ -584,8 +586,13 @@ def test_a_pane_update_never_reads_a_half_switched_catalog(env):  # noqa: F811
         reader = threading.Thread(target=pane._call("test", pane.guarded, "updating MapPane", update), daemon=True)
         asked.append(reader)
         reader.start()
-        # bounded: an update that waits for the switch never runs here; one that does not, runs at once
-        ran.wait(3)
+        # until the update has run (what the old code did, mid-switch) or waits for the switch to end
+        deadline = time.monotonic() + 60
+        while not ran.is_set() and time.monotonic() < deadline:
+            frame = sys._current_frames().get(reader.ident)
+            if frame is not None and frame.f_code.co_name == "_steadily":  # blocked taking the switch lock
+                break
+            time.sleep(0.005)  # polling interval of this bounded loop
 
     s.session.param.watch(mid_switch, ["catalog"])
     switcher = threading.Thread(target=s.open_catalog, args=(beta,), daemon=True)
