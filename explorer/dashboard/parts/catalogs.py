@@ -108,6 +108,7 @@ class CatalogSession(Part):
         self._switching = threading.RLock()  # held from the new catalog's arrival until every part followed
         self._deferring = threading.Lock()  # makes "the switch holds it: call me after" and its release atomic
         self._deferred: list = []  # what asked for the state during a switch, called when it ends
+        self._switch_thread = None  # the thread switching now (None: no switch runs)
         self.on_choice = None  # called with the chosen name when the user picks another catalog
 
     def steady(self) -> threading.RLock:
@@ -122,8 +123,12 @@ class CatalogSession(Part):
         with self._deferring:
             if self._switching.acquire(blocking=False):
                 return True
-            self._deferred.append(retry)
-            return False
+            if self._switch_thread is not None:  # a switch: only its end calls the deferred back
+                self._deferred.append(retry)
+                return False
+        # held by a pane update read outside a server's loop (one short read), never lost to the deferred list
+        self._switching.acquire()
+        return True
 
     def leave(self) -> None:
         """Give back the switch lock taken by ``enter_or_defer``."""
@@ -184,6 +189,8 @@ class CatalogSession(Part):
         self._sources[name] = source if isinstance(source, (str, Catalog)) else cat
         self.opening = True
         self._switching.acquire()
+        outer = self._switch_thread is None
+        self._switch_thread = threading.get_ident()
         try:
             with param.parameterized.batch_call_watchers(self):
                 if name not in self.param.catalog_choice.objects:
@@ -195,8 +202,10 @@ class CatalogSession(Part):
         finally:
             self.opening = False
             with self._deferring:  # nothing can ask to be deferred between this release and the calls below
+                if outer:
+                    self._switch_thread = None
                 self._switching.release()
-                deferred, self._deferred = self._deferred, []
+                deferred, self._deferred = (self._deferred, []) if outer else ([], self._deferred)
             for retry in deferred:
                 try:
                     retry()
