@@ -645,6 +645,22 @@ def test_a_served_update_asked_during_a_switch_is_deferred_not_waited_for(env): 
     assert name == "beta" and colour in color_options_of(beta) and entered
     assert session.enter_or_defer(lambda: None), "no switch runs: the lock is free"
     session.leave()
+    # held by a reader that is not a switch: waited for, never deferred (no switch end would call it back)
+    held, release = threading.Event(), threading.Event()
+
+    def reader():
+        with session.steady():
+            held.set()
+            release.wait(60)
+
+    other = threading.Thread(target=reader, daemon=True)
+    other.start()
+    assert held.wait(60)
+    threading.Timer(0.2, release.set).start()
+    lost = []
+    assert session.enter_or_defer(lambda: lost.append("deferred")) and not lost
+    session.leave()
+    other.join(60)
 
 
 def test_a_typed_new_label_survives_a_catalog_switch(env):  # noqa: F811
